@@ -1,0 +1,1 @@
+"""Remembrancer: a long-term memory for MCP assistants."""

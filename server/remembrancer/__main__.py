@@ -1,0 +1,5 @@
+import sys
+
+from remembrancer.cli import main
+
+sys.exit(main())

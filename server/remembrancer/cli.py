@@ -1,0 +1,336 @@
+"""The command line: ``remembrancer serve`` for assistants, the other commands for people."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+from pydantic import BaseModel, ValidationError
+
+from remembrancer.config import Settings, load_settings
+from remembrancer.errors import InvalidInput, RemembrancerError
+from remembrancer.models import ExportRecord, Memory
+from remembrancer.service import MemoryService
+
+log = logging.getLogger("remembrancer")
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+TRANSPORTS = {"stdio": "stdio", "http": "streamable-http", "streamable-http": "streamable-http", "sse": "sse"}
+
+
+def _configure_logging(level: str) -> None:
+    # stdout belongs to the protocol on stdio: everything we say goes to stderr.
+    logging.basicConfig(stream=sys.stderr, level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def _open(settings: Settings, *, bind_model: bool = True) -> MemoryService:
+    from remembrancer.embeddings import FastEmbedder
+
+    return MemoryService.open(settings, FastEmbedder(settings.embedding_model), bind_model=bind_model)
+
+
+def _emit(args: argparse.Namespace, value: BaseModel | list[Any], human: Callable[[], str]) -> None:
+    if args.json:
+        if isinstance(value, list):
+            print(json.dumps([item.model_dump(mode="json") for item in value], ensure_ascii=False, indent=2))
+        else:
+            print(value.model_dump_json(indent=2))
+    else:
+        print(human())
+
+
+def _describe(memory: Memory, score: float | None = None) -> str:
+    tags = f" [{', '.join(memory.tags)}]" if memory.tags else ""
+    lead = f"{score:.4f}  " if score is not None else ""
+    return f"{lead}{memory.id}  ({memory.scope}, {memory.created_at:%Y-%m-%d %H:%M}){tags}\n    {memory.content}"
+
+
+def _parse_time(value: str) -> datetime:
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not an ISO 8601 time, e.g. 2025-01-31 or 2025-01-31T09:00")
+
+
+# -- commands -------------------------------------------------------------------------------
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from remembrancer.embeddings import FastEmbedder
+    from remembrancer.server import build_server
+
+    transport = TRANSPORTS[args.transport]
+    if transport != "stdio" and settings.host not in LOOPBACK:
+        raise InvalidInput(
+            f"refusing to serve on {settings.host}: this version has no HTTP authentication, so anyone who "
+            "can reach the port could read every memory. Bind to 127.0.0.1 (the default) and reach it "
+            "through an SSH tunnel or an authenticating reverse proxy."
+        )
+    embedder = FastEmbedder(settings.embedding_model)
+    service = MemoryService.open(settings, embedder)
+    embedder.start_loading()
+    server = build_server(service, actor=f"mcp-{args.transport}")
+    log.info("memory store: %s", settings.db_path)
+    try:
+        if transport == "stdio":
+            server.run("stdio")
+        else:
+            path = "/mcp" if transport == "streamable-http" else "/sse"
+            url = f"http://{settings.host}:{settings.port}{path}"
+            print(
+                f"Remembrancer is serving {transport} at {url}\n"
+                f"  Claude Code:  claude mcp add --transport {'http' if path == '/mcp' else 'sse'} remembrancer {url}\n"
+                f"  Inspector:    npx @modelcontextprotocol/inspector  (then connect to {url})\n"
+                "  Stop with Ctrl-C.",
+                file=sys.stderr,
+                flush=True,
+            )
+            server.run(transport, host=settings.host, port=settings.port)  # type: ignore[call-overload]
+    finally:
+        service.close()
+    return 0
+
+
+def cmd_remember(args: argparse.Namespace, settings: Settings) -> int:
+    metadata = json.loads(args.metadata) if args.metadata else {}
+    with _service(settings) as service:
+        result = service.remember(args.content, args.tag, metadata, args.scope, actor="cli")
+
+    def human() -> str:
+        if result.status == "added":
+            return f"added {result.memory.id}"
+        return f"already known as {result.duplicate_of} (matched by {result.matched_by}); seen {result.memory.seen_count} times"
+
+    _emit(args, result, human)
+    return 0
+
+
+def cmd_recall(args: argparse.Namespace, settings: Settings) -> int:
+    with _service(settings) as service:
+        result = service.recall(args.query, args.limit, args.tag or None, args.since, args.until, args.scope or None)
+    _emit(args, result, lambda: "\n".join(_describe(hit, hit.score) for hit in result.hits) or "no memories found")
+    return 0
+
+
+def cmd_forget(args: argparse.Namespace, settings: Settings) -> int:
+    with _service(settings) as service:
+        result = service.forget(args.ids, actor="cli")
+    _emit(args, result, lambda: "forgot " + ", ".join(result.forgotten))
+    return 0
+
+
+def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
+    with _service(settings) as service:
+        memories = service.list_memories(args.scope or None, args.tag or None, args.since, args.until, args.limit)
+    _emit(args, memories, lambda: "\n".join(_describe(m) for m in memories) or "no memories")
+    return 0
+
+
+def cmd_history(args: argparse.Namespace, settings: Settings) -> int:
+    with _service(settings) as service:
+        events = service.history(args.id, args.limit)
+    _emit(args, events, lambda: "\n".join(f"{e.id:>6} {e.at:%Y-%m-%d %H:%M:%S} {e.event:<10} {e.memory_id} by {e.actor}" for e in events) or "no history")
+    return 0
+
+
+def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
+    with _service(settings) as service:
+        stats = service.stats()
+    lines = [
+        f"database:   {stats.db_path} ({stats.file_bytes:,} bytes, schema {stats.schema_version})",
+        f"memories:   {stats.memories:,}",
+        f"model:      {stats.embedding_model} ({stats.embedding_dim} dimensions)",
+        f"history:    {stats.history_events:,} events",
+        *(f"  scope {s.scope}: {s.memories:,}" for s in stats.scopes),
+    ]
+    _emit(args, stats, lambda: "\n".join(lines))
+    return 0
+
+
+def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
+    out: TextIO = sys.stdout if args.path == "-" else open(args.path, "w", encoding="utf-8")  # noqa: SIM115
+    count = 0
+    try:
+        with _service(settings) as service:
+            for record in service.export():
+                out.write(record.model_dump_json() + "\n")
+                count += 1
+    finally:
+        if out is not sys.stdout:
+            out.close()
+    print(f"exported {count} memories", file=sys.stderr)
+    return 0
+
+
+def _read_records(path: str) -> list[ExportRecord]:
+    """Read and validate the whole file first, so a bad line stores nothing."""
+    source: TextIO = sys.stdin if path == "-" else open(path, encoding="utf-8")  # noqa: SIM115
+    records = []
+    try:
+        for number, line in enumerate(source, start=1):
+            if not line.strip():
+                continue
+            try:
+                records.append(ExportRecord.model_validate_json(line))
+            except ValidationError as exc:
+                first = exc.errors()[0]
+                where = ".".join(str(part) for part in first["loc"]) or "line"
+                raise InvalidInput(f"{path} line {number}: {where}: {first['msg']}; nothing was imported.") from None
+    finally:
+        if source is not sys.stdin:
+            source.close()
+    return records
+
+
+def _progress(total: int) -> Callable[[int], None] | None:
+    if not sys.stderr.isatty() or total == 0:
+        return None
+    done = 0
+
+    def advance(step: int) -> None:
+        nonlocal done
+        done += step
+        width = 30
+        filled = width * done // total
+        print(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total}", end="", file=sys.stderr, flush=True)
+        if done >= total:
+            print(file=sys.stderr)
+
+    return advance
+
+
+def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
+    records = _read_records(args.path)
+    with _service(settings) as service:
+        report = service.import_records(records, progress=_progress(len(records)))
+    _emit(args, report, lambda: f"imported {report.imported}, skipped {report.skipped_existing} already present")
+    return 0
+
+
+def cmd_reembed(args: argparse.Namespace, settings: Settings) -> int:
+    with _service(settings, bind_model=False) as service:
+        total = service.store.counts()["memories"]
+        count = service.reembed(progress=_progress(total))
+    print(f"re-embedded {count} memories with {settings.embedding_model}")
+    return 0
+
+
+def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
+    from remembrancer.doctor import run_checks
+
+    checks = run_checks(settings)
+    if args.json:
+        print(json.dumps([check._asdict() for check in checks], indent=2))
+    else:
+        for check in checks:
+            print(f"[{'ok' if check.ok else 'FAIL'}] {check.name}: {check.detail}")
+    return 0 if all(check.ok for check in checks) else 1
+
+
+class _service:  # noqa: N801 - used like a function in `with`
+    def __init__(self, settings: Settings, *, bind_model: bool = True) -> None:
+        self.service = _open(settings, bind_model=bind_model)
+
+    def __enter__(self) -> MemoryService:
+        return self.service
+
+    def __exit__(self, *exc: object) -> None:
+        self.service.close()
+
+
+# -- parser ---------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--db", type=Path, help="database file (env REMEMBRANCER_DB)")
+    common.add_argument("--json", action="store_true", help="machine-readable output")
+
+    filters = argparse.ArgumentParser(add_help=False)
+    filters.add_argument("--tag", action="append", default=[], help="only memories with this tag (repeatable)")
+    filters.add_argument("--since", type=_parse_time, help="stored at or after this time")
+    filters.add_argument("--until", type=_parse_time, help="stored at or before this time")
+
+    parser = argparse.ArgumentParser(prog="remembrancer", description="Long-term memory for MCP assistants.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", parents=[common], help="run the MCP server (stdio by default)")
+    serve.add_argument("--transport", choices=sorted(TRANSPORTS), default="stdio")
+    serve.add_argument("--host", help="HTTP address (env REMEMBRANCER_HOST, default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="HTTP port (env REMEMBRANCER_PORT, default 8765)")
+    serve.add_argument("--scope", help="default scope (env REMEMBRANCER_SCOPE)")
+    serve.set_defaults(run=cmd_serve)
+
+    remember = sub.add_parser("remember", parents=[common], help="store a memory")
+    remember.add_argument("content")
+    remember.add_argument("--tag", action="append", default=[])
+    remember.add_argument("--metadata", help="a JSON object")
+    remember.add_argument("--scope")
+    remember.set_defaults(run=cmd_remember)
+
+    recall = sub.add_parser("recall", parents=[common, filters], help="find relevant memories")
+    recall.add_argument("query")
+    recall.add_argument("--limit", type=int, default=5)
+    recall.add_argument("--scope", action="append", default=[], help="scope to search (repeatable)")
+    recall.set_defaults(run=cmd_recall)
+
+    forget = sub.add_parser("forget", parents=[common], help="remove memories by id")
+    forget.add_argument("ids", nargs="+")
+    forget.set_defaults(run=cmd_forget)
+
+    listing = sub.add_parser("list", parents=[common, filters], help="list memories, newest first")
+    listing.add_argument("--scope", action="append", default=[])
+    listing.add_argument("--limit", type=int, default=50)
+    listing.set_defaults(run=cmd_list)
+
+    history = sub.add_parser("history", parents=[common], help="show the history of changes")
+    history.add_argument("id", nargs="?", help="one memory's id; omit for the latest events")
+    history.add_argument("--limit", type=int, default=100)
+    history.set_defaults(run=cmd_history)
+
+    sub.add_parser("stats", parents=[common], help="counts and sizes").set_defaults(run=cmd_stats)
+
+    export = sub.add_parser("export", parents=[common], help="write every memory as JSON Lines")
+    export.add_argument("path", nargs="?", default="-", help="file to write (default: stdout)")
+    export.set_defaults(run=cmd_export)
+
+    importing = sub.add_parser("import", parents=[common], help="read memories from JSON Lines")
+    importing.add_argument("path", help="file to read, or - for stdin")
+    importing.set_defaults(run=cmd_import)
+
+    sub.add_parser("reembed", parents=[common], help="re-embed every memory with the configured model").set_defaults(
+        run=cmd_reembed
+    )
+    sub.add_parser("doctor", parents=[common], help="check the installation and the database").set_defaults(
+        run=cmd_doctor
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings().with_overrides(
+            db_path=args.db,
+            host=getattr(args, "host", None),
+            port=getattr(args, "port", None),
+            default_scope=getattr(args, "scope", None) if args.command == "serve" else None,
+        )
+        quiet = args.command != "serve" and "REMEMBRANCER_LOG_LEVEL" not in os.environ
+        _configure_logging("WARNING" if quiet else settings.log_level)
+        return int(args.run(args, settings))
+    except RemembrancerError as exc:
+        print(f"remembrancer: {exc}", file=sys.stderr)
+        return 2
+    except json.JSONDecodeError as exc:
+        print(f"remembrancer: --metadata is not valid JSON ({exc}).", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+

@@ -1,0 +1,92 @@
+"""The one place that reads the environment and holds the defaults.
+
+Every setting has an environment variable (``REMEMBRANCER_*``) and a default; the command
+line may override a few of them (``--db``, ``--host``, ``--port``, ``--scope``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from remembrancer.errors import ConfigError
+
+#: The bundled model: all-MiniLM-L6-v2 with int8 weights, loaded from local files only.
+BUNDLED_MODEL = "all-MiniLM-L6-v2-int8"
+SCOPE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:@/-]{0,63}$"
+
+
+def default_db_path() -> Path:
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("remembrancer", appauthor=False)) / "memory.db"
+
+
+class Settings(BaseModel):
+    """Every setting, its environment variable in ``ENV_NAMES`` below."""
+
+    model_config = ConfigDict(frozen=True)
+
+    db_path: Path = Field(default_factory=default_db_path)
+    default_scope: str = Field(default="default", pattern=SCOPE_PATTERN)
+    embedding_model: str = BUNDLED_MODEL
+    duplicate_threshold: float = Field(default=0.92, gt=0.0, le=1.0)
+    max_content_bytes: int = Field(default=32_768, ge=64)
+    max_metadata_bytes: int = Field(default=16_384, ge=64)
+    max_tags: int = Field(default=32, ge=1)
+    host: str = "127.0.0.1"
+    port: int = Field(default=8765, ge=1, le=65535)
+    log_level: str = "INFO"
+    anthropic_api_key: str | None = Field(default=None, repr=False)
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+        return level
+
+    def with_overrides(self, **overrides: Any) -> Settings:
+        """A copy with the given (non-None) values replaced and validated again."""
+        values = self.model_dump()
+        values.update({key: value for key, value in overrides.items() if value is not None})
+        return _validated(values)
+
+
+ENV_NAMES: dict[str, str] = {
+    "db_path": "REMEMBRANCER_DB",
+    "default_scope": "REMEMBRANCER_SCOPE",
+    "embedding_model": "REMEMBRANCER_EMBEDDING_MODEL",
+    "duplicate_threshold": "REMEMBRANCER_DUPLICATE_THRESHOLD",
+    "max_content_bytes": "REMEMBRANCER_MAX_CONTENT_BYTES",
+    "max_metadata_bytes": "REMEMBRANCER_MAX_METADATA_BYTES",
+    "max_tags": "REMEMBRANCER_MAX_TAGS",
+    "host": "REMEMBRANCER_HOST",
+    "port": "REMEMBRANCER_PORT",
+    "log_level": "REMEMBRANCER_LOG_LEVEL",
+    "anthropic_api_key": "ANTHROPIC_API_KEY",
+}
+
+
+def _validated(values: Mapping[str, Any]) -> Settings:
+    try:
+        return Settings(**values)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            field = str(error["loc"][0]) if error["loc"] else "?"
+            name = ENV_NAMES.get(field, field)
+            problems.append(f"{name}: {error['msg']}")
+        raise ConfigError("invalid configuration: " + "; ".join(problems)) from None
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Settings from the environment (``os.environ`` unless given), defaults for the rest."""
+    env = os.environ if environ is None else environ
+    values = {field: env[name] for field, name in ENV_NAMES.items() if env.get(name, "").strip()}
+    return _validated(values)

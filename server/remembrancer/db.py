@@ -1,0 +1,100 @@
+"""Open a SQLite connection with sqlite-vec loaded, the pragmas we rely on, and the schema current.
+
+We use sqlean.py, a drop-in ``sqlite3`` with a recent SQLite (FTS5 secure-delete and
+contentless-delete need 3.43+) that can load extensions on every platform; many Python builds'
+own ``sqlite3`` cannot.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlean
+import sqlite_vec
+
+from remembrancer.errors import StoreError
+from remembrancer.migrations import migrate
+
+log = logging.getLogger(__name__)
+
+Connection = Any  # sqlean.Connection
+BUSY_TIMEOUT_MS = 30_000
+DatabaseError = sqlean.DatabaseError
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+def _prepare_location(path: Path) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(
+            f"cannot create the folder for the database {path.parent}: {exc.strerror}. "
+            "Choose a writable location with --db or REMEMBRANCER_DB."
+        ) from None
+    if path.exists():
+        if path.is_dir():
+            raise StoreError(f"the database path {path} is a folder; give a file path with --db.")
+        if not os.access(path, os.R_OK | os.W_OK):
+            raise StoreError(
+                f"the database file {path} is not readable and writable by this user; "
+                "fix its permissions or choose another file with --db."
+            )
+    elif not os.access(path.parent, os.W_OK):
+        raise StoreError(
+            f"cannot create the database in {path.parent}: the folder is not writable. "
+            "Choose a writable location with --db or REMEMBRANCER_DB."
+        )
+
+
+def _check_is_ours(conn: Connection, path: Path) -> None:
+    """Refuse a corrupt file or someone else's database before anything writes to it."""
+    try:
+        tables = {row[0] for row in conn.execute("select name from sqlite_master where type = 'table'")}
+    except DatabaseError as exc:
+        raise StoreError(
+            f"{path} is not a readable SQLite database ({exc}). It was left untouched. "
+            "Run `remembrancer doctor` to check it, restore a backup, or point --db at another file."
+        ) from None
+    if tables and "schema_migrations" not in tables:
+        raise StoreError(
+            f"{path} is a SQLite database made by another program (tables: {', '.join(sorted(tables)[:5])}). "
+            "It was left untouched; point --db at a new file."
+        )
+
+
+def connect(path: Path, *, migrate_schema: bool = True) -> Connection:
+    """A connection in autocommit mode: callers open transactions explicitly."""
+    path = path.expanduser()
+    _prepare_location(path)
+    try:
+        conn = sqlean.connect(str(path), isolation_level=None, check_same_thread=False, timeout=30)
+        conn.enable_load_extension(True)
+        sqlite_vec.load(conn)
+        conn.enable_load_extension(False)
+        conn.execute(f"pragma busy_timeout = {BUSY_TIMEOUT_MS}")
+        _check_is_ours(conn, path)
+        conn.execute("pragma journal_mode = wal")
+        conn.execute("pragma synchronous = normal")
+        conn.execute("pragma foreign_keys = on")
+        # Freed space is overwritten with zeros: forgotten text must not linger in the file.
+        conn.execute("pragma secure_delete = on")
+        conn.execute("pragma cache_size = -65536")
+        conn.execute("pragma mmap_size = 268435456")
+        conn.execute("pragma temp_store = memory")
+        if migrate_schema:
+            applied = migrate(conn, utc_now())
+            if applied:
+                log.info("database %s: applied schema steps %s", path, applied)
+    except DatabaseError as exc:
+        raise StoreError(
+            f"cannot open the database {path}: {exc}. Nothing was changed. "
+            "Run `remembrancer doctor` for details."
+        ) from None
+    return conn

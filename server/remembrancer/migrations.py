@@ -1,0 +1,120 @@
+"""Append-only, numbered schema steps; each is applied in one transaction with its record.
+
+Never edit a step that has shipped: add a new one. The vector table is not here because its
+dimension depends on the embedding model; ``store.py`` creates it when the model is known.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+Connection = Any  # sqlean.Connection or sqlite3.Connection; both speak DB-API
+
+
+def _001_core_tables(conn: Connection) -> None:
+    conn.execute(
+        """
+        create table memories (
+            rowid integer primary key,
+            id text not null unique,
+            content text not null,
+            content_hash text not null,
+            scope text not null,
+            tags text not null default '[]',
+            metadata text not null default '{}',
+            created_at text not null,
+            updated_at text not null,
+            seen_count integer not null default 1,
+            last_seen_at text
+        )
+        """
+    )
+    conn.execute("create index memories_scope_hash on memories(scope, content_hash)")
+    conn.execute("create index memories_scope_created on memories(scope, created_at)")
+    conn.execute(
+        """
+        create table memory_tags (
+            memory_rowid integer not null references memories(rowid) on delete cascade,
+            tag text not null,
+            primary key (tag, memory_rowid)
+        ) without rowid
+        """
+    )
+    conn.execute("create index memory_tags_by_memory on memory_tags(memory_rowid)")
+    conn.execute(
+        """
+        create table sightings (
+            memory_rowid integer not null references memories(rowid) on delete cascade,
+            seen_at text not null,
+            metadata text not null default '{}'
+        )
+        """
+    )
+    conn.execute("create index sightings_by_memory on sightings(memory_rowid)")
+    conn.execute(
+        """
+        create table history (
+            id integer primary key,
+            memory_id text not null,
+            event text not null,
+            at text not null,
+            actor text not null,
+            details text not null default '{}'
+        )
+        """
+    )
+    conn.execute("create index history_by_memory on history(memory_id)")
+    conn.execute("create table meta (key text primary key, value text not null)")
+    # Contentless: the index keeps no copy of the text, and secure-delete removes a row's
+    # terms from the index at once, so forgotten text leaves no trace in FTS segments.
+    conn.execute(
+        """
+        create virtual table memory_fts using fts5(
+            content, tags,
+            content='', contentless_delete=1,
+            tokenize='porter unicode61 remove_diacritics 2'
+        )
+        """
+    )
+    conn.execute("insert into memory_fts(memory_fts, rank) values('secure-delete', 1)")
+
+
+MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
+    (1, "core tables", _001_core_tables),
+]
+
+LATEST_VERSION = MIGRATIONS[-1][0]
+
+
+def applied_versions(conn: Connection) -> set[int]:
+    conn.execute(
+        "create table if not exists schema_migrations (version integer primary key, name text, applied_at text)"
+    )
+    return {row[0] for row in conn.execute("select version from schema_migrations")}
+
+
+def migrate(conn: Connection, now: str) -> list[int]:
+    """Apply every missing step in order; returns the versions applied."""
+    done = applied_versions(conn)
+    applied = []
+    for version, name, step in MIGRATIONS:
+        if version in done:
+            continue
+        conn.execute("begin immediate")
+        try:
+            # Another process may have applied it while we waited for the write lock.
+            if conn.execute("select 1 from schema_migrations where version = ?", (version,)).fetchone():
+                conn.execute("commit")
+                continue
+            step(conn)
+            conn.execute(
+                "insert into schema_migrations(version, name, applied_at) values (?, ?, ?)",
+                (version, name, now),
+            )
+            conn.execute("commit")
+        except BaseException:
+            conn.execute("rollback")
+            raise
+        applied.append(version)
+    return applied

@@ -1,0 +1,120 @@
+"""The MCP server: three tools, each a thin adapter over MemoryService."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Annotated, Any, TypeVar
+
+from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp_types import ToolAnnotations
+from pydantic import Field
+
+from remembrancer.errors import RemembrancerError
+from remembrancer.models import ForgetResult, RecallResult, RememberResult
+from remembrancer.service import MemoryService
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+INSTRUCTIONS = """\
+Remembrancer is your long-term memory across conversations. Use it without being asked:
+- At the start of a task, and whenever the user refers to something from before ("as I said",
+  "my usual setup", "that project"), call `recall` with a short description of what you need.
+- When you learn something durable - a fact about the user, a preference, a decision, a
+  project convention, a correction - call `remember` with one self-contained sentence
+  ("The user prefers tabs over spaces in Python", not "they like tabs"). Don't store
+  small talk, secrets or things only true for this conversation.
+- When the user asks you to forget something, or a stored memory is wrong, call `forget`
+  with its id (from `recall`), then `remember` the corrected fact if there is one.
+Use `scope` to keep a project's memories apart (e.g. the repository name); recall can search
+a project's scope and the default one together.
+"""
+
+
+def _adapt(call: Callable[[], T]) -> T:
+    """Turn anticipated failures into tool errors the model can read and act on."""
+    try:
+        return call()
+    except RemembrancerError as exc:
+        raise ToolError(str(exc)) from None
+
+
+def build_server(service: MemoryService, actor: str = "mcp") -> MCPServer:
+    mcp: MCPServer = MCPServer(name="remembrancer", instructions=INSTRUCTIONS, version=_version())
+
+    @mcp.tool(
+        title="Remember a fact",
+        annotations=ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True),
+    )
+    def remember(
+        content: Annotated[
+            str, Field(description="One durable fact, preference, decision or convention, as a full sentence.")
+        ],
+        tags: Annotated[list[str], Field(description="Optional short labels, e.g. ['preference'].")] = [],  # noqa: B006
+        metadata: Annotated[
+            dict[str, Any], Field(description="Optional JSON object about the source, e.g. {'source': 'chat'}.")
+        ] = {},  # noqa: B006
+        scope: Annotated[
+            str | None, Field(description="Where to store it, e.g. a project's name; omit for the default scope.")
+        ] = None,
+    ) -> RememberResult:
+        """Store a durable fact, preference, decision or project convention in long-term memory.
+
+        Call it when the user tells you something worth knowing next time. A fact already
+        stored is recognised as a duplicate and not stored twice.
+        """
+        return _adapt(lambda: service.remember(content, tags, metadata, scope, actor=actor))
+
+    @mcp.tool(
+        title="Recall memories",
+        annotations=ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True),
+    )
+    def recall(
+        query: Annotated[str, Field(description="What you need to know, in a few words or a question.")],
+        limit: Annotated[int, Field(ge=1, le=50, description="How many memories to return (1-50).")] = 5,
+        tags: Annotated[
+            list[str] | None, Field(description="Only memories carrying all of these tags.")
+        ] = None,
+        since: Annotated[
+            datetime | None, Field(description="Only memories stored at or after this time (ISO 8601).")
+        ] = None,
+        until: Annotated[
+            datetime | None, Field(description="Only memories stored at or before this time (ISO 8601).")
+        ] = None,
+        scope: Annotated[
+            str | list[str] | None,
+            Field(description="A scope or list of scopes to search; omit for the default scope."),
+        ] = None,
+    ) -> RecallResult:
+        """Find the stored memories most relevant to a query, best first.
+
+        Call it at the start of a task and whenever the user refers to something from before.
+        """
+        return _adapt(lambda: service.recall(query, limit, tags, since, until, scope))
+
+    @mcp.tool(
+        title="Forget memories",
+        annotations=ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=False),
+    )
+    def forget(
+        ids: Annotated[list[str], Field(min_length=1, description="Ids of the memories to remove (from recall).")],
+    ) -> ForgetResult:
+        """Permanently remove memories by id, when the user asks or a stored fact is wrong.
+
+        All ids must exist; otherwise nothing is removed.
+        """
+        return _adapt(lambda: service.forget(ids, actor=actor))
+
+    return mcp
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("remembrancer")
+    except PackageNotFoundError:
+        return "0"

@@ -1,0 +1,399 @@
+"""All SQL: memory rows, vectors, the full-text index and history.
+
+Knows nothing of pydantic models, embedders or judges: it takes and returns plain values.
+Every write that touches several tables runs inside ``transaction()``.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import sqlite_vec
+
+from remembrancer.db import Connection
+from remembrancer.errors import ModelMismatch, StoreError
+from remembrancer.migrations import LATEST_VERSION
+
+MEMORY_COLUMNS = (
+    "rowid, id, content, content_hash, scope, tags, metadata, created_at, updated_at, seen_count, last_seen_at"
+)
+
+
+@dataclass(frozen=True)
+class MemoryRow:
+    rowid: int
+    id: str
+    content: str
+    content_hash: str
+    scope: str
+    tags: list[str]
+    metadata: dict[str, Any]
+    created_at: str
+    updated_at: str
+    seen_count: int
+    last_seen_at: str | None
+
+    @classmethod
+    def from_tuple(cls, row: Sequence[Any]) -> MemoryRow:
+        return cls(
+            rowid=row[0],
+            id=row[1],
+            content=row[2],
+            content_hash=row[3],
+            scope=row[4],
+            tags=json.loads(row[5]),
+            metadata=json.loads(row[6]),
+            created_at=row[7],
+            updated_at=row[8],
+            seen_count=row[9],
+            last_seen_at=row[10],
+        )
+
+
+@dataclass(frozen=True)
+class NewMemory:
+    id: str
+    content: str
+    content_hash: str
+    scope: str
+    tags: list[str]
+    metadata: dict[str, Any]
+    created_at: str
+    updated_at: str
+    seen_count: int = 1
+    last_seen_at: str | None = None
+
+
+@dataclass(frozen=True)
+class RowFilter:
+    """Restricts a search to memories in these scopes, carrying all tags, inside a time range."""
+
+    scopes: tuple[str, ...]
+    tags: tuple[str, ...] = ()
+    since: str | None = None
+    until: str | None = None
+
+    @property
+    def narrows(self) -> bool:
+        return bool(self.tags) or self.since is not None or self.until is not None
+
+    def where(self, alias: str = "m") -> tuple[str, list[Any]]:
+        clauses = [f"{alias}.scope in ({_marks(len(self.scopes))})"]
+        params: list[Any] = list(self.scopes)
+        if self.since is not None:
+            clauses.append(f"{alias}.created_at >= ?")
+            params.append(self.since)
+        if self.until is not None:
+            clauses.append(f"{alias}.created_at <= ?")
+            params.append(self.until)
+        for tag in self.tags:
+            clauses.append(
+                f"exists (select 1 from memory_tags t where t.memory_rowid = {alias}.rowid and t.tag = ?)"
+            )
+            params.append(tag)
+        return " and ".join(clauses), params
+
+
+def _marks(count: int) -> str:
+    return ", ".join("?" * count)
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+class Store:
+    """One open database. Thread-safe: a lock serialises use of the single connection."""
+
+    def __init__(self, conn: Connection, path: str) -> None:
+        self.conn = conn
+        self.path = path
+        self.lock = threading.RLock()
+        self.embedding_dim: int | None = None
+
+    # -- transactions and bookkeeping -------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        with self.lock:
+            self.conn.execute("begin immediate")
+            try:
+                yield
+            except BaseException:
+                self.conn.execute("rollback")
+                raise
+            self.conn.execute("commit")
+
+    def close(self) -> None:
+        with self.lock:
+            self.conn.close()
+
+    def get_meta(self, key: str) -> str | None:
+        with self.lock:
+            row = self.conn.execute("select value from meta where key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def _set_meta(self, key: str, value: str) -> None:
+        self.conn.execute(
+            "insert into meta(key, value) values (?, ?) on conflict(key) do update set value = excluded.value",
+            (key, value),
+        )
+
+    def schema_version(self) -> int:
+        with self.lock:
+            row = self.conn.execute("select max(version) from schema_migrations").fetchone()
+        return int(row[0] or 0)
+
+    def bind_embedding_model(self, model: str, dim: int) -> None:
+        """Record the model on first use; refuse a store embedded with a different one."""
+        with self.transaction():
+            recorded = self.conn.execute(
+                "select (select value from meta where key = 'embedding_model'),"
+                " (select value from meta where key = 'embedding_dim')"
+            ).fetchone()
+            if recorded[0] is None:
+                self._set_meta("embedding_model", model)
+                self._set_meta("embedding_dim", str(dim))
+                self._create_vector_table(dim)
+            elif recorded[0] != model or int(recorded[1]) != dim:
+                raise ModelMismatch(
+                    f"this store was embedded with {recorded[0]} ({recorded[1]} dimensions) but the "
+                    f"configured model is {model} ({dim} dimensions). Either set "
+                    f"REMEMBRANCER_EMBEDDING_MODEL={recorded[0]}, or re-embed every memory with the new "
+                    f"model: `remembrancer reembed --db {self.path}`."
+                )
+        self.embedding_dim = dim
+
+    def _create_vector_table(self, dim: int) -> None:
+        # dim is an int we computed, never user text; a virtual table's declaration can't be bound.
+        self.conn.execute(
+            f"create virtual table if not exists memory_vectors using vec0("
+            f"embedding float[{int(dim)}] distance_metric=cosine, scope text partition key)"
+        )
+
+    def replace_vector_table(self, model: str, dim: int, vectors: Iterator[tuple[int, str, bytes]]) -> None:
+        """Drop every vector and store the given ones, all in one transaction (for reembed)."""
+        with self.transaction():
+            self.conn.execute("drop table if exists memory_vectors")
+            self._create_vector_table(dim)
+            self.conn.executemany(
+                "insert into memory_vectors(rowid, embedding, scope) values (?, ?, ?)",
+                ((rowid, vector, scope) for rowid, scope, vector in vectors),
+            )
+            self._set_meta("embedding_model", model)
+            self._set_meta("embedding_dim", str(dim))
+        self.embedding_dim = dim
+
+    # -- writes -------------------------------------------------------------------------
+
+    def insert(self, memory: NewMemory, vector: bytes, actor: str, event: str = "added") -> int:
+        """Insert the row, its tags, vector, full-text entry and history event. Caller holds a transaction."""
+        cursor = self.conn.execute(
+            "insert into memories(id, content, content_hash, scope, tags, metadata, created_at,"
+            " updated_at, seen_count, last_seen_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                memory.id,
+                memory.content,
+                memory.content_hash,
+                memory.scope,
+                _json(memory.tags),
+                _json(memory.metadata),
+                memory.created_at,
+                memory.updated_at,
+                memory.seen_count,
+                memory.last_seen_at,
+            ),
+        )
+        rowid = int(cursor.lastrowid)
+        self.conn.executemany(
+            "insert into memory_tags(memory_rowid, tag) values (?, ?)", [(rowid, tag) for tag in memory.tags]
+        )
+        self.conn.execute(
+            "insert into memory_vectors(rowid, embedding, scope) values (?, ?, ?)", (rowid, vector, memory.scope)
+        )
+        self.conn.execute(
+            "insert into memory_fts(rowid, content, tags) values (?, ?, ?)",
+            (rowid, memory.content, " ".join(memory.tags)),
+        )
+        self.add_history(memory.id, event, memory.created_at, actor, {"scope": memory.scope})
+        return rowid
+
+    def record_sighting(self, rowid: int, memory_id: str, seen_at: str, metadata: dict[str, Any], actor: str) -> None:
+        """A duplicate arrived: count it and keep where it came from. Caller holds a transaction."""
+        self.conn.execute(
+            "update memories set seen_count = seen_count + 1, last_seen_at = ? where rowid = ?", (seen_at, rowid)
+        )
+        self.conn.execute(
+            "insert into sightings(memory_rowid, seen_at, metadata) values (?, ?, ?)",
+            (rowid, seen_at, _json(metadata)),
+        )
+        self.add_history(memory_id, "seen", seen_at, actor, {})
+
+    def insert_sightings(self, rowid: int, sightings: Sequence[tuple[str, dict[str, Any]]]) -> None:
+        self.conn.executemany(
+            "insert into sightings(memory_rowid, seen_at, metadata) values (?, ?, ?)",
+            [(rowid, seen_at, _json(metadata)) for seen_at, metadata in sightings],
+        )
+
+    def add_history(self, memory_id: str, event: str, at: str, actor: str, details: dict[str, Any]) -> None:
+        self.conn.execute(
+            "insert into history(memory_id, event, at, actor, details) values (?, ?, ?, ?, ?)",
+            (memory_id, event, at, actor, _json(details)),
+        )
+
+    def delete(self, rows: Sequence[MemoryRow], at: str, actor: str) -> None:
+        """Remove memories and every trace of their text; history keeps only id, time and actor."""
+        if self.embedding_dim is None:
+            raise StoreError("the vector table is not bound to a model yet")
+        zeros = sqlite_vec.serialize_float32([0.0] * self.embedding_dim)
+        with self.transaction():
+            for row in rows:
+                self.conn.execute("delete from memory_fts where rowid = ?", (row.rowid,))
+                # vec0 may leave a deleted slot's bytes in its chunk; overwrite them first.
+                self.conn.execute("update memory_vectors set embedding = ? where rowid = ?", (zeros, row.rowid))
+                self.conn.execute("delete from memory_vectors where rowid = ?", (row.rowid,))
+                self.conn.execute("delete from memories where rowid = ?", (row.rowid,))
+                self.conn.execute("update history set details = '{}' where memory_id = ?", (row.id,))
+                self.add_history(row.id, "forgotten", at, actor, {})
+        self.checkpoint()
+
+    def checkpoint(self) -> None:
+        """Move the write-ahead log into the main file and truncate it, so old page images go."""
+        with self.lock:
+            self.conn.execute("pragma wal_checkpoint(truncate)")
+
+    # -- reads --------------------------------------------------------------------------
+
+    def find_by_hash(self, scope: str, content_hash: str) -> MemoryRow | None:
+        with self.lock:
+            row = self.conn.execute(
+                f"select {MEMORY_COLUMNS} from memories where scope = ? and content_hash = ? limit 1",
+                (scope, content_hash),
+            ).fetchone()
+        return None if row is None else MemoryRow.from_tuple(row)
+
+    def get_by_ids(self, ids: Sequence[str]) -> dict[str, MemoryRow]:
+        found: dict[str, MemoryRow] = {}
+        with self.lock:
+            for start in range(0, len(ids), 500):
+                chunk = list(ids[start : start + 500])
+                for row in self.conn.execute(
+                    f"select {MEMORY_COLUMNS} from memories where id in ({_marks(len(chunk))})", chunk
+                ):
+                    found[row[1]] = MemoryRow.from_tuple(row)
+        return found
+
+    def get_by_rowids(self, rowids: Sequence[int]) -> dict[int, MemoryRow]:
+        if not rowids:
+            return {}
+        with self.lock:
+            rows = self.conn.execute(
+                f"select {MEMORY_COLUMNS} from memories where rowid in ({_marks(len(rowids))})", list(rowids)
+            ).fetchall()
+        return {row[0]: MemoryRow.from_tuple(row) for row in rows}
+
+    def nearest(self, vector: bytes, scopes: Sequence[str], k: int) -> list[tuple[int, float]]:
+        """(rowid, cosine distance) of the k nearest vectors in the given scopes."""
+        with self.lock:
+            return [
+                (int(rowid), float(distance))
+                for rowid, distance in self.conn.execute(
+                    "select rowid, distance from memory_vectors where embedding match ? and k = ?"
+                    f" and scope in ({_marks(len(scopes))}) order by distance",
+                    (vector, k, *scopes),
+                )
+            ]
+
+    def nearest_filtered(self, vector: bytes, row_filter: RowFilter, k: int) -> list[tuple[int, float]]:
+        """Exact nearest neighbours among the rows the filter admits."""
+        where, params = row_filter.where()
+        with self.lock:
+            return [
+                (int(rowid), float(distance))
+                for rowid, distance in self.conn.execute(
+                    "select rowid, vec_distance_cosine(embedding, ?) as d from memory_vectors"
+                    f" where rowid in (select m.rowid from memories m where {where}) order by d limit ?",
+                    (vector, *params, k),
+                )
+            ]
+
+    def full_text(self, match: str, row_filter: RowFilter, k: int) -> list[tuple[int, float]]:
+        """(rowid, bm25) of the best full-text matches; lower bm25 is better."""
+        where, params = row_filter.where()
+        with self.lock:
+            return [
+                (int(rowid), float(rank))
+                for rowid, rank in self.conn.execute(
+                    "select f.rowid, f.rank from memory_fts f join memories m on m.rowid = f.rowid"
+                    f" where memory_fts match ? and {where} order by f.rank limit ?",
+                    (match, *params, k),
+                )
+            ]
+
+    def scope_counts(self) -> dict[str, int]:
+        with self.lock:
+            return dict(self.conn.execute("select scope, count(*) from memories group by scope order by scope"))
+
+    def scope_exists(self, scope: str) -> bool:
+        with self.lock:
+            return self.conn.execute("select 1 from memories where scope = ? limit 1", (scope,)).fetchone() is not None
+
+    def list_rows(self, row_filter: RowFilter, limit: int, offset: int = 0) -> list[MemoryRow]:
+        where, params = row_filter.where()
+        with self.lock:
+            rows = self.conn.execute(
+                f"select {MEMORY_COLUMNS} from memories m where {where}"
+                " order by m.created_at desc, m.rowid desc limit ? offset ?",
+                (*params, limit, offset),
+            ).fetchall()
+        return [MemoryRow.from_tuple(row) for row in rows]
+
+    def iter_rows(self, batch: int = 1000) -> Iterator[MemoryRow]:
+        """Every memory in insertion order, read in batches so a huge store streams."""
+        last = 0
+        while True:
+            with self.lock:
+                rows = self.conn.execute(
+                    f"select {MEMORY_COLUMNS} from memories where rowid > ? order by rowid limit ?", (last, batch)
+                ).fetchall()
+            if not rows:
+                return
+            for row in rows:
+                yield MemoryRow.from_tuple(row)
+            last = rows[-1][0]
+
+    def existing_ids(self, ids: Sequence[str]) -> set[str]:
+        return set(self.get_by_ids(ids))
+
+    def sightings(self, rowid: int) -> list[tuple[str, dict[str, Any]]]:
+        with self.lock:
+            rows = self.conn.execute(
+                "select seen_at, metadata from sightings where memory_rowid = ? order by seen_at", (rowid,)
+            ).fetchall()
+        return [(seen_at, json.loads(metadata)) for seen_at, metadata in rows]
+
+    def history(self, memory_id: str | None = None, limit: int = 100) -> list[tuple[Any, ...]]:
+        with self.lock:
+            if memory_id is None:
+                sql = "select id, memory_id, event, at, actor, details from history order by id desc limit ?"
+                return list(self.conn.execute(sql, (limit,)))
+            return list(
+                self.conn.execute(
+                    "select id, memory_id, event, at, actor, details from history where memory_id = ?"
+                    " order by id limit ?",
+                    (memory_id, limit),
+                )
+            )
+
+    def counts(self) -> dict[str, int]:
+        with self.lock:
+            row = self.conn.execute(
+                "select (select count(*) from memories), (select count(*) from history),"
+                " (select count(*) from memory_vectors)"
+            ).fetchone()
+        return {"memories": row[0], "history": row[1], "vectors": row[2], "schema": LATEST_VERSION}
