@@ -40,7 +40,8 @@ def _sqlite() -> str:
         conn.enable_load_extension(True)
         sqlite_vec.load(conn)
         version, vec = conn.execute("select sqlite_version(), vec_version()").fetchone()
-        conn.execute("create virtual table probe using fts5(x, content='', contentless_delete=1)")
+        conn.execute("create virtual table probe using fts5(x)")
+        conn.execute("insert into probe(probe, rank) values('secure-delete', 1)")
     finally:
         conn.close()
     return f"SQLite {version} with sqlite-vec {vec} and FTS5"

@@ -66,13 +66,14 @@ def _001_core_tables(conn: Connection) -> None:
     )
     conn.execute("create index history_by_memory on history(memory_id)")
     conn.execute("create table meta (key text primary key, value text not null)")
-    # Contentless: the index keeps no copy of the text, and secure-delete removes a row's
-    # terms from the index at once, so forgotten text leaves no trace in FTS segments.
+    # External content (no second copy of the text). secure-delete makes a delete rewrite the
+    # index leaves at once, so forgotten words leave no trace in FTS segments; contentless
+    # tables ignore it and keep tombstoned terms until the next merge.
     conn.execute(
         """
         create virtual table memory_fts using fts5(
             content, tags,
-            content='', contentless_delete=1,
+            content='memories', content_rowid='rowid',
             tokenize='porter unicode61 remove_diacritics 2'
         )
         """

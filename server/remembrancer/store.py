@@ -218,7 +218,7 @@ class Store:
         )
         self.conn.execute(
             "insert into memory_fts(rowid, content, tags) values (?, ?, ?)",
-            (rowid, memory.content, " ".join(memory.tags)),
+            (rowid, memory.content, _json(memory.tags)),
         )
         self.add_history(memory.id, event, memory.created_at, actor, {"scope": memory.scope})
         return rowid
@@ -253,7 +253,10 @@ class Store:
         zeros = sqlite_vec.serialize_float32([0.0] * self.embedding_dim)
         with self.transaction():
             for row in rows:
-                self.conn.execute("delete from memory_fts where rowid = ?", (row.rowid,))
+                self.conn.execute(
+                    "insert into memory_fts(memory_fts, rowid, content, tags) values ('delete', ?, ?, ?)",
+                    (row.rowid, row.content, _json(row.tags)),
+                )
                 # vec0 may leave a deleted slot's bytes in its chunk; overwrite them first.
                 self.conn.execute("update memory_vectors set embedding = ? where rowid = ?", (zeros, row.rowid))
                 self.conn.execute("delete from memory_vectors where rowid = ?", (row.rowid,))

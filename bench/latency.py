@@ -1,0 +1,318 @@
+"""End-to-end latency of Remembrancer with the real bundled embedder; prints a Markdown table.
+
+For each store size N: fill a fresh SQLite file through MemoryService.import_records, then time
+remember and recall (embedding included) through the service. Against the 10k store (or the
+largest one below it) also time recall through a real MCP client over stdio, and the time from
+spawning `python -m remembrancer serve` to the answer of tools/list.
+
+    .venv/bin/python bench/latency.py [--quick] [--with-100k] [--sizes 1000,10000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from mcp import Client
+from mcp.client.stdio import StdioServerParameters
+
+from remembrancer.config import BUNDLED_MODEL, Settings
+from remembrancer.embeddings import FastEmbedder
+from remembrancer.models import ExportRecord
+from remembrancer.service import MemoryService
+
+RECALL_TARGET_MS = 15.0  # p50 at 10k memories
+REMEMBER_TARGET_MS = 25.0  # p50
+START_TARGET_S = 1.5  # process start to tools/list answer
+MCP_SIZE = 10_000
+
+
+def _words(text: str) -> list[str]:
+    return text.split("|")
+
+
+PEOPLE = _words(
+    "Maria|Tomasz|Aiko|Priya|Jonas|Fatima|Liam|Chen Wei|Sofia|Kwame|Ingrid|Rafael|Noor|Dmitri|"
+    "Elena|Hiroshi|Amara|Lucas|Yasmin|Olek|the user|the user's manager|the user's sister|"
+    "the platform team|the design lead|our landlord"
+)
+VERBS = _words(
+    "reviewed|postponed|signed off on|rewrote|booked|cancelled|migrated|benchmarked|paid for|"
+    "complained about|approved|archived|documented|split up|renamed|rolled back|ordered|"
+    "rescheduled|audited|asked for a second opinion on|shipped|deprecated|started learning|"
+    "finished|forgot about"
+)
+OBJECTS = _words(
+    "the billing service|the quarterly budget|flights to Osaka|the onboarding guide|"
+    "the database backup script|the kitchen renovation|the Kubernetes upgrade|"
+    "the API rate limits|the wedding venue|the dentist appointment|"
+    "the Rust rewrite of the parser|the CI pipeline|the marketing site redesign|the tax return|"
+    "the Postgres 16 migration|the holiday rota|the new laptop|the grant application|"
+    "the search ranking experiment|the piano lessons|the feature flag cleanup|"
+    "the insurance claim|the on-call handbook|the TLS certificates|the car lease|"
+    "the quarterly OKRs|the logging pipeline|the guest list|the React upgrade|"
+    "the data retention policy|the garden fence|the SSO integration"
+)
+PLACES = _words(
+    "at the Berlin office|from home|during the offsite in Porto|in the #infra channel|over lunch|"
+    "on the train to Lyon|in the Monday stand-up|at the client site in Austin|"
+    "in a late-night call|at the Kraków meetup|by email|in the retro|at the parents' place|"
+    "in the shared planning doc|before the board meeting|in Slack"
+)
+REASONS = _words(
+    "||| because the old cluster kept timing out| after the audit flagged it|"
+    " to save about {n} euros a month| since the vendor raised prices by {n}%|"
+    " as agreed in ticket OPS-{n}| because the deadline moved to week {w}|"
+    " after {n} customers asked for it| to unblock the release| because nobody owned it|"
+    " on the doctor's advice| while waiting for legal review"
+)
+TOPICS = _words(
+    "budget|deadlines|travel|infrastructure|health|hiring|family|security|release plans|finances|"
+    "home|learning"
+)
+TAGS = ("work", "personal", "decision", "preference", "project", "finance", "travel", "infra", "health")
+START_DATE = datetime(2022, 1, 1, tzinfo=UTC)
+
+
+def _date(rng: random.Random) -> datetime:
+    return START_DATE + timedelta(days=rng.randrange(1400), minutes=rng.randrange(1440))
+
+
+def _sentence(rng: random.Random) -> str:
+    who, verb, what, where = rng.choice(PEOPLE), rng.choice(VERBS), rng.choice(OBJECTS), rng.choice(PLACES)
+    why = rng.choice(REASONS).format(n=rng.randrange(2, 900), w=rng.randrange(1, 53))
+    day = f"{_date(rng):%-d %B %Y}"
+    form = rng.randrange(4)
+    if form == 0:
+        text = f"{who} {verb} {what} {where} on {day}{why}."
+    elif form == 1:
+        text = f"On {day}, {who} {verb} {what} {where}{why}."
+    elif form == 2:
+        text = f"Note about {rng.choice(TOPICS)}: {who} {verb} {what}{why} ({where}, {day})."
+    else:
+        text = f"Follow-up for week {rng.randrange(1, 53)}: {who} {verb} {what} {where}{why}."
+    return text[0].upper() + text[1:]
+
+
+def unique_texts(seed: int, count: int, exclude: set[str] | None = None) -> list[str]:
+    """Deterministic, distinct sentences (none in `exclude`)."""
+    rng, seen, out = random.Random(seed), set(exclude or ()), list[str]()
+    while len(out) < count:
+        text = _sentence(rng)
+        if text not in seen:
+            seen.add(text)
+            out.append(text)
+    return out
+
+
+def queries(seed: int, count: int) -> list[str]:
+    rng = random.Random(seed)
+    forms: tuple[Callable[[], str], ...] = (
+        lambda: f"what did {rng.choice(PEOPLE)} decide about {rng.choice(OBJECTS)}?",
+        lambda: f"{rng.choice(OBJECTS)} {rng.choice(PLACES)}",
+        lambda: f"who {rng.choice(VERBS)} {rng.choice(OBJECTS)}",
+        lambda: f"anything about {rng.choice(TOPICS)} from {_date(rng):%B %Y}",
+    )
+    return [rng.choice(forms)() for _ in range(count)]
+
+
+def records(texts: list[str], seed: int) -> Iterator[ExportRecord]:
+    rng = random.Random(seed)
+    for i, text in enumerate(texts):
+        at = _date(rng)
+        yield ExportRecord(
+            id=f"m_{i:016x}",
+            content=text,
+            scope="default",
+            tags=rng.sample(TAGS, rng.randrange(3)),
+            metadata={"source": "bench"},
+            created_at=at,
+            updated_at=at,
+        )
+
+
+def pct(values: list[float], q: int) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[q - 1] if len(values) > 1 else values[0]
+
+
+@dataclass
+class SizeResult:
+    size: int
+    ingest_per_s: float
+    fill_s: float
+    remember_ms: list[float]
+    added: int
+    recall_ms: list[float]
+    db: Path
+
+
+@dataclass
+class McpResult:
+    size: int
+    recall_ms: list[float] = field(default_factory=list)
+    start_s: list[float] = field(default_factory=list)
+
+
+def measure_size(size: int, embedder: FastEmbedder, root: Path, ops: int) -> SizeResult:
+    db = root / f"store-{size}" / "memory.db"
+    service = MemoryService.open(Settings(db_path=db), embedder)
+    try:
+        fill = unique_texts(seed=size, count=size)
+        start = time.perf_counter()
+        report = service.import_records(records(fill, seed=size + 1))
+        fill_s = time.perf_counter() - start
+        assert report.imported == size, report
+        recall_ms = []
+        for query in ["warm-up", *queries(seed=size + 2, count=ops)]:
+            start = time.perf_counter()
+            service.recall(query, limit=5)
+            recall_ms.append((time.perf_counter() - start) * 1000)
+        remember_ms, added = [], 0
+        for text in unique_texts(seed=size + 3, count=ops + 1, exclude=set(fill)):
+            start = time.perf_counter()
+            result = service.remember(text, ["bench"], {"source": "bench"}, actor="bench")
+            remember_ms.append((time.perf_counter() - start) * 1000)
+            added += result.status == "added"
+    finally:
+        service.close()
+    return SizeResult(size, size / fill_s, fill_s, remember_ms[1:], added, recall_ms[1:], db)
+
+
+def server_params(db: Path) -> StdioServerParameters:
+    # The server logs to stderr; WARNING keeps it quiet but still shows real trouble.
+    return StdioServerParameters(
+        command=sys.executable,
+        args=["-m", "remembrancer", "serve", "--db", str(db)],
+        env={"REMEMBRANCER_LOG_LEVEL": "WARNING"},
+    )
+
+
+async def measure_mcp(db: Path, size: int, calls: int, starts: int) -> McpResult:
+    result = McpResult(size)
+    for _ in range(starts):
+        start = time.perf_counter()  # right before the spawn
+        async with Client(server_params(db)) as client:
+            listed = await client.list_tools()
+            result.start_s.append(time.perf_counter() - start)
+        assert {"remember", "recall", "forget"} <= {tool.name for tool in listed.tools}, listed
+    async with Client(server_params(db)) as client:
+        for i, query in enumerate(["warm-up (waits for the model)", *queries(seed=size + 4, count=calls)]):
+            start = time.perf_counter()
+            answer = await client.call_tool("recall", {"query": query, "limit": 5})
+            if i:
+                result.recall_ms.append((time.perf_counter() - start) * 1000)
+            if answer.is_error:
+                raise RuntimeError(f"recall over MCP failed: {answer.content}")
+    return result
+
+
+def verdict(value: float, target: float) -> str:
+    return "yes" if value <= target else "**NO**"
+
+
+def table(sizes: list[SizeResult], mcp: McpResult | None, ops: int) -> str:
+    rows = [
+        "| Measure | N | p50 | p95 | Target | Met |",
+        "|---|---:|---:|---:|---|:-:|",
+    ]
+    for r in sizes:
+        rows.append(
+            f"| ingest (import_records, batched) | {r.size:,} | {r.ingest_per_s:,.0f} memories/s "
+            f"| {r.fill_s:.1f} s total | — | — |"
+        )
+    for r in sizes:
+        p50, p95 = pct(r.remember_ms, 50), pct(r.remember_ms, 95)
+        rows.append(
+            f"| remember, service ({r.added}/{ops} added) | {r.size:,} | {p50:.1f} ms | {p95:.1f} ms "
+            f"| p50 ≤ {REMEMBER_TARGET_MS:g} ms | {verdict(p50, REMEMBER_TARGET_MS)} |"
+        )
+    for r in sizes:
+        p50, p95 = pct(r.recall_ms, 50), pct(r.recall_ms, 95)
+        target, met = f"p50 ≤ {RECALL_TARGET_MS:g} ms (at 10k)", verdict(p50, RECALL_TARGET_MS)
+        if r.size > MCP_SIZE:
+            target, met = "— (target is at 10k)", "—"
+        rows.append(
+            f"| recall limit 5, service | {r.size:,} | {p50:.1f} ms | {p95:.1f} ms | {target} | {met} |"
+        )
+    if mcp is not None:
+        p50, p95 = pct(mcp.recall_ms, 50), pct(mcp.recall_ms, 95)
+        rows.append(
+            f"| recall limit 5, MCP client over stdio ({len(mcp.recall_ms)} calls) | {mcp.size:,} "
+            f"| {p50:.1f} ms | {p95:.1f} ms | — | — |"
+        )
+        median = statistics.median(mcp.start_s)
+        rows.append(
+            f"| process start → tools/list answer (median of {len(mcp.start_s)}) | {mcp.size:,} "
+            f"| {median:.2f} s | max {max(mcp.start_s):.2f} s | ≤ {START_TARGET_S:g} s "
+            f"| {verdict(median, START_TARGET_S)} |"
+        )
+    return "\n".join(rows)
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--sizes", help="comma-separated store sizes (default 1000,10000)")
+    parser.add_argument("--with-100k", action="store_true", help="add a 100,000-memory store (slow fill)")
+    parser.add_argument("--quick", action="store_true", help="smoke run: N=500, 30 operations, 3 starts")
+    parser.add_argument("--ops", type=int, help="remember and recall calls per size (default 200)")
+    parser.add_argument("--mcp-calls", type=int, help="recall calls over MCP (default 100)")
+    parser.add_argument("--starts", type=int, help="server starts to time (default 5)")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary stores and print where")
+    return parser.parse_args()
+
+
+def main() -> int:
+    args = parse_args()
+    logging.basicConfig(stream=sys.stderr, level=logging.WARNING)
+    quick = bool(args.quick)
+    sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else [500] if quick else [1_000, 10_000]
+    if args.with_100k and 100_000 not in sizes:
+        sizes.append(100_000)
+    ops = args.ops or (30 if quick else 200)
+    mcp_calls = args.mcp_calls or (30 if quick else 100)
+    starts = args.starts or (3 if quick else 5)
+
+    began = time.perf_counter()
+    embedder = FastEmbedder()
+    embedder.embed(["load the model before timing anything"])
+    root = Path(tempfile.mkdtemp(prefix="remembrancer-bench-"))
+    results: list[SizeResult] = []
+    for size in sorted(sizes):
+        print(f"filling and measuring N={size:,} ...", file=sys.stderr, flush=True)
+        results.append(measure_size(size, embedder, root, ops))
+    below = [r for r in results if r.size <= MCP_SIZE] or results[:1]
+    target = max(below, key=lambda r: r.size)
+    print(f"measuring MCP over stdio against N={target.size:,} ...", file=sys.stderr, flush=True)
+    mcp = asyncio.run(measure_mcp(target.db, target.size, mcp_calls, starts))
+    elapsed = time.perf_counter() - began
+
+    print(f"## Remembrancer latency ({BUNDLED_MODEL}, real SQLite file, end to end incl. embedding)\n")
+    print(
+        f"cpu count: {os.cpu_count()} · Python {sys.version.split()[0]} · {ops} remember + {ops} recall "
+        f"per size · whole run {elapsed:.0f} s\n"
+    )
+    print(table(results, mcp, ops))
+    if args.keep:
+        print(f"\nstores kept in {root}", file=sys.stderr)
+    else:
+        import shutil
+
+        shutil.rmtree(root, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,90 @@
+"""Shared fixtures: real SQLite files, a deterministic fake embedder, and the real model once."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import pytest
+
+from remembrancer.config import Settings
+from remembrancer.embeddings import FastEmbedder
+from remembrancer.service import MemoryService
+
+FAKE_DIM = 256
+_WORD = re.compile(r"\w+")
+
+
+class FakeEmbedder:
+    """Bag of hashed words, normalised: same words give the same vector; counts calls."""
+
+    def __init__(self, name: str = "fake-bag-of-words", dim: int = FAKE_DIM) -> None:
+        self._name = name
+        self._dim = dim
+        self.calls: list[list[str]] = []
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def dim(self) -> int:
+        return self._dim
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        self.calls.append(list(texts))
+        vectors = []
+        for text in texts:
+            vector = [0.0] * self._dim
+            for word in _WORD.findall(text.casefold()):
+                slot = int.from_bytes(hashlib.blake2b(word.encode(), digest_size=4).digest(), "big") % self._dim
+                vector[slot] += 1.0
+            norm = math.sqrt(sum(v * v for v in vector)) or 1.0
+            if not any(vector):
+                vector[0] = 1.0
+            vectors.append([v / norm for v in vector])
+        return vectors
+
+    @property
+    def texts_embedded(self) -> int:
+        return sum(len(call) for call in self.calls)
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "memory.db"
+
+
+@pytest.fixture
+def settings(db_path: Path) -> Settings:
+    return Settings(db_path=db_path)
+
+
+@pytest.fixture
+def fake_embedder() -> FakeEmbedder:
+    return FakeEmbedder()
+
+
+@pytest.fixture
+def service(settings: Settings, fake_embedder: FakeEmbedder) -> Iterator[MemoryService]:
+    svc = MemoryService.open(settings, fake_embedder)
+    yield svc
+    svc.close()
+
+
+@pytest.fixture(scope="session")
+def real_embedder() -> FastEmbedder:
+    """The bundled all-MiniLM-L6-v2 int8 model, loaded once per test session."""
+    embedder = FastEmbedder()
+    embedder.embed(["warm up"])
+    return embedder
+
+
+@pytest.fixture
+def real_service(settings: Settings, real_embedder: FastEmbedder) -> Iterator[MemoryService]:
+    svc = MemoryService.open(settings, real_embedder)
+    yield svc
+    svc.close()

@@ -1,0 +1,47 @@
+"""The bundled all-MiniLM-L6-v2 int8 model, loaded from local files: paraphrases find each other."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from remembrancer.embeddings import BUNDLED_DIM, FastEmbedder, bundled_model_dir
+from remembrancer.service import MemoryService
+
+pytestmark = pytest.mark.slow
+
+
+def test_bundled_model_embeds_offline_into_unit_vectors(real_embedder: FastEmbedder) -> None:
+    berlin, home, pizza = real_embedder.embed(["I live in Berlin", "My home city is Berlin", "I like pizza"])
+    assert len(berlin) == BUNDLED_DIM
+    assert math.isclose(math.fsum(v * v for v in berlin), 1.0, rel_tol=1e-4)
+    close = math.fsum(a * b for a, b in zip(berlin, home, strict=True))
+    far = math.fsum(a * b for a, b in zip(berlin, pizza, strict=True))
+    assert close > 0.7 > 0.3 > far
+
+
+def test_model_folder_is_assembled_from_the_two_packages(tmp_path: object) -> None:
+    folder = bundled_model_dir()
+    names = {path.name for path in folder.iterdir()}
+    assert {"model.onnx", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"} <= names
+    assert '"model_max_length": 256' in (folder / "tokenizer_config.json").read_text()
+
+
+def test_recall_finds_a_paraphrase(real_service: MemoryService) -> None:
+    berlin = real_service.remember("I live in Berlin")
+    real_service.remember("My favourite food is sushi")
+    real_service.remember("The project deadline is in March")
+    real_service.remember("I work as a nurse at the city hospital")
+    hits = real_service.recall("Where do I live?").hits
+    assert hits[0].id == berlin.memory.id
+    assert hits[0].similarity is not None and hits[0].similarity > 0.4
+
+
+def test_near_duplicate_with_the_real_model(real_service: MemoryService) -> None:
+    first = real_service.remember("The user's favourite programming language is Python.")
+    again = real_service.remember("The user's favourite programming language is Python!")
+    other = real_service.remember("The user's favourite programming language is Rust.")
+    assert again.status == "duplicate" and again.matched_by == "similarity"
+    assert again.duplicate_of == first.memory.id
+    assert other.status == "added"

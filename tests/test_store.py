@@ -1,0 +1,158 @@
+"""The database file itself: schema, migrations, model binding, refusal of bad files, real forgetting."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import sqlean
+from conftest import FakeEmbedder
+
+from remembrancer.config import Settings
+from remembrancer.db import connect
+from remembrancer.errors import ModelMismatch, StoreError
+from remembrancer.migrations import LATEST_VERSION, MIGRATIONS
+from remembrancer.service import MemoryService
+
+
+def _columns(path: Path, table: str) -> set[str]:
+    conn = sqlean.connect(str(path))
+    try:
+        return {row[1] for row in conn.execute(f"pragma table_info({table})")}
+    finally:
+        conn.close()
+
+
+def test_migration_from_an_empty_file_creates_the_schema(db_path: Path) -> None:
+    db_path.write_bytes(b"")
+    conn = connect(db_path)
+    versions = [row[0] for row in conn.execute("select version from schema_migrations order by version")]
+    journal = conn.execute("pragma journal_mode").fetchone()[0]
+    conn.close()
+    assert versions == [version for version, _, _ in MIGRATIONS]
+    assert journal == "wal"
+    assert {"id", "content", "content_hash", "scope", "tags", "metadata", "created_at", "updated_at"} <= _columns(
+        db_path, "memories"
+    )
+    assert {"memory_id", "event", "at", "actor", "details"} <= _columns(db_path, "history")
+
+
+def test_an_older_store_upgrades_itself(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from remembrancer import migrations
+
+    connect(db_path).close()
+
+    def _002_add_probe_column(conn: object) -> None:
+        conn.execute("alter table memories add column probe text")  # type: ignore[attr-defined]
+
+    monkeypatch.setattr(migrations, "MIGRATIONS", [*MIGRATIONS, (LATEST_VERSION + 1, "probe", _002_add_probe_column)])
+    conn = connect(db_path)
+    conn.close()
+    assert "probe" in _columns(db_path, "memories")
+    conn = connect(db_path)  # applying again is a no-op, not an error
+    assert conn.execute("select count(*) from schema_migrations").fetchone()[0] == LATEST_VERSION + 1
+    conn.close()
+
+
+def test_a_failing_migration_leaves_no_partial_step(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from remembrancer import migrations
+
+    connect(db_path).close()
+
+    def _002_half_done(conn: object) -> None:
+        conn.execute("create table half_done (x)")  # type: ignore[attr-defined]
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(migrations, "MIGRATIONS", [*MIGRATIONS, (LATEST_VERSION + 1, "half", _002_half_done)])
+    with pytest.raises(RuntimeError):
+        connect(db_path)
+    conn = sqlean.connect(str(db_path))
+    tables = {row[0] for row in conn.execute("select name from sqlite_master")}
+    applied = conn.execute("select max(version) from schema_migrations").fetchone()[0]
+    conn.close()
+    assert "half_done" not in tables
+    assert applied == LATEST_VERSION
+
+
+def test_opening_with_another_model_is_refused_with_the_fix(settings: Settings) -> None:
+    MemoryService.open(settings, FakeEmbedder("model-a", 256)).close()
+    with pytest.raises(ModelMismatch) as caught:
+        MemoryService.open(settings, FakeEmbedder("model-b", 32))
+    message = str(caught.value)
+    assert "model-a (256 dimensions)" in message
+    assert "model-b (32 dimensions)" in message
+    assert "remembrancer reembed" in message
+
+
+def test_reembed_switches_the_model_and_keeps_recall_working(settings: Settings) -> None:
+    svc = MemoryService.open(settings, FakeEmbedder("model-a", 256))
+    stored = svc.remember("The staging server is called kestrel")
+    svc.close()
+    svc = MemoryService.open(settings, FakeEmbedder("model-b", 32), bind_model=False)
+    assert svc.reembed() == 1
+    svc.close()
+    svc = MemoryService.open(settings, FakeEmbedder("model-b", 32))
+    try:
+        assert svc.recall("staging server name").hits[0].id == stored.memory.id
+        assert svc.stats().embedding_dim == 32
+    finally:
+        svc.close()
+
+
+def test_a_corrupt_file_is_refused_and_never_overwritten(db_path: Path) -> None:
+    garbage = b"this is not a database" * 500
+    db_path.write_bytes(garbage)
+    with pytest.raises(StoreError, match="not a readable SQLite database.*untouched"):
+        connect(db_path)
+    assert db_path.read_bytes() == garbage
+
+
+def test_another_programs_database_is_refused(db_path: Path) -> None:
+    conn = sqlean.connect(str(db_path))
+    conn.execute("create table invoices (id integer)")
+    conn.commit()
+    conn.close()
+    with pytest.raises(StoreError, match="another program.*invoices"):
+        connect(db_path)
+
+
+def test_an_unwritable_folder_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Tests run as root in CI, where chmod cannot deny access; ask os.access as the user would.
+    folder = tmp_path / "locked"
+    folder.mkdir()
+    monkeypatch.setattr(os, "access", lambda path, mode: Path(path) != folder)
+    with pytest.raises(StoreError, match="not writable"):
+        connect(folder / "memory.db")
+    assert list(folder.iterdir()) == []
+
+
+def test_a_path_under_a_file_is_a_clear_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(StoreError, match="cannot create the folder"):
+        connect(blocker / "memory.db")
+
+
+def test_forgotten_text_leaves_no_trace_in_any_database_file(settings: Settings, db_path: Path) -> None:
+    secret = "zqxjkvplumbline"
+    svc = MemoryService.open(settings.with_overrides(duplicate_threshold=0.999), FakeEmbedder())
+    try:
+        for n in range(300):  # enough rows that the secret shares pages and FTS segments with others
+            svc.remember(f"filler memory {n} about gardening w{n}a w{n}b w{n}c")
+        gone = svc.remember(
+            f"The vault passphrase is {secret} forever", tags=[f"{secret}tag"], metadata={"note": secret}
+        )
+        svc.remember(f"The vault passphrase is {secret} forever", metadata={"note": f"{secret} again"})
+        svc.forget([gone.memory.id])
+        # Scan while the store is still open, as a running server would have it: WAL included.
+        files = [p for p in db_path.parent.iterdir() if p.name.startswith(db_path.name)]
+        assert any(p.name.endswith("-wal") for p in files)
+        for path in files:
+            assert secret.encode() not in path.read_bytes(), f"forgotten text found in {path.name}"
+        assert svc.recall("vault passphrase").hits[0].id != gone.memory.id
+        assert svc.stats().memories == 300
+    finally:
+        svc.close()
+    for path in db_path.parent.iterdir():
+        assert secret.encode() not in path.read_bytes()
