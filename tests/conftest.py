@@ -40,7 +40,9 @@ class FakeEmbedder:
         for text in texts:
             vector = [0.0] * self._dim
             for word in _WORD.findall(text.casefold()):
-                slot = int.from_bytes(hashlib.blake2b(word.encode(), digest_size=4).digest(), "big") % self._dim
+                slot = (
+                    int.from_bytes(hashlib.blake2b(word.encode(), digest_size=4).digest(), "big") % self._dim
+                )
                 vector[slot] += 1.0
             norm = math.sqrt(sum(v * v for v in vector)) or 1.0
             if not any(vector):

@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import FakeEmbedder
 
+from conftest import FakeEmbedder
 from remembrancer.cli import main
 from remembrancer.config import Settings
 from remembrancer.models import ExportRecord
@@ -22,7 +22,9 @@ def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]
 
 def test_export_import_round_trip_loses_nothing(tmp_path: Path) -> None:
     source = MemoryService.open(Settings(db_path=tmp_path / "a.db"), FakeEmbedder())
-    source.remember("The user prefers dark mode", tags=["ui", "preference"], metadata={"from": "chat", "n": [1, 2]})
+    source.remember(
+        "The user prefers dark mode", tags=["ui", "preference"], metadata={"from": "chat", "n": [1, 2]}
+    )
     source.remember("the user prefers DARK mode", metadata={"from": "second chat"})
     source.remember("Deploy with make release", scope="proj")
     exported = list(source.export())

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from conftest import FakeEmbedder
 
+from conftest import FakeEmbedder
 from remembrancer.config import Settings
 from remembrancer.errors import InvalidInput, NotFound
 from remembrancer.service import MemoryService
@@ -100,7 +100,13 @@ def test_recall_filters_by_tags_and_time(service: MemoryService) -> None:
 
 def test_recall_handles_fts_syntax_in_queries(service: MemoryService) -> None:
     service.remember("Meeting notes: AND the NEAR future")
-    for query in ['"unbalanced', "NEAR(a b)", "content: x*", "a OR (b AND NOT c", "'; drop table memories; --"]:
+    for query in [
+        '"unbalanced',
+        "NEAR(a b)",
+        "content: x*",
+        "a OR (b AND NOT c",
+        "'; drop table memories; --",
+    ]:
         result = service.recall(query)
         assert result.query == query.strip()
     assert service.stats().memories == 1

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 import sqlean
-from conftest import FakeEmbedder
 
+from conftest import FakeEmbedder
 from remembrancer.config import Settings
 from remembrancer.db import connect
 from remembrancer.errors import ModelMismatch, StoreError
@@ -32,9 +32,16 @@ def test_migration_from_an_empty_file_creates_the_schema(db_path: Path) -> None:
     conn.close()
     assert versions == [version for version, _, _ in MIGRATIONS]
     assert journal == "wal"
-    assert {"id", "content", "content_hash", "scope", "tags", "metadata", "created_at", "updated_at"} <= _columns(
-        db_path, "memories"
-    )
+    assert {
+        "id",
+        "content",
+        "content_hash",
+        "scope",
+        "tags",
+        "metadata",
+        "created_at",
+        "updated_at",
+    } <= _columns(db_path, "memories")
     assert {"memory_id", "event", "at", "actor", "details"} <= _columns(db_path, "history")
 
 
@@ -46,7 +53,9 @@ def test_an_older_store_upgrades_itself(db_path: Path, monkeypatch: pytest.Monke
     def _002_add_probe_column(conn: object) -> None:
         conn.execute("alter table memories add column probe text")  # type: ignore[attr-defined]
 
-    monkeypatch.setattr(migrations, "MIGRATIONS", [*MIGRATIONS, (LATEST_VERSION + 1, "probe", _002_add_probe_column)])
+    monkeypatch.setattr(
+        migrations, "MIGRATIONS", [*MIGRATIONS, (LATEST_VERSION + 1, "probe", _002_add_probe_column)]
+    )
     conn = connect(db_path)
     conn.close()
     assert "probe" in _columns(db_path, "memories")
@@ -103,7 +112,7 @@ def test_reembed_switches_the_model_and_keeps_recall_working(settings: Settings)
 def test_a_corrupt_file_is_refused_and_never_overwritten(db_path: Path) -> None:
     garbage = b"this is not a database" * 500
     db_path.write_bytes(garbage)
-    with pytest.raises(StoreError, match="not a readable SQLite database.*untouched"):
+    with pytest.raises(StoreError, match=r"not a readable SQLite database.*untouched"):
         connect(db_path)
     assert db_path.read_bytes() == garbage
 
@@ -113,7 +122,7 @@ def test_another_programs_database_is_refused(db_path: Path) -> None:
     conn.execute("create table invoices (id integer)")
     conn.commit()
     conn.close()
-    with pytest.raises(StoreError, match="another program.*invoices"):
+    with pytest.raises(StoreError, match=r"another program.*invoices"):
         connect(db_path)
 
 

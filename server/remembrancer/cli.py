@@ -26,7 +26,9 @@ TRANSPORTS = {"stdio": "stdio", "http": "streamable-http", "streamable-http": "s
 
 def _configure_logging(level: str) -> None:
     # stdout belongs to the protocol on stdio: everything we say goes to stderr.
-    logging.basicConfig(stream=sys.stderr, level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        stream=sys.stderr, level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
 
 
 def _open(settings: Settings, *, bind_model: bool = True) -> MemoryService:
@@ -48,14 +50,18 @@ def _emit(args: argparse.Namespace, value: BaseModel | list[Any], human: Callabl
 def _describe(memory: Memory, score: float | None = None) -> str:
     tags = f" [{', '.join(memory.tags)}]" if memory.tags else ""
     lead = f"{score:.4f}  " if score is not None else ""
-    return f"{lead}{memory.id}  ({memory.scope}, {memory.created_at:%Y-%m-%d %H:%M}){tags}\n    {memory.content}"
+    return (
+        f"{lead}{memory.id}  ({memory.scope}, {memory.created_at:%Y-%m-%d %H:%M}){tags}\n    {memory.content}"
+    )
 
 
 def _parse_time(value: str) -> datetime:
     try:
         return datetime.fromisoformat(value)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not an ISO 8601 time, e.g. 2025-01-31 or 2025-01-31T09:00")
+        raise argparse.ArgumentTypeError(  # noqa: B904 - argparse shows only the message
+            f"{value!r} is not an ISO 8601 time, e.g. 2025-01-31 or 2025-01-31T09:00"
+        )
 
 
 # -- commands -------------------------------------------------------------------------------
@@ -83,9 +89,10 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         else:
             path = "/mcp" if transport == "streamable-http" else "/sse"
             url = f"http://{settings.host}:{settings.port}{path}"
+            kind = "http" if path == "/mcp" else "sse"
             print(
                 f"Remembrancer is serving {transport} at {url}\n"
-                f"  Claude Code:  claude mcp add --transport {'http' if path == '/mcp' else 'sse'} remembrancer {url}\n"
+                f"  Claude Code:  claude mcp add --transport {kind} remembrancer {url}\n"
                 f"  Inspector:    npx @modelcontextprotocol/inspector  (then connect to {url})\n"
                 "  Stop with Ctrl-C.",
                 file=sys.stderr,
@@ -105,7 +112,10 @@ def cmd_remember(args: argparse.Namespace, settings: Settings) -> int:
     def human() -> str:
         if result.status == "added":
             return f"added {result.memory.id}"
-        return f"already known as {result.duplicate_of} (matched by {result.matched_by}); seen {result.memory.seen_count} times"
+        return (
+            f"already known as {result.duplicate_of} (matched by {result.matched_by}); "
+            f"seen {result.memory.seen_count} times"
+        )
 
     _emit(args, result, human)
     return 0
@@ -113,8 +123,14 @@ def cmd_remember(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_recall(args: argparse.Namespace, settings: Settings) -> int:
     with _service(settings) as service:
-        result = service.recall(args.query, args.limit, args.tag or None, args.since, args.until, args.scope or None)
-    _emit(args, result, lambda: "\n".join(_describe(hit, hit.score) for hit in result.hits) or "no memories found")
+        result = service.recall(
+            args.query, args.limit, args.tag or None, args.since, args.until, args.scope or None
+        )
+    _emit(
+        args,
+        result,
+        lambda: "\n".join(_describe(hit, hit.score) for hit in result.hits) or "no memories found",
+    )
     return 0
 
 
@@ -127,7 +143,9 @@ def cmd_forget(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
     with _service(settings) as service:
-        memories = service.list_memories(args.scope or None, args.tag or None, args.since, args.until, args.limit)
+        memories = service.list_memories(
+            args.scope or None, args.tag or None, args.since, args.until, args.limit
+        )
     _emit(args, memories, lambda: "\n".join(_describe(m) for m in memories) or "no memories")
     return 0
 
@@ -135,7 +153,16 @@ def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_history(args: argparse.Namespace, settings: Settings) -> int:
     with _service(settings) as service:
         events = service.history(args.id, args.limit)
-    _emit(args, events, lambda: "\n".join(f"{e.id:>6} {e.at:%Y-%m-%d %H:%M:%S} {e.event:<10} {e.memory_id} by {e.actor}" for e in events) or "no history")
+    _emit(
+        args,
+        events,
+        lambda: (
+            "\n".join(
+                f"{e.id:>6} {e.at:%Y-%m-%d %H:%M:%S} {e.event:<10} {e.memory_id} by {e.actor}" for e in events
+            )
+            or "no history"
+        ),
+    )
     return 0
 
 
@@ -181,7 +208,9 @@ def _read_records(path: str) -> list[ExportRecord]:
             except ValidationError as exc:
                 first = exc.errors()[0]
                 where = ".".join(str(part) for part in first["loc"]) or "line"
-                raise InvalidInput(f"{path} line {number}: {where}: {first['msg']}; nothing was imported.") from None
+                raise InvalidInput(
+                    f"{path} line {number}: {where}: {first['msg']}; nothing was imported."
+                ) from None
     finally:
         if source is not sys.stdin:
             source.close()
@@ -198,7 +227,9 @@ def _progress(total: int) -> Callable[[int], None] | None:
         done += step
         width = 30
         filled = width * done // total
-        print(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total}", end="", file=sys.stderr, flush=True)
+        print(
+            f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total}", end="", file=sys.stderr, flush=True
+        )
         if done >= total:
             print(file=sys.stderr)
 
@@ -209,7 +240,9 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     records = _read_records(args.path)
     with _service(settings) as service:
         report = service.import_records(records, progress=_progress(len(records)))
-    _emit(args, report, lambda: f"imported {report.imported}, skipped {report.skipped_existing} already present")
+    _emit(
+        args, report, lambda: f"imported {report.imported}, skipped {report.skipped_existing} already present"
+    )
     return 0
 
 
@@ -233,7 +266,7 @@ def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
     return 0 if all(check.ok for check in checks) else 1
 
 
-class _service:  # noqa: N801 - used like a function in `with`
+class _service:
     def __init__(self, settings: Settings, *, bind_model: bool = True) -> None:
         self.service = _open(settings, bind_model=bind_model)
 
@@ -253,7 +286,9 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--json", action="store_true", help="machine-readable output")
 
     filters = argparse.ArgumentParser(add_help=False)
-    filters.add_argument("--tag", action="append", default=[], help="only memories with this tag (repeatable)")
+    filters.add_argument(
+        "--tag", action="append", default=[], help="only memories with this tag (repeatable)"
+    )
     filters.add_argument("--since", type=_parse_time, help="stored at or after this time")
     filters.add_argument("--until", type=_parse_time, help="stored at or before this time")
 
@@ -304,9 +339,9 @@ def build_parser() -> argparse.ArgumentParser:
     importing.add_argument("path", help="file to read, or - for stdin")
     importing.set_defaults(run=cmd_import)
 
-    sub.add_parser("reembed", parents=[common], help="re-embed every memory with the configured model").set_defaults(
-        run=cmd_reembed
-    )
+    sub.add_parser(
+        "reembed", parents=[common], help="re-embed every memory with the configured model"
+    ).set_defaults(run=cmd_reembed)
     sub.add_parser("doctor", parents=[common], help="check the installation and the database").set_defaults(
         run=cmd_doctor
     )
@@ -333,4 +368,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
-

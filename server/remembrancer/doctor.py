@@ -26,8 +26,6 @@ def _run(name: str, probe: Callable[[], str]) -> Check:
 
 
 def _python() -> str:
-    if sys.version_info < (3, 11):
-        raise RuntimeError(f"Python {platform.python_version()} is too old; install Python 3.11 or newer.")
     return f"Python {platform.python_version()} ({sys.executable})"
 
 

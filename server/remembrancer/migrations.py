@@ -90,7 +90,8 @@ LATEST_VERSION = MIGRATIONS[-1][0]
 
 def applied_versions(conn: Connection) -> set[int]:
     conn.execute(
-        "create table if not exists schema_migrations (version integer primary key, name text, applied_at text)"
+        "create table if not exists schema_migrations"
+        " (version integer primary key, name text, applied_at text)"
     )
     return {row[0] for row in conn.execute("select version from schema_migrations")}
 

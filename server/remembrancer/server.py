@@ -51,14 +51,17 @@ def build_server(service: MemoryService, actor: str = "mcp") -> MCPServer:
     )
     def remember(
         content: Annotated[
-            str, Field(description="One durable fact, preference, decision or convention, as a full sentence.")
+            str,
+            Field(description="One durable fact, preference, decision or convention, as a full sentence."),
         ],
         tags: Annotated[list[str], Field(description="Optional short labels, e.g. ['preference'].")] = [],  # noqa: B006
         metadata: Annotated[
-            dict[str, Any], Field(description="Optional JSON object about the source, e.g. {'source': 'chat'}.")
+            dict[str, Any],
+            Field(description="Optional JSON object about the source, e.g. {'source': 'chat'}."),
         ] = {},  # noqa: B006
         scope: Annotated[
-            str | None, Field(description="Where to store it, e.g. a project's name; omit for the default scope.")
+            str | None,
+            Field(description="Where to store it, e.g. a project's name; omit for the default scope."),
         ] = None,
     ) -> RememberResult:
         """Store a durable fact, preference, decision or project convention in long-term memory.
@@ -100,7 +103,9 @@ def build_server(service: MemoryService, actor: str = "mcp") -> MCPServer:
         annotations=ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=False),
     )
     def forget(
-        ids: Annotated[list[str], Field(min_length=1, description="Ids of the memories to remove (from recall).")],
+        ids: Annotated[
+            list[str], Field(min_length=1, description="Ids of the memories to remove (from recall).")
+        ],
     ) -> ForgetResult:
         """Permanently remove memories by id, when the user asks or a stored fact is wrong.
 

@@ -60,7 +60,9 @@ def to_memory(row: MemoryRow) -> Memory:
 
 
 class MemoryService:
-    def __init__(self, store: Store, embedder: Embedder, settings: Settings, judge: Judge | None = None) -> None:
+    def __init__(
+        self, store: Store, embedder: Embedder, settings: Settings, judge: Judge | None = None
+    ) -> None:
         self.store = store
         self.embedder = embedder
         self.settings = settings
@@ -134,7 +136,13 @@ class MemoryService:
         return RememberResult(status="added", memory=to_memory(stored))
 
     def _seen_again(
-        self, row: MemoryRow, metadata: dict[str, Any], now: str, actor: str, how: str, similarity: float | None
+        self,
+        row: MemoryRow,
+        metadata: dict[str, Any],
+        now: str,
+        actor: str,
+        how: str,
+        similarity: float | None,
     ) -> RememberResult:
         with self.store.transaction():
             self.store.record_sighting(row.rowid, row.id, now, metadata, actor)
@@ -165,7 +173,9 @@ class MemoryService:
                     "or remember something with this scope first."
                 )
         start, end = check.check_time_range(since, until)
-        return RowFilter(scopes=scopes, tags=tuple(check.check_tags(tags, self.settings)), since=start, until=end)
+        return RowFilter(
+            scopes=scopes, tags=tuple(check.check_tags(tags, self.settings)), since=start, until=end
+        )
 
     def recall(
         self,
@@ -219,7 +229,9 @@ class MemoryService:
                 f"no memory has the id {', '.join(repr(m) for m in missing)}; nothing was forgotten. "
                 "Use recall or list to find the right ids."
             )
-        self.store.delete([found[memory_id] for memory_id in wanted], check.timestamp(datetime.now(UTC)), actor)
+        self.store.delete(
+            [found[memory_id] for memory_id in wanted], check.timestamp(datetime.now(UTC)), actor
+        )
         return ForgetResult(forgotten=wanted)
 
     def list_memories(
@@ -238,7 +250,11 @@ class MemoryService:
     def history(self, memory_id: str | None = None, limit: int = 100) -> list[HistoryEvent]:
         return [
             HistoryEvent(
-                id=event_id, memory_id=mid, event=event, at=datetime.fromisoformat(at), actor=actor,
+                id=event_id,
+                memory_id=mid,
+                event=event,
+                at=datetime.fromisoformat(at),
+                actor=actor,
                 details=json.loads(details),
             )
             for event_id, mid, event, at, actor, details in self.store.history(memory_id, limit)
@@ -289,7 +305,9 @@ class MemoryService:
             vectors = self._vectors([m.content for m in fresh]) if fresh else []
             with self.store.transaction():
                 for memory, vector in zip(fresh, vectors, strict=True):
-                    rowid = self.store.insert(self._record_for_import(memory), vector, actor, event="imported")
+                    rowid = self.store.insert(
+                        self._record_for_import(memory), vector, actor, event="imported"
+                    )
                     self.store.insert_sightings(
                         rowid, [(check.timestamp(s.seen_at), s.metadata) for s in memory.sightings]
                     )

@@ -19,8 +19,20 @@ from remembrancer.db import Connection
 from remembrancer.errors import ModelMismatch, StoreError
 from remembrancer.migrations import LATEST_VERSION
 
-MEMORY_COLUMNS = (
-    "rowid, id, content, content_hash, scope, tags, metadata, created_at, updated_at, seen_count, last_seen_at"
+MEMORY_COLUMNS = ", ".join(
+    (
+        "rowid",
+        "id",
+        "content",
+        "content_hash",
+        "scope",
+        "tags",
+        "metadata",
+        "created_at",
+        "updated_at",
+        "seen_count",
+        "last_seen_at",
+    )
 )
 
 
@@ -140,7 +152,8 @@ class Store:
 
     def _set_meta(self, key: str, value: str) -> None:
         self.conn.execute(
-            "insert into meta(key, value) values (?, ?) on conflict(key) do update set value = excluded.value",
+            "insert into meta(key, value) values (?, ?)"
+            " on conflict(key) do update set value = excluded.value",
             (key, value),
         )
 
@@ -214,7 +227,8 @@ class Store:
             "insert into memory_tags(memory_rowid, tag) values (?, ?)", [(rowid, tag) for tag in memory.tags]
         )
         self.conn.execute(
-            "insert into memory_vectors(rowid, embedding, scope) values (?, ?, ?)", (rowid, vector, memory.scope)
+            "insert into memory_vectors(rowid, embedding, scope) values (?, ?, ?)",
+            (rowid, vector, memory.scope),
         )
         self.conn.execute(
             "insert into memory_fts(rowid, content, tags) values (?, ?, ?)",
@@ -223,10 +237,13 @@ class Store:
         self.add_history(memory.id, event, memory.created_at, actor, {"scope": memory.scope})
         return rowid
 
-    def record_sighting(self, rowid: int, memory_id: str, seen_at: str, metadata: dict[str, Any], actor: str) -> None:
+    def record_sighting(
+        self, rowid: int, memory_id: str, seen_at: str, metadata: dict[str, Any], actor: str
+    ) -> None:
         """A duplicate arrived: count it and keep where it came from. Caller holds a transaction."""
         self.conn.execute(
-            "update memories set seen_count = seen_count + 1, last_seen_at = ? where rowid = ?", (seen_at, rowid)
+            "update memories set seen_count = seen_count + 1, last_seen_at = ? where rowid = ?",
+            (seen_at, rowid),
         )
         self.conn.execute(
             "insert into sightings(memory_rowid, seen_at, metadata) values (?, ?, ?)",
@@ -258,7 +275,9 @@ class Store:
                     (row.rowid, row.content, _json(row.tags)),
                 )
                 # vec0 may leave a deleted slot's bytes in its chunk; overwrite them first.
-                self.conn.execute("update memory_vectors set embedding = ? where rowid = ?", (zeros, row.rowid))
+                self.conn.execute(
+                    "update memory_vectors set embedding = ? where rowid = ?", (zeros, row.rowid)
+                )
                 self.conn.execute("delete from memory_vectors where rowid = ?", (row.rowid,))
                 self.conn.execute("delete from memories where rowid = ?", (row.rowid,))
                 self.conn.execute("update history set details = '{}' where memory_id = ?", (row.id,))
@@ -340,11 +359,16 @@ class Store:
 
     def scope_counts(self) -> dict[str, int]:
         with self.lock:
-            return dict(self.conn.execute("select scope, count(*) from memories group by scope order by scope"))
+            return dict(
+                self.conn.execute("select scope, count(*) from memories group by scope order by scope")
+            )
 
     def scope_exists(self, scope: str) -> bool:
         with self.lock:
-            return self.conn.execute("select 1 from memories where scope = ? limit 1", (scope,)).fetchone() is not None
+            return (
+                self.conn.execute("select 1 from memories where scope = ? limit 1", (scope,)).fetchone()
+                is not None
+            )
 
     def list_rows(self, row_filter: RowFilter, limit: int, offset: int = 0) -> list[MemoryRow]:
         where, params = row_filter.where()
@@ -362,7 +386,8 @@ class Store:
         while True:
             with self.lock:
                 rows = self.conn.execute(
-                    f"select {MEMORY_COLUMNS} from memories where rowid > ? order by rowid limit ?", (last, batch)
+                    f"select {MEMORY_COLUMNS} from memories where rowid > ? order by rowid limit ?",
+                    (last, batch),
                 ).fetchall()
             if not rows:
                 return

@@ -79,7 +79,9 @@ def check_scopes(scopes: str | Sequence[str] | None, default: str) -> tuple[str,
         return (default,)
     names = [scopes] if isinstance(scopes, str) else list(scopes)
     if not names:
-        raise InvalidInput("scope list is empty; name at least one scope, or leave scope out for the default.")
+        raise InvalidInput(
+            "scope list is empty; name at least one scope, or leave scope out for the default."
+        )
     if len(names) > 16:
         raise InvalidInput(f"{len(names)} scopes asked for; at most 16 at once.")
     return tuple(dict.fromkeys(check_scope(name) for name in names))
@@ -89,7 +91,7 @@ def check_tags(tags: Iterable[str] | None, settings: Settings) -> list[str]:
     if tags is None:
         return []
     if isinstance(tags, str):
-        raise InvalidInput("tags must be a list of strings, e.g. [\"preference\", \"project\"].")
+        raise InvalidInput('tags must be a list of strings, e.g. ["preference", "project"].')
     cleaned: list[str] = []
     for tag in tags:
         if not isinstance(tag, str):
@@ -121,13 +123,15 @@ def check_metadata(metadata: dict[str, Any] | None, settings: Settings) -> dict[
     if metadata is None:
         return {}
     if not isinstance(metadata, dict):
-        raise InvalidInput("metadata must be a JSON object, e.g. {\"source\": \"chat\"}.")
+        raise InvalidInput('metadata must be a JSON object, e.g. {"source": "chat"}.')
     if _depth(metadata) > MAX_METADATA_DEPTH:
         raise InvalidInput(f"metadata is nested more than {MAX_METADATA_DEPTH} levels deep; flatten it.")
     try:
         encoded = json.dumps(metadata, ensure_ascii=False, allow_nan=False)
     except (TypeError, ValueError) as exc:
-        raise InvalidInput(f"metadata is not plain JSON ({exc}); use strings, numbers, lists and objects.") from None
+        raise InvalidInput(
+            f"metadata is not plain JSON ({exc}); use strings, numbers, lists and objects."
+        ) from None
     _reject_control(encoded.replace("\\u0000", "\x00"), "metadata")
     size = len(encoded.encode("utf-8"))
     if size > settings.max_metadata_bytes:
