@@ -45,3 +45,15 @@ def test_near_duplicate_with_the_real_model(real_service: MemoryService) -> None
     assert again.status == "duplicate" and again.matched_by == "similarity"
     assert again.duplicate_of == first.memory.id
     assert other.status == "added"
+
+
+def test_fallback_judge_with_the_real_model_keeps_every_fact(real_service: MemoryService) -> None:
+    """No LLM configured: a changed fact is stored beside the old one, never lost or merged away."""
+    berlin = real_service.remember("I live in Berlin")
+    munich = real_service.remember("I moved to Munich last year")
+    again = real_service.remember("I live in Berlin.")
+    assert (berlin.judge, munich.judge) == ("fallback", "fallback")
+    assert munich.status == "added" and not munich.needs_review
+    assert again.status == "duplicate" and again.duplicate_of == berlin.memory.id
+    contents = {hit.content for hit in real_service.recall("where does the user live", limit=5).hits}
+    assert {"I live in Berlin", "I moved to Munich last year"} <= contents

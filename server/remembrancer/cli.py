@@ -16,7 +16,7 @@ from pydantic import BaseModel, ValidationError
 
 from remembrancer.config import Settings, load_settings
 from remembrancer.errors import InvalidInput, RemembrancerError
-from remembrancer.models import ExportRecord, Memory
+from remembrancer.models import ExportRecord, FactOutcome, HistoryEvent, Memory
 from remembrancer.service import MemoryService
 
 log = logging.getLogger("remembrancer")
@@ -81,6 +81,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     embedder = FastEmbedder(settings.embedding_model)
     service = MemoryService.open(settings, embedder)
     embedder.start_loading()
+    service.start_background_review()
     server = build_server(service, actor=f"mcp-{args.transport}")
     log.info("memory store: %s", settings.db_path)
     try:
@@ -104,18 +105,28 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _describe_outcome(outcome: FactOutcome) -> str:
+    memory = outcome.memory
+    judge = f"{outcome.judge}{' ' + outcome.model if outcome.model else ''}"
+    text = {
+        "added": f"added {memory.id}",
+        "duplicate": f"already known as {memory.id} (matched by {outcome.matched_by}); seen {memory.seen_count} times",
+        "updated": f"updated {memory.id}: {memory.content}",
+        "superseded": f"added {memory.id}, superseding {', '.join(outcome.superseded)}",
+    }[outcome.status]
+    review = " (stored by the fallback; will be reviewed)" if outcome.needs_review else ""
+    return f"{text} [{judge}]{review}"
+
+
 def cmd_remember(args: argparse.Namespace, settings: Settings) -> int:
     metadata = json.loads(args.metadata) if args.metadata else {}
     with _service(settings) as service:
         result = service.remember(args.content, args.tag, metadata, args.scope, actor="cli")
 
+    outcomes = result.facts or [FactOutcome.model_validate(result.model_dump(exclude={"facts"}))]
+
     def human() -> str:
-        if result.status == "added":
-            return f"added {result.memory.id}"
-        return (
-            f"already known as {result.duplicate_of} (matched by {result.matched_by}); "
-            f"seen {result.memory.seen_count} times"
-        )
+        return "\n".join(_describe_outcome(outcome) for outcome in outcomes)
 
     _emit(args, result, human)
     return 0
@@ -150,19 +161,24 @@ def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _describe_event(event: HistoryEvent) -> str:
+    d = event.details
+    line = f"{event.id:>6} {event.at:%Y-%m-%d %H:%M:%S} {event.event:<10} {event.memory_id} by {event.actor}"
+    if d.get("judge"):
+        line += f"; {d['judge']}{' ' + d['model'] if d.get('model') else ''}: {d.get('reason', '')}"
+    if d.get("by"):
+        line += f"\n         superseded by {d['by']}"
+    if d.get("supersedes"):
+        line += f"\n         supersedes {', '.join(d['supersedes'])}"
+    if "previous" in d:
+        line += f"\n         was: {d['previous']}\n         now merged with: {d.get('new', '')}"
+    return line
+
+
 def cmd_history(args: argparse.Namespace, settings: Settings) -> int:
     with _service(settings) as service:
         events = service.history(args.id, args.limit)
-    _emit(
-        args,
-        events,
-        lambda: (
-            "\n".join(
-                f"{e.id:>6} {e.at:%Y-%m-%d %H:%M:%S} {e.event:<10} {e.memory_id} by {e.actor}" for e in events
-            )
-            or "no history"
-        ),
-    )
+    _emit(args, events, lambda: "\n".join(_describe_event(e) for e in events) or "no history")
     return 0
 
 
@@ -243,6 +259,22 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     _emit(
         args, report, lambda: f"imported {report.imported}, skipped {report.skipped_existing} already present"
     )
+    return 0
+
+
+def cmd_review(args: argparse.Namespace, settings: Settings) -> int:
+    with _service(settings) as service:
+        report = service.review(args.limit, actor="cli")
+    summary = f"reviewed {report.reviewed}, changed {report.changed}, {report.remaining} still waiting"
+    _emit(args, report, lambda: summary + (f"\nstopped: {report.error}" if report.error else ""))
+    return 0 if report.error is None else 1
+
+
+def cmd_undo(args: argparse.Namespace, settings: Settings) -> int:
+    with _service(settings) as service:
+        result = service.undo(args.event, actor="cli")
+    restored, removed = ", ".join(result.restored) or "none", ", ".join(result.removed) or "none"
+    _emit(args, result, lambda: f"undid event {result.event}: restored {restored}; removed {removed}")
     return 0
 
 

@@ -17,6 +17,8 @@ from remembrancer.errors import ConfigError
 
 #: The bundled model: all-MiniLM-L6-v2 with int8 weights, loaded from local files only.
 BUNDLED_MODEL = "all-MiniLM-L6-v2-int8"
+#: A small, fast current model: the judge answers one short structured question per call.
+DEFAULT_LLM_MODEL = "claude-haiku-5-5"
 SCOPE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:@/-]{0,63}$"
 
 
@@ -42,6 +44,17 @@ class Settings(BaseModel):
     port: int = Field(default=8765, ge=1, le=65535)
     log_level: str = "INFO"
     anthropic_api_key: str | None = Field(default=None, repr=False)
+    llm_model: str = DEFAULT_LLM_MODEL
+    llm_base_url: str | None = None
+    llm_timeout: float = Field(default=4.0, gt=0, le=120)
+    llm_budget: float = Field(default=6.0, gt=0, le=300)
+    llm_max_retries: int = Field(default=2, ge=0, le=10)
+    llm_min_similarity: float = Field(default=0.45, ge=-1.0, le=1.0)
+    review_interval: float = Field(default=300.0, ge=0)
+
+    @property
+    def llm_enabled(self) -> bool:
+        return bool(self.anthropic_api_key)
 
     @field_validator("log_level")
     @classmethod
@@ -70,6 +83,13 @@ ENV_NAMES: dict[str, str] = {
     "port": "REMEMBRANCER_PORT",
     "log_level": "REMEMBRANCER_LOG_LEVEL",
     "anthropic_api_key": "ANTHROPIC_API_KEY",
+    "llm_model": "REMEMBRANCER_LLM_MODEL",
+    "llm_base_url": "ANTHROPIC_BASE_URL",
+    "llm_timeout": "REMEMBRANCER_LLM_TIMEOUT",
+    "llm_budget": "REMEMBRANCER_LLM_BUDGET",
+    "llm_max_retries": "REMEMBRANCER_LLM_MAX_RETRIES",
+    "llm_min_similarity": "REMEMBRANCER_LLM_MIN_SIMILARITY",
+    "review_interval": "REMEMBRANCER_REVIEW_INTERVAL",
 }
 
 

@@ -81,8 +81,18 @@ def _001_core_tables(conn: Connection) -> None:
     conn.execute("insert into memory_fts(memory_fts, rank) values('secure-delete', 1)")
 
 
+def _002_supersede_and_review(conn: Connection) -> None:
+    # A superseded memory stays (reversible) but leaves recall; needs_review marks a memory
+    # stored by the fallback while the LLM judge was unreachable.
+    conn.execute("alter table memories add column superseded_by text")
+    conn.execute("alter table memories add column superseded_at text")
+    conn.execute("alter table memories add column needs_review integer not null default 0")
+    conn.execute("create index memories_needing_review on memories(needs_review) where needs_review = 1")
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "core tables", _001_core_tables),
+    (2, "supersede and review", _002_supersede_and_review),
 ]
 
 LATEST_VERSION = MIGRATIONS[-1][0]

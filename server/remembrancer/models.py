@@ -22,6 +22,7 @@ class Memory(BaseModel):
     updated_at: datetime
     seen_count: int = Field(default=1, description="How many times this fact was remembered.")
     last_seen_at: datetime | None = None
+    superseded_by: str | None = Field(default=None, description="Set when a newer memory replaced this one.")
 
 
 class Sighting(BaseModel):
@@ -37,18 +38,46 @@ class ExportRecord(Memory):
     sightings: list[Sighting] = Field(default_factory=list)
 
 
-class RememberResult(BaseModel):
+class Judgement(BaseModel):
+    """Who decided what a new fact means, and what it touched."""
+
+    duplicate_of: str | None = Field(default=None, description="For a duplicate, the id of the memory kept.")
+    superseded: list[str] = Field(
+        default_factory=list, description="Ids of memories this fact replaced (kept, but left out of recall)."
+    )
+    matched_by: Literal["hash", "similarity", "llm"] | None = Field(
+        default=None, description="How a known fact was recognised: identical text, close meaning, or the LLM."
+    )
+    similarity: float | None = Field(default=None, description="Cosine similarity to the memory matched.")
+    judge: Literal["llm", "fallback"] = Field(
+        default="fallback", description="'llm' (see model) or 'fallback', the local rules."
+    )
+    model: str | None = None
+    reason: str = ""
+    needs_review: bool = Field(
+        default=False, description="Stored by the fallback while the LLM was unreachable; reviewed later."
+    )
+
+
+class FactOutcome(Judgement):
+    status: Literal["added", "duplicate", "updated", "superseded"]
+    memory: Memory = Field(description="The memory that now holds the fact.")
+
+
+class RememberResult(Judgement):
     """What remember did with the content."""
 
-    status: Literal["added", "duplicate"] = Field(
-        description="'added': stored as a new memory. 'duplicate': already known; nothing new stored."
+    status: Literal["added", "duplicate", "updated", "superseded", "split"] = Field(
+        description="'added': stored as new. 'duplicate': already known, nothing new stored. 'updated': "
+        "an existing memory was refined. 'superseded': stored, replacing memories no longer true. "
+        "'split': a passage was split into facts, each with its own outcome in 'facts'."
     )
-    memory: Memory = Field(description="The new memory, or the one already holding this fact.")
-    duplicate_of: str | None = Field(default=None, description="For a duplicate, the id of the memory kept.")
-    matched_by: Literal["hash", "similarity"] | None = Field(
-        default=None, description="How the duplicate was recognised: identical text or close meaning."
-    )
-    similarity: float | None = Field(default=None, description="Cosine similarity to the duplicate.")
+    memory: Memory | None = Field(default=None, description="The memory now holding the fact (not for 'split').")
+    facts: list[FactOutcome] = Field(default_factory=list, description="For 'split': each fact's outcome.")
+
+    @classmethod
+    def single(cls, outcome: FactOutcome) -> RememberResult:
+        return cls(**outcome.model_dump(exclude={"memory"}), memory=outcome.memory)
 
 
 class RecallHit(Memory):
@@ -71,7 +100,7 @@ class ForgetResult(BaseModel):
 class HistoryEvent(BaseModel):
     id: int
     memory_id: str
-    event: Literal["added", "seen", "updated", "forgotten", "imported", "reembedded"]
+    event: Literal["added", "seen", "updated", "superseded", "reviewed", "reverted", "forgotten", "imported"]
     at: datetime
     actor: str
     details: JsonObject = Field(default_factory=dict)
@@ -91,6 +120,19 @@ class StoreStats(BaseModel):
     history_events: int
     file_bytes: int
     schema_version: int
+
+
+class ReviewReport(BaseModel):
+    reviewed: int
+    changed: int
+    remaining: int
+    error: str | None = None
+
+
+class UndoResult(BaseModel):
+    event: int
+    restored: list[str] = Field(description="Memories whose text or standing was restored.")
+    removed: list[str] = Field(description="Memories the undone decision had created, now removed.")
 
 
 class ImportReport(BaseModel):

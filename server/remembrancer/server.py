@@ -27,6 +27,7 @@ Remembrancer is your long-term memory across conversations. Use it without being
   project convention, a correction - call `remember` with one self-contained sentence
   ("The user prefers tabs over spaces in Python", not "they like tabs"). Don't store
   small talk, secrets or things only true for this conversation.
+- When a fact changes, just `remember` the new one: the server recognises what it replaces.
 - When the user asks you to forget something, or a stored memory is wrong, call `forget`
   with its id (from `recall`), then `remember` the corrected fact if there is one.
 Use `scope` to keep a project's memories apart (e.g. the repository name); recall can search
@@ -66,8 +67,10 @@ def build_server(service: MemoryService, actor: str = "mcp") -> MCPServer:
     ) -> RememberResult:
         """Store a durable fact, preference, decision or project convention in long-term memory.
 
-        Call it when the user tells you something worth knowing next time. A fact already
-        stored is recognised as a duplicate and not stored twice.
+        Call it when the user tells you something worth knowing next time. The server keeps
+        the store true: a fact already stored is recognised as a duplicate, a refinement
+        updates the stored memory, and a changed fact (e.g. a move) supersedes the old one.
+        A passage holding several facts may be split into facts, each judged on its own.
         """
         return _adapt(lambda: service.remember(content, tags, metadata, scope, actor=actor))
 
@@ -91,12 +94,15 @@ def build_server(service: MemoryService, actor: str = "mcp") -> MCPServer:
             str | list[str] | None,
             Field(description="A scope or list of scopes to search; omit for the default scope."),
         ] = None,
+        include_superseded: Annotated[
+            bool, Field(description="Also return memories that newer facts replaced (e.g. for history).")
+        ] = False,
     ) -> RecallResult:
         """Find the stored memories most relevant to a query, best first.
 
         Call it at the start of a task and whenever the user refers to something from before.
         """
-        return _adapt(lambda: service.recall(query, limit, tags, since, until, scope))
+        return _adapt(lambda: service.recall(query, limit, tags, since, until, scope, include_superseded))
 
     @mcp.tool(
         title="Forget memories",

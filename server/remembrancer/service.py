@@ -1,10 +1,12 @@
-"""MemoryService: the one place that combines the store, the embedder and the judge."""
+"""MemoryService: the one place that combines the store, the embedder and the judges."""
 
 from __future__ import annotations
 
 import json
 import logging
-import secrets
+import re
+import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,12 +14,15 @@ from typing import Any
 
 import sqlite_vec
 
+from remembrancer import transfer
 from remembrancer import validation as check
 from remembrancer.config import Settings
+from remembrancer.curation import Curator, Fact, call_with_deadline
 from remembrancer.db import connect
-from remembrancer.dedup import Candidate, Judge, SimilarityJudge
+from remembrancer.dedup import JudgeUnavailable
 from remembrancer.embeddings import Embedder
 from remembrancer.errors import InvalidInput, NotFound
+from remembrancer.llm_judge import AnthropicJudge
 from remembrancer.models import (
     ExportRecord,
     ForgetResult,
@@ -27,46 +32,38 @@ from remembrancer.models import (
     RecallHit,
     RecallResult,
     RememberResult,
+    ReviewReport,
     ScopeStats,
-    Sighting,
     StoreStats,
+    UndoResult,
 )
 from remembrancer.retrieval import full_text_query, reciprocal_rank_fusion
-from remembrancer.store import MemoryRow, NewMemory, RowFilter, Store
+from remembrancer.review import review_pending, run_review_loop, undo
+from remembrancer.rows import RowFilter
+from remembrancer.store import Store
+from remembrancer.transfer import to_memory
 
 log = logging.getLogger(__name__)
 
-DEDUP_CANDIDATES = 8
 RETRIEVAL_DEPTH = 50
-IMPORT_BATCH = 256
+_SENTENCE_END = re.compile(r"[.!?](?:\s+|$)")
 
 
-def new_id() -> str:
-    return "m_" + secrets.token_hex(8)
-
-
-def to_memory(row: MemoryRow) -> Memory:
-    return Memory(
-        id=row.id,
-        content=row.content,
-        scope=row.scope,
-        tags=row.tags,
-        metadata=row.metadata,
-        created_at=datetime.fromisoformat(row.created_at),
-        updated_at=datetime.fromisoformat(row.updated_at),
-        seen_count=row.seen_count,
-        last_seen_at=None if row.last_seen_at is None else datetime.fromisoformat(row.last_seen_at),
-    )
+def looks_like_passage(text: str) -> bool:
+    """Several sentences, or long: worth splitting into facts before judging."""
+    sentences = [part for part in _SENTENCE_END.split(text) if len(part.split()) >= 3]
+    return len(sentences) >= 2 or len(text) > 400
 
 
 class MemoryService:
     def __init__(
-        self, store: Store, embedder: Embedder, settings: Settings, judge: Judge | None = None
+        self, store: Store, embedder: Embedder, settings: Settings, llm: AnthropicJudge | None = None
     ) -> None:
         self.store = store
         self.embedder = embedder
         self.settings = settings
-        self.judge = judge or SimilarityJudge(settings.duplicate_threshold)
+        self.curator = Curator(store, self._vectors, settings, llm)
+        self._stop_review = threading.Event()
 
     @classmethod
     def open(cls, settings: Settings, embedder: Embedder, *, bind_model: bool = True) -> MemoryService:
@@ -78,10 +75,22 @@ class MemoryService:
             except BaseException:
                 store.close()
                 raise
-        return cls(store, embedder, settings)
+        llm = AnthropicJudge(settings) if settings.llm_enabled else None
+        return cls(store, embedder, settings, llm)
 
     def close(self) -> None:
+        self._stop_review.set()
         self.store.close()
+
+    def start_background_review(self) -> None:
+        """Every review_interval seconds, put fallback-stored memories before the LLM judge."""
+        if self.curator.llm is not None and self.settings.review_interval > 0:
+            threading.Thread(
+                target=run_review_loop,
+                args=(self.curator, self.settings.review_interval, self._stop_review),
+                name="memory-review",
+                daemon=True,
+            ).start()
 
     def _vectors(self, texts: Sequence[str]) -> list[bytes]:
         return [sqlite_vec.serialize_float32(vector) for vector in self.embedder.embed(texts)]
@@ -99,61 +108,43 @@ class MemoryService:
         created_at: datetime | None = None,
     ) -> RememberResult:
         text = check.check_content(content, self.settings)
-        tag_list = check.check_tags(tags, self.settings)
-        meta = check.check_metadata(metadata, self.settings)
-        scope_name = check.check_scope(scope or self.settings.default_scope)
-        digest = check.content_hash(text)
-        now = check.timestamp(datetime.now(UTC))
-
-        known = self.store.find_by_hash(scope_name, digest)
-        if known is not None:  # identical text: answered without paying for an embedding
-            return self._seen_again(known, meta, now, actor, "hash", 1.0)
-
-        vector = self._vectors([text])[0]
-        neighbours = self.store.nearest(vector, [scope_name], DEDUP_CANDIDATES)
-        rows = self.store.get_by_rowids([rowid for rowid, _ in neighbours])
-        candidates = [
-            Candidate(rows[rowid].id, rows[rowid].content, 1.0 - distance)
-            for rowid, distance in neighbours
-            if rowid in rows
-        ]
-        decision = self.judge.decide(text, candidates)
-        if decision.action == "duplicate" and decision.target_id is not None:
-            target = self.store.get_by_ids([decision.target_id]).get(decision.target_id)
-            if target is not None:
-                return self._seen_again(target, meta, now, actor, "similarity", decision.similarity)
-
-        created = check.timestamp(created_at) if created_at is not None else now
-        record = NewMemory(new_id(), text, digest, scope_name, tag_list, meta, created, created)
-        with self.store.transaction():
-            # Another writer may have stored the same text while we were embedding.
-            raced = self.store.find_by_hash(scope_name, digest)
-            if raced is None:
-                self.store.insert(record, vector, actor)
-        if raced is not None:
-            return self._seen_again(raced, meta, now, actor, "hash", 1.0)
-        stored = self.store.get_by_ids([record.id])[record.id]
-        return RememberResult(status="added", memory=to_memory(stored))
-
-    def _seen_again(
-        self,
-        row: MemoryRow,
-        metadata: dict[str, Any],
-        now: str,
-        actor: str,
-        how: str,
-        similarity: float | None,
-    ) -> RememberResult:
-        with self.store.transaction():
-            self.store.record_sighting(row.rowid, row.id, now, metadata, actor)
-        updated = self.store.get_by_ids([row.id]).get(row.id, row)
-        return RememberResult(
-            status="duplicate",
-            memory=to_memory(updated),
-            duplicate_of=row.id,
-            matched_by="hash" if how == "hash" else "similarity",
-            similarity=None if similarity is None else round(similarity, 4),
+        fact = Fact(
+            text=text,
+            tags=check.check_tags(tags, self.settings),
+            metadata=check.check_metadata(metadata, self.settings),
+            scope=check.check_scope(scope or self.settings.default_scope),
+            actor=actor,
+            created_at=None if created_at is None else check.timestamp(created_at),
         )
+        started = time.monotonic()
+        llm = self.curator.llm
+        if llm is None or not looks_like_passage(text):
+            return RememberResult.single(self.curator.remember_fact(fact, started + self.settings.llm_budget))
+        # A passage gets one budget for splitting and another shared by all its facts' judgements.
+        try:
+            facts = call_with_deadline(lambda: llm.split(text, datetime.now(UTC)), self.settings.llm_budget)
+        except JudgeUnavailable as exc:
+            log.warning("could not split the passage, storing it whole: %s", exc)
+            return RememberResult.single(self.curator.remember_fact(fact, time.monotonic()))
+        deadline = time.monotonic() + self.settings.llm_budget
+        outcomes = []
+        for part in facts:
+            try:
+                piece = check.check_content(part, self.settings)
+            except InvalidInput:
+                continue
+            outcomes.append(self.curator.remember_fact(Fact(**{**fact.__dict__, "text": piece}), deadline))
+        if not outcomes:
+            return RememberResult.single(self.curator.remember_fact(fact, deadline))
+        return RememberResult(
+            status="split", facts=outcomes, judge="llm", model=llm.model, reason=f"split into {len(outcomes)} facts"
+        )
+
+    def review(self, limit: int = 50, *, actor: str = "review") -> ReviewReport:
+        return review_pending(self.curator, limit, actor)
+
+    def undo(self, event_id: int, *, actor: str = "cli") -> UndoResult:
+        return undo(self.curator, event_id, actor)
 
     # -- recall ---------------------------------------------------------------------------
 
@@ -163,6 +154,7 @@ class MemoryService:
         tags: Iterable[str] | None,
         since: datetime | None,
         until: datetime | None,
+        include_superseded: bool = False,
     ) -> RowFilter:
         scopes = check.check_scopes(scope, self.settings.default_scope)
         for name in scopes:
@@ -173,9 +165,8 @@ class MemoryService:
                     "or remember something with this scope first."
                 )
         start, end = check.check_time_range(since, until)
-        return RowFilter(
-            scopes=scopes, tags=tuple(check.check_tags(tags, self.settings)), since=start, until=end
-        )
+        tag_list = tuple(check.check_tags(tags, self.settings))
+        return RowFilter(scopes, tag_list, start, end, include_superseded)
 
     def recall(
         self,
@@ -185,10 +176,11 @@ class MemoryService:
         since: datetime | None = None,
         until: datetime | None = None,
         scope: str | Sequence[str] | None = None,
+        include_superseded: bool = False,
     ) -> RecallResult:
         text = check.check_query(query)
         check.check_limit(limit)
-        row_filter = self._row_filter(scope, tags, since, until)
+        row_filter = self._row_filter(scope, tags, since, until, include_superseded)
         vector = self._vectors([text])[0]
         depth = max(RETRIEVAL_DEPTH, limit * 4)
 
@@ -199,9 +191,13 @@ class MemoryService:
         match = full_text_query(text)
         by_text = self.store.full_text(match, row_filter, depth) if match else []
 
-        fused = reciprocal_rank_fusion([[rowid for rowid, _ in by_vector], [rowid for rowid, _ in by_text]])
+        rows = self.store.get_by_rowids(list({rowid for rowid, _ in (*by_vector, *by_text)}))
+        if not include_superseded:  # the KNN index does not know what was superseded
+            rows = {rowid: row for rowid, row in rows.items() if row.superseded_by is None}
+        fused = reciprocal_rank_fusion(
+            [[rowid for rowid, _ in by_vector if rowid in rows], [rowid for rowid, _ in by_text if rowid in rows]]
+        )
         top = fused[:limit]
-        rows = self.store.get_by_rowids([rowid for rowid, _ in top])
         similarity = {rowid: 1.0 - distance for rowid, distance in by_vector}
         hits = [
             RecallHit(
@@ -242,9 +238,10 @@ class MemoryService:
         until: datetime | None = None,
         limit: int = 50,
         offset: int = 0,
+        include_superseded: bool = False,
     ) -> list[Memory]:
         check.check_limit(limit, 1, 10_000)
-        row_filter = self._row_filter(scope, tags, since, until)
+        row_filter = self._row_filter(scope, tags, since, until, include_superseded)
         return [to_memory(row) for row in self.store.list_rows(row_filter, limit, max(0, offset))]
 
     def history(self, memory_id: str | None = None, limit: int = 100) -> list[HistoryEvent]:
@@ -278,13 +275,7 @@ class MemoryService:
     # -- export, import, reembed ------------------------------------------------------------
 
     def export(self) -> Iterator[ExportRecord]:
-        """Every memory with the sightings that a round trip must keep, oldest first."""
-        for row in self.store.iter_rows():
-            sightings = [
-                Sighting(seen_at=datetime.fromisoformat(at), metadata=meta)
-                for at, meta in self.store.sightings(row.rowid)
-            ]
-            yield ExportRecord(**to_memory(row).model_dump(), sightings=sightings)
+        return transfer.export_records(self.store)
 
     def import_records(
         self,
@@ -293,71 +284,7 @@ class MemoryService:
         actor: str = "import",
         progress: Callable[[int], None] | None = None,
     ) -> ImportReport:
-        """Store memories exactly as given (ids, timestamps); ids already present are skipped."""
-        imported = skipped = 0
-        batch: list[ExportRecord] = []
-
-        def flush() -> None:
-            nonlocal imported, skipped
-            present = self.store.existing_ids([m.id for m in batch])
-            fresh = list({m.id: m for m in batch if m.id not in present}.values())
-            skipped += len(batch) - len(fresh)
-            vectors = self._vectors([m.content for m in fresh]) if fresh else []
-            with self.store.transaction():
-                for memory, vector in zip(fresh, vectors, strict=True):
-                    rowid = self.store.insert(
-                        self._record_for_import(memory), vector, actor, event="imported"
-                    )
-                    self.store.insert_sightings(
-                        rowid, [(check.timestamp(s.seen_at), s.metadata) for s in memory.sightings]
-                    )
-            imported += len(fresh)
-            if progress is not None:
-                progress(len(batch))
-            batch.clear()
-
-        for memory in records:
-            batch.append(memory)
-            if len(batch) >= IMPORT_BATCH:
-                flush()
-        if batch:
-            flush()
-        return ImportReport(imported=imported, skipped_existing=skipped)
-
-    def _record_for_import(self, memory: Memory) -> NewMemory:
-        text = check.check_content(memory.content, self.settings)
-        return NewMemory(
-            id=memory.id,
-            content=text,
-            content_hash=check.content_hash(text),
-            scope=check.check_scope(memory.scope),
-            tags=check.check_tags(memory.tags, self.settings),
-            metadata=check.check_metadata(memory.metadata, self.settings),
-            created_at=check.timestamp(memory.created_at),
-            updated_at=check.timestamp(memory.updated_at),
-            seen_count=memory.seen_count,
-            last_seen_at=None if memory.last_seen_at is None else check.timestamp(memory.last_seen_at),
-        )
+        return transfer.import_records(self.store, self._vectors, self.settings, records, actor=actor, progress=progress)
 
     def reembed(self, progress: Callable[[int], None] | None = None) -> int:
-        """Re-embed every memory with the configured model, replacing all vectors at once."""
-
-        def vectors() -> Iterator[tuple[int, str, bytes]]:
-            batch: list[MemoryRow] = []
-            for row in self.store.iter_rows():
-                batch.append(row)
-                if len(batch) >= IMPORT_BATCH:
-                    yield from zip_rows(batch)
-            yield from zip_rows(batch)
-
-        def zip_rows(batch: list[MemoryRow]) -> Iterator[tuple[int, str, bytes]]:
-            if batch:
-                for row, vector in zip(batch, self._vectors([r.content for r in batch]), strict=True):
-                    yield row.rowid, row.scope, vector
-                if progress is not None:
-                    progress(len(batch))
-                batch.clear()
-
-        rows = list(vectors())
-        self.store.replace_vector_table(self.embedder.name, self.embedder.dim, iter(rows))
-        return len(rows)
+        return transfer.reembed(self.store, self._vectors, self.embedder.name, self.embedder.dim, progress)

@@ -10,7 +10,6 @@ import json
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
 
 import sqlite_vec
@@ -18,106 +17,7 @@ import sqlite_vec
 from remembrancer.db import Connection
 from remembrancer.errors import ModelMismatch, StoreError
 from remembrancer.migrations import LATEST_VERSION
-
-MEMORY_COLUMNS = ", ".join(
-    (
-        "rowid",
-        "id",
-        "content",
-        "content_hash",
-        "scope",
-        "tags",
-        "metadata",
-        "created_at",
-        "updated_at",
-        "seen_count",
-        "last_seen_at",
-    )
-)
-
-
-@dataclass(frozen=True)
-class MemoryRow:
-    rowid: int
-    id: str
-    content: str
-    content_hash: str
-    scope: str
-    tags: list[str]
-    metadata: dict[str, Any]
-    created_at: str
-    updated_at: str
-    seen_count: int
-    last_seen_at: str | None
-
-    @classmethod
-    def from_tuple(cls, row: Sequence[Any]) -> MemoryRow:
-        return cls(
-            rowid=row[0],
-            id=row[1],
-            content=row[2],
-            content_hash=row[3],
-            scope=row[4],
-            tags=json.loads(row[5]),
-            metadata=json.loads(row[6]),
-            created_at=row[7],
-            updated_at=row[8],
-            seen_count=row[9],
-            last_seen_at=row[10],
-        )
-
-
-@dataclass(frozen=True)
-class NewMemory:
-    id: str
-    content: str
-    content_hash: str
-    scope: str
-    tags: list[str]
-    metadata: dict[str, Any]
-    created_at: str
-    updated_at: str
-    seen_count: int = 1
-    last_seen_at: str | None = None
-
-
-@dataclass(frozen=True)
-class RowFilter:
-    """Restricts a search to memories in these scopes, carrying all tags, inside a time range."""
-
-    scopes: tuple[str, ...]
-    tags: tuple[str, ...] = ()
-    since: str | None = None
-    until: str | None = None
-
-    @property
-    def narrows(self) -> bool:
-        return bool(self.tags) or self.since is not None or self.until is not None
-
-    def where(self, alias: str = "m") -> tuple[str, list[Any]]:
-        clauses = [f"{alias}.scope in ({_marks(len(self.scopes))})"]
-        params: list[Any] = list(self.scopes)
-        if self.since is not None:
-            clauses.append(f"{alias}.created_at >= ?")
-            params.append(self.since)
-        if self.until is not None:
-            clauses.append(f"{alias}.created_at <= ?")
-            params.append(self.until)
-        for tag in self.tags:
-            clauses.append(
-                f"exists (select 1 from memory_tags t where t.memory_rowid = {alias}.rowid and t.tag = ?)"
-            )
-            params.append(tag)
-        return " and ".join(clauses), params
-
-
-def _marks(count: int) -> str:
-    return ", ".join("?" * count)
-
-
-def _json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-
+from remembrancer.rows import MEMORY_COLUMNS, MemoryRow, NewMemory, RowFilter, marks, to_json
 
 class Store:
     """One open database. Thread-safe: a lock serialises use of the single connection."""
@@ -204,22 +104,30 @@ class Store:
 
     # -- writes -------------------------------------------------------------------------
 
-    def insert(self, memory: NewMemory, vector: bytes, actor: str, event: str = "added") -> int:
+    def insert(
+        self,
+        memory: NewMemory,
+        vector: bytes,
+        actor: str,
+        event: str = "added",
+        details: dict[str, Any] | None = None,
+    ) -> int:
         """Insert the row, its tags, vector, full-text entry and history event. Caller holds a transaction."""
         cursor = self.conn.execute(
             "insert into memories(id, content, content_hash, scope, tags, metadata, created_at,"
-            " updated_at, seen_count, last_seen_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " updated_at, seen_count, last_seen_at, needs_review) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 memory.id,
                 memory.content,
                 memory.content_hash,
                 memory.scope,
-                _json(memory.tags),
-                _json(memory.metadata),
+                to_json(memory.tags),
+                to_json(memory.metadata),
                 memory.created_at,
                 memory.updated_at,
                 memory.seen_count,
                 memory.last_seen_at,
+                int(memory.needs_review),
             ),
         )
         rowid = int(cursor.lastrowid)
@@ -232,13 +140,79 @@ class Store:
         )
         self.conn.execute(
             "insert into memory_fts(rowid, content, tags) values (?, ?, ?)",
-            (rowid, memory.content, _json(memory.tags)),
+            (rowid, memory.content, to_json(memory.tags)),
         )
-        self.add_history(memory.id, event, memory.created_at, actor, {"scope": memory.scope})
+        self.add_history(memory.id, event, memory.created_at, actor, {"scope": memory.scope, **(details or {})})
         return rowid
 
+    def replace_content(self, row: MemoryRow, content: str, content_hash: str, vector: bytes, at: str) -> None:
+        """Give a memory new text: row, full-text entry and vector together. Caller holds a transaction."""
+        self.conn.execute(
+            "insert into memory_fts(memory_fts, rowid, content, tags) values ('delete', ?, ?, ?)",
+            (row.rowid, row.content, to_json(row.tags)),
+        )
+        self.conn.execute(
+            "update memories set content = ?, content_hash = ?, updated_at = ? where rowid = ?",
+            (content, content_hash, at, row.rowid),
+        )
+        self.conn.execute(
+            "insert into memory_fts(rowid, content, tags) values (?, ?, ?)", (row.rowid, content, to_json(row.tags))
+        )
+        self.conn.execute("update memory_vectors set embedding = ? where rowid = ?", (vector, row.rowid))
+
+    def set_superseded(self, rowids: Sequence[int], by_id: str | None, at: str | None) -> None:
+        """Mark memories superseded by another (or clear the mark with None). Caller holds a transaction."""
+        self.conn.executemany(
+            "update memories set superseded_by = ?, superseded_at = ? where rowid = ?",
+            [(by_id, at, rowid) for rowid in rowids],
+        )
+
+    def set_needs_review(self, rowid: int, flag: bool) -> None:
+        self.conn.execute("update memories set needs_review = ? where rowid = ?", (int(flag), rowid))
+
+    def pending_review(self, limit: int) -> list[MemoryRow]:
+        with self.lock:
+            rows = self.conn.execute(
+                f"select {MEMORY_COLUMNS} from memories where needs_review = 1 and superseded_by is null"
+                " order by rowid limit ?",
+                (limit,),
+            ).fetchall()
+        return [MemoryRow.from_tuple(row) for row in rows]
+
+    def history_event(self, event_id: int) -> tuple[Any, ...] | None:
+        with self.lock:
+            row = self.conn.execute(
+                "select id, memory_id, event, at, actor, details from history where id = ?", (event_id,)
+            ).fetchone()
+        return None if row is None else tuple(row)
+
+    def last_history_id(self) -> int:
+        """The id of the history event this connection wrote last. Caller holds a transaction."""
+        return int(self.conn.execute("select max(id) from history").fetchone()[0])
+
+    def count_pending_review(self) -> int:
+        with self.lock:
+            row = self.conn.execute(
+                "select count(*) from memories where needs_review = 1 and superseded_by is null"
+            ).fetchone()
+        return int(row[0])
+
+    def was_reverted(self, event_id: int) -> bool:
+        with self.lock:
+            row = self.conn.execute(
+                "select 1 from history where event = 'reverted' and json_extract(details, '$.event') = ?",
+                (event_id,),
+            ).fetchone()
+        return row is not None
+
     def record_sighting(
-        self, rowid: int, memory_id: str, seen_at: str, metadata: dict[str, Any], actor: str
+        self,
+        rowid: int,
+        memory_id: str,
+        seen_at: str,
+        metadata: dict[str, Any],
+        actor: str,
+        details: dict[str, Any] | None = None,
     ) -> None:
         """A duplicate arrived: count it and keep where it came from. Caller holds a transaction."""
         self.conn.execute(
@@ -247,20 +221,20 @@ class Store:
         )
         self.conn.execute(
             "insert into sightings(memory_rowid, seen_at, metadata) values (?, ?, ?)",
-            (rowid, seen_at, _json(metadata)),
+            (rowid, seen_at, to_json(metadata)),
         )
-        self.add_history(memory_id, "seen", seen_at, actor, {})
+        self.add_history(memory_id, "seen", seen_at, actor, details or {})
 
     def insert_sightings(self, rowid: int, sightings: Sequence[tuple[str, dict[str, Any]]]) -> None:
         self.conn.executemany(
             "insert into sightings(memory_rowid, seen_at, metadata) values (?, ?, ?)",
-            [(rowid, seen_at, _json(metadata)) for seen_at, metadata in sightings],
+            [(rowid, seen_at, to_json(metadata)) for seen_at, metadata in sightings],
         )
 
     def add_history(self, memory_id: str, event: str, at: str, actor: str, details: dict[str, Any]) -> None:
         self.conn.execute(
             "insert into history(memory_id, event, at, actor, details) values (?, ?, ?, ?, ?)",
-            (memory_id, event, at, actor, _json(details)),
+            (memory_id, event, at, actor, to_json(details)),
         )
 
     def delete(self, rows: Sequence[MemoryRow], at: str, actor: str) -> None:
@@ -272,7 +246,7 @@ class Store:
             for row in rows:
                 self.conn.execute(
                     "insert into memory_fts(memory_fts, rowid, content, tags) values ('delete', ?, ?, ?)",
-                    (row.rowid, row.content, _json(row.tags)),
+                    (row.rowid, row.content, to_json(row.tags)),
                 )
                 # vec0 may leave a deleted slot's bytes in its chunk; overwrite them first.
                 self.conn.execute(
@@ -292,9 +266,11 @@ class Store:
     # -- reads --------------------------------------------------------------------------
 
     def find_by_hash(self, scope: str, content_hash: str) -> MemoryRow | None:
+        """A live (not superseded) memory with this text in this scope."""
         with self.lock:
             row = self.conn.execute(
-                f"select {MEMORY_COLUMNS} from memories where scope = ? and content_hash = ? limit 1",
+                f"select {MEMORY_COLUMNS} from memories where scope = ? and content_hash = ?"
+                " and superseded_by is null limit 1",
                 (scope, content_hash),
             ).fetchone()
         return None if row is None else MemoryRow.from_tuple(row)
@@ -305,7 +281,7 @@ class Store:
             for start in range(0, len(ids), 500):
                 chunk = list(ids[start : start + 500])
                 for row in self.conn.execute(
-                    f"select {MEMORY_COLUMNS} from memories where id in ({_marks(len(chunk))})", chunk
+                    f"select {MEMORY_COLUMNS} from memories where id in ({marks(len(chunk))})", chunk
                 ):
                     found[row[1]] = MemoryRow.from_tuple(row)
         return found
@@ -315,7 +291,7 @@ class Store:
             return {}
         with self.lock:
             rows = self.conn.execute(
-                f"select {MEMORY_COLUMNS} from memories where rowid in ({_marks(len(rowids))})", list(rowids)
+                f"select {MEMORY_COLUMNS} from memories where rowid in ({marks(len(rowids))})", list(rowids)
             ).fetchall()
         return {row[0]: MemoryRow.from_tuple(row) for row in rows}
 
@@ -326,7 +302,7 @@ class Store:
                 (int(rowid), float(distance))
                 for rowid, distance in self.conn.execute(
                     "select rowid, distance from memory_vectors where embedding match ? and k = ?"
-                    f" and scope in ({_marks(len(scopes))}) order by distance",
+                    f" and scope in ({marks(len(scopes))}) order by distance",
                     (vector, k, *scopes),
                 )
             ]

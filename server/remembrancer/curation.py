@@ -1,0 +1,210 @@
+"""The remember pipeline: decide what a new fact means and apply it, never losing the fact.
+
+Identical text is answered by hash; otherwise the most similar live memories in the scope
+go to the judge: the LLM when one is configured and a candidate is similar enough to matter,
+the local similarity rules otherwise. An LLM that fails or overruns its time budget is
+replaced by the local decision, and a memory stored that way is marked for review.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from remembrancer import validation as check
+from remembrancer.config import Settings
+from remembrancer.dedup import Candidate, Decision, JudgeUnavailable, SimilarityJudge
+from remembrancer.errors import InvalidInput
+from remembrancer.llm_judge import AnthropicJudge
+from remembrancer.models import FactOutcome
+from remembrancer.rows import MemoryRow, NewMemory
+from remembrancer.store import Store
+from remembrancer.transfer import new_id, to_memory
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+DEDUP_CANDIDATES = 8
+
+
+def call_with_deadline(call: Callable[[], T], seconds: float) -> T:
+    """Run a blocking call on a daemon thread and give up waiting after ``seconds``."""
+    if seconds <= 0:
+        raise JudgeUnavailable("no time left in the LLM budget")
+    answers: queue.Queue[tuple[bool, Any]] = queue.Queue(maxsize=1)
+
+    def run() -> None:
+        try:
+            answers.put((True, call()))
+        except BaseException as exc:  # handed to the waiting caller
+            answers.put((False, exc))
+
+    threading.Thread(target=run, name="llm-call", daemon=True).start()
+    try:
+        ok, value = answers.get(timeout=seconds)
+    except queue.Empty:
+        raise JudgeUnavailable(f"the LLM did not answer within {seconds:.1f} s") from None
+    if not ok:
+        raise value
+    result: T = value
+    return result
+
+
+@dataclass(frozen=True)
+class Fact:
+    text: str
+    tags: list[str]
+    metadata: dict[str, Any]
+    scope: str
+    actor: str
+    created_at: str | None = None
+
+
+class Curator:
+    def __init__(
+        self,
+        store: Store,
+        embed: Callable[[Sequence[str]], list[bytes]],
+        settings: Settings,
+        llm: AnthropicJudge | None,
+    ) -> None:
+        self.store = store
+        self.embed = embed
+        self.settings = settings
+        self.llm = llm
+        self.fallback = SimilarityJudge(settings.duplicate_threshold)
+
+    # -- deciding -------------------------------------------------------------------------
+
+    def candidates(self, vector: bytes, scope: str, exclude: str | None = None) -> list[Candidate]:
+        """The most similar live memories in the scope, best first."""
+        neighbours = self.store.nearest(vector, [scope], DEDUP_CANDIDATES + 4)
+        rows = self.store.get_by_rowids([rowid for rowid, _ in neighbours])
+        found = [
+            Candidate(rows[rowid].id, rows[rowid].content, 1.0 - distance)
+            for rowid, distance in neighbours
+            if rowid in rows and rows[rowid].superseded_by is None and rows[rowid].id != exclude
+        ]
+        return found[:DEDUP_CANDIDATES]
+
+    def judge(self, text: str, candidates: Sequence[Candidate], deadline: float) -> tuple[Decision, bool]:
+        """A decision, and whether it was a fallback for an LLM that failed (so needs review)."""
+        best = max((candidate.similarity for candidate in candidates), default=-1.0)
+        if self.llm is None or best < self.settings.llm_min_similarity:
+            return self.fallback.decide(text, candidates), False
+        llm = self.llm
+        try:
+            decision = call_with_deadline(lambda: llm.decide(text, candidates), deadline - time.monotonic())
+            if decision.action == "update":
+                check.check_content(decision.merged_text or "", self.settings)
+            return decision, False
+        except (JudgeUnavailable, InvalidInput) as exc:
+            problem = str(exc)
+        except Exception as exc:  # an SDK or network surprise must not lose the memory
+            log.exception("LLM judge failed unexpectedly")
+            problem = f"{type(exc).__name__}: {exc}"
+        log.warning("LLM judge unavailable, using the fallback: %s", problem)
+        local = self.fallback.decide(text, candidates)
+        noted = Decision(
+            action=local.action,
+            target_ids=local.target_ids,
+            similarity=local.similarity,
+            reason=f"LLM unavailable ({problem[:200]}); {local.reason}",
+        )
+        return noted, local.action == "add"
+
+    def remember_fact(self, fact: Fact, deadline: float) -> FactOutcome:
+        digest = check.content_hash(fact.text)
+        now = check.timestamp(datetime.now(UTC))
+        known = self.store.find_by_hash(fact.scope, digest)
+        if known is not None:  # identical text: answered without paying for an embedding
+            decision = Decision("duplicate", (known.id,), similarity=1.0, reason="identical text")
+            return self._seen_again(known, fact, decision, now, "hash")
+        vector = self.embed([fact.text])[0]
+        decision, needs_review = self.judge(fact.text, self.candidates(vector, fact.scope), deadline)
+        return self.apply(decision, fact, digest, vector, now, needs_review)
+
+    # -- applying -------------------------------------------------------------------------
+
+    def apply(
+        self, decision: Decision, fact: Fact, digest: str, vector: bytes, now: str, needs_review: bool
+    ) -> FactOutcome:
+        targets = self.store.get_by_ids(list(decision.target_ids))
+        live = [targets[i] for i in decision.target_ids if i in targets and targets[i].superseded_by is None]
+        if decision.action != "add" and len(live) != len(decision.target_ids):
+            # A target was forgotten or superseded meanwhile: storing the fact is always safe.
+            decision = Decision("add", reason="the memory the decision named changed meanwhile")
+        how = "llm" if decision.judge == "llm" else "similarity"
+        if decision.action == "duplicate":
+            return self._seen_again(live[0], fact, decision, now, how)
+        if decision.action == "update":
+            return self._update(live[0], fact, decision, now)
+        return self._store_new(decision, fact, digest, vector, now, needs_review, live)
+
+    def _details(self, judged: Decision, **extra: Any) -> dict[str, Any]:
+        return {"judge": judged.judge, "model": judged.model, "reason": judged.reason, **extra}
+
+    def _outcome(self, status: str, row_id: str, decision: Decision, **fields: Any) -> FactOutcome:
+        row = self.store.get_by_ids([row_id])[row_id]
+        return FactOutcome(
+            status=status,  # type: ignore[arg-type]
+            memory=to_memory(row),
+            similarity=None if decision.similarity is None else round(decision.similarity, 4),
+            judge="llm" if decision.judge == "llm" else "fallback",
+            model=decision.model,
+            reason=decision.reason,
+            needs_review=row.needs_review,
+            **fields,
+        )
+
+    def _seen_again(self, row: MemoryRow, fact: Fact, decision: Decision, now: str, how: str) -> FactOutcome:
+        with self.store.transaction():
+            self.store.record_sighting(row.rowid, row.id, now, fact.metadata, fact.actor, self._details(decision))
+        return self._outcome("duplicate", row.id, decision, duplicate_of=row.id, matched_by=how)
+
+    def _update(self, row: MemoryRow, fact: Fact, decision: Decision, now: str) -> FactOutcome:
+        merged = check.check_content(decision.merged_text or "", self.settings)
+        vector = self.embed([merged])[0]
+        with self.store.transaction():
+            self.store.replace_content(row, merged, check.content_hash(merged), vector, now)
+            details = self._details(decision, previous=row.content, new=fact.text, metadata=fact.metadata)
+            self.store.add_history(row.id, "updated", now, fact.actor, details)
+        return self._outcome("updated", row.id, decision, matched_by="llm")
+
+    def _store_new(
+        self,
+        decision: Decision,
+        fact: Fact,
+        digest: str,
+        vector: bytes,
+        now: str,
+        needs_review: bool,
+        replaced: list[MemoryRow],
+    ) -> FactOutcome:
+        created = fact.created_at or now
+        record = NewMemory(
+            new_id(), fact.text, digest, fact.scope, fact.tags, fact.metadata, created, created,
+            needs_review=needs_review,
+        )
+        superseding = decision.action == "supersede"
+        with self.store.transaction():
+            raced = self.store.find_by_hash(fact.scope, digest)
+            if raced is None:
+                extra = {"supersedes": [row.id for row in replaced]} if superseding else {}
+                self.store.insert(record, vector, fact.actor, details=self._details(decision, **extra))
+                event_id = self.store.last_history_id()
+                if superseding:
+                    self.store.set_superseded([row.rowid for row in replaced], record.id, now)
+                    for row in replaced:
+                        details = self._details(decision, by=record.id, decision=event_id)
+                        self.store.add_history(row.id, "superseded", now, fact.actor, details)
+        if raced is not None:  # another writer stored the same text while we were judging
+            return self._seen_again(raced, fact, Decision("duplicate", reason="identical text"), now, "hash")
+        if superseding:
+            return self._outcome("superseded", record.id, decision, superseded=[row.id for row in replaced])
+        return self._outcome("added", record.id, decision)

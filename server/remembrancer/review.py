@@ -1,0 +1,152 @@
+"""Second looks: the review of memories the fallback stored, and undo of one decision."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from remembrancer import validation as check
+from remembrancer.curation import Curator, call_with_deadline
+from remembrancer.dedup import JudgeUnavailable
+from remembrancer.errors import InvalidInput, NotFound
+from remembrancer.models import ReviewReport, UndoResult
+from remembrancer.rows import MemoryRow
+
+log = logging.getLogger(__name__)
+
+
+def review_pending(curator: Curator, limit: int = 50, actor: str = "review") -> ReviewReport:
+    """Put memories stored by the fallback before the LLM judge; stop at the first LLM failure."""
+    llm = curator.llm
+    if llm is None:
+        raise InvalidInput("no LLM is configured: set ANTHROPIC_API_KEY to review memories with the LLM judge.")
+    store = curator.store
+    reviewed = changed = 0
+    error: str | None = None
+    for row in store.pending_review(limit):
+        vector = curator.embed([row.content])[0]
+        candidates = curator.candidates(vector, row.scope, exclude=row.id)
+        now = check.timestamp(datetime.now(UTC))
+        best = max((candidate.similarity for candidate in candidates), default=-1.0)
+        if best < curator.settings.llm_min_similarity:
+            _settle(curator, row, now, actor, {"decision": "add", "reason": "no similar memory"})
+            reviewed += 1
+            continue
+        try:
+            budget = curator.settings.llm_budget
+            decision = call_with_deadline(lambda: llm.decide(row.content, candidates), budget)
+        except JudgeUnavailable as exc:
+            error = str(exc)
+            break
+        targets = store.get_by_ids(list(decision.target_ids))
+        if any(target not in targets or targets[target].superseded_by for target in decision.target_ids):
+            _settle(curator, row, now, actor, {"decision": "add", "reason": "the named memory changed meanwhile"})
+            reviewed += 1
+            continue
+        details = {"decision": decision.action, "judge": "llm", "model": decision.model, "reason": decision.reason}
+        with store.transaction():
+            if decision.action in ("duplicate", "update"):
+                target = targets[decision.target_ids[0]]
+                if decision.action == "update" and decision.merged_text:
+                    merged = decision.merged_text
+                    merged_vector = curator.embed([merged])[0]
+                    store.replace_content(target, merged, check.content_hash(merged), merged_vector, now)
+                    store.add_history(
+                        target.id, "updated", now, actor,
+                        {**details, "previous": target.content, "new": row.content, "superseded": [row.id]},
+                    )
+                store.set_superseded([row.rowid], target.id, now)
+                store.add_history(row.id, "superseded", now, actor, {**details, "by": target.id, "decision": None})
+            elif decision.action == "supersede":
+                old = [targets[memory_id] for memory_id in decision.target_ids]
+                store.set_superseded([memory.rowid for memory in old], row.id, now)
+                for memory in old:
+                    store.add_history(memory.id, "superseded", now, actor, {**details, "by": row.id, "decision": None})
+            store.set_needs_review(row.rowid, False)
+            store.add_history(row.id, "reviewed", now, actor, details)
+        reviewed += 1
+        changed += decision.action != "add"
+    return ReviewReport(reviewed=reviewed, changed=changed, remaining=store.count_pending_review(), error=error)
+
+
+def _settle(curator: Curator, row: MemoryRow, now: str, actor: str, details: dict[str, Any]) -> None:
+    with curator.store.transaction():
+        curator.store.set_needs_review(row.rowid, False)
+        curator.store.add_history(row.id, "reviewed", now, actor, details)
+
+
+def undo(curator: Curator, event_id: int, actor: str = "cli") -> UndoResult:
+    """Revert one update or supersede: old text back, superseded memories back, created memory removed."""
+    store = curator.store
+    event = store.history_event(event_id)
+    if event is None:
+        raise NotFound(f"no history event {event_id}; `remembrancer history ID` lists a memory's events.")
+    _, memory_id, kind, _, _, raw = event
+    details: dict[str, Any] = json.loads(raw)
+    if store.was_reverted(event_id):
+        raise InvalidInput(f"event {event_id} was already undone.")
+    now = check.timestamp(datetime.now(UTC))
+    if kind == "updated":
+        return _undo_update(curator, event_id, memory_id, details, now, actor)
+    if kind == "superseded" and details.get("decision") is not None:
+        return undo(curator, int(details["decision"]), actor)
+    if kind == "superseded":
+        rows = store.get_by_ids([memory_id])
+        if memory_id not in rows:
+            raise NotFound(f"memory {memory_id} no longer exists; nothing to restore.")
+        with store.transaction():
+            store.set_superseded([rows[memory_id].rowid], None, None)
+            store.add_history(memory_id, "reverted", now, actor, {"event": event_id})
+        return UndoResult(event=event_id, restored=[memory_id], removed=[])
+    if kind == "added" and details.get("supersedes"):
+        return _undo_supersede(curator, event_id, memory_id, details, now, actor)
+    raise InvalidInput(
+        f"event {event_id} is '{kind}'; only 'updated' and 'superseded' events (or the 'added' event of a "
+        "memory that superseded others) can be undone. Use forget to remove a memory."
+    )
+
+
+def _undo_update(
+    curator: Curator, event_id: int, memory_id: str, details: dict[str, Any], now: str, actor: str
+) -> UndoResult:
+    store = curator.store
+    rows = store.get_by_ids([memory_id])
+    if memory_id not in rows or "previous" not in details:
+        raise NotFound(f"memory {memory_id} was forgotten; its earlier text is gone with it.")
+    previous = str(details["previous"])
+    vector = curator.embed([previous])[0]
+    back = store.get_by_ids(list(details.get("superseded", [])))
+    with store.transaction():
+        store.replace_content(rows[memory_id], previous, check.content_hash(previous), vector, now)
+        store.set_superseded([row.rowid for row in back.values()], None, None)
+        store.add_history(memory_id, "reverted", now, actor, {"event": event_id})
+    return UndoResult(event=event_id, restored=[memory_id, *back], removed=[])
+
+
+def _undo_supersede(
+    curator: Curator, event_id: int, memory_id: str, details: dict[str, Any], now: str, actor: str
+) -> UndoResult:
+    store = curator.store
+    old = [row for row in store.get_by_ids(list(details["supersedes"])).values() if row.superseded_by == memory_id]
+    with store.transaction():
+        store.set_superseded([row.rowid for row in old], None, None)
+        for row in old:
+            store.add_history(row.id, "reverted", now, actor, {"event": event_id})
+        store.add_history(memory_id, "reverted", now, actor, {"event": event_id})
+    created = store.get_by_ids([memory_id])
+    if memory_id in created:
+        store.delete([created[memory_id]], now, actor)
+    return UndoResult(event=event_id, restored=[row.id for row in old], removed=list(created))
+
+
+def run_review_loop(curator: Curator, interval: float, stop: Any) -> None:
+    """Background pass: review pending memories every ``interval`` seconds until ``stop`` is set."""
+    while not stop.wait(interval):
+        try:
+            if curator.store.count_pending_review():
+                report = review_pending(curator)
+                log.info("review: %s", report.model_dump())
+        except Exception:  # the loop must outlive one bad pass
+            log.exception("review pass failed")

@@ -1,0 +1,120 @@
+"""Rows to models and back: export, import and re-embedding of whole stores."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import datetime
+
+from remembrancer import validation as check
+from remembrancer.config import Settings
+from remembrancer.models import ExportRecord, ImportReport, Memory, Sighting
+from remembrancer.rows import MemoryRow, NewMemory
+from remembrancer.store import Store
+
+BATCH = 256
+Embed = Callable[[Sequence[str]], list[bytes]]
+
+
+def new_id() -> str:
+    return "m_" + secrets.token_hex(8)
+
+
+def to_memory(row: MemoryRow) -> Memory:
+    return Memory(
+        id=row.id,
+        content=row.content,
+        scope=row.scope,
+        tags=row.tags,
+        metadata=row.metadata,
+        created_at=datetime.fromisoformat(row.created_at),
+        updated_at=datetime.fromisoformat(row.updated_at),
+        seen_count=row.seen_count,
+        last_seen_at=None if row.last_seen_at is None else datetime.fromisoformat(row.last_seen_at),
+        superseded_by=row.superseded_by,
+    )
+
+
+def export_records(store: Store) -> Iterator[ExportRecord]:
+    """Every memory with the sightings that a round trip must keep, oldest first."""
+    for row in store.iter_rows():
+        sightings = [Sighting(seen_at=datetime.fromisoformat(at), metadata=meta) for at, meta in store.sightings(row.rowid)]
+        yield ExportRecord(**to_memory(row).model_dump(), sightings=sightings)
+
+
+def _record_for_import(memory: ExportRecord, settings: Settings) -> NewMemory:
+    text = check.check_content(memory.content, settings)
+    return NewMemory(
+        id=memory.id,
+        content=text,
+        content_hash=check.content_hash(text),
+        scope=check.check_scope(memory.scope),
+        tags=check.check_tags(memory.tags, settings),
+        metadata=check.check_metadata(memory.metadata, settings),
+        created_at=check.timestamp(memory.created_at),
+        updated_at=check.timestamp(memory.updated_at),
+        seen_count=memory.seen_count,
+        last_seen_at=None if memory.last_seen_at is None else check.timestamp(memory.last_seen_at),
+    )
+
+
+def import_records(
+    store: Store,
+    embed: Embed,
+    settings: Settings,
+    records: Iterable[ExportRecord],
+    *,
+    actor: str = "import",
+    progress: Callable[[int], None] | None = None,
+) -> ImportReport:
+    """Store memories exactly as given (ids, timestamps), in batches; ids already present are skipped."""
+    imported = skipped = 0
+    batch: list[ExportRecord] = []
+
+    def flush() -> None:
+        nonlocal imported, skipped
+        present = store.existing_ids([m.id for m in batch])
+        fresh = list({m.id: m for m in batch if m.id not in present}.values())
+        skipped += len(batch) - len(fresh)
+        prepared = [_record_for_import(memory, settings) for memory in fresh]
+        vectors = embed([record.content for record in prepared]) if prepared else []
+        with store.transaction():
+            for memory, record, vector in zip(fresh, prepared, vectors, strict=True):
+                rowid = store.insert(record, vector, actor, event="imported")
+                store.insert_sightings(rowid, [(check.timestamp(s.seen_at), s.metadata) for s in memory.sightings])
+                if memory.superseded_by is not None:
+                    store.set_superseded([rowid], memory.superseded_by, record.updated_at)
+        imported += len(fresh)
+        if progress is not None:
+            progress(len(batch))
+        batch.clear()
+
+    for memory in records:
+        batch.append(memory)
+        if len(batch) >= BATCH:
+            flush()
+    if batch:
+        flush()
+    return ImportReport(imported=imported, skipped_existing=skipped)
+
+
+def reembed(store: Store, embed: Embed, model: str, dim: int, progress: Callable[[int], None] | None = None) -> int:
+    """Re-embed every memory with the given model, replacing all vectors in one transaction."""
+    vectors: list[tuple[int, str, bytes]] = []
+    batch: list[MemoryRow] = []
+
+    def flush() -> None:
+        if batch:
+            for row, vector in zip(batch, embed([r.content for r in batch]), strict=True):
+                vectors.append((row.rowid, row.scope, vector))
+            if progress is not None:
+                progress(len(batch))
+            batch.clear()
+
+    for row in store.iter_rows():
+        batch.append(row)
+        if len(batch) >= BATCH:
+            flush()
+    flush()
+    store.replace_vector_table(model, dim, iter(vectors))
+    return len(vectors)
