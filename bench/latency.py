@@ -1,11 +1,8 @@
 """End-to-end latency of Remembrancer with the real bundled embedder; prints a Markdown table.
 
-For each store size N: fill a fresh SQLite file through MemoryService.import_records, then time
-remember and recall (embedding included) through the service. Against the 10k store (or the
-largest one below it) also time recall through a real MCP client over stdio, and the time from
-spawning `python -m remembrancer serve` to the answer of tools/list.
-
-    .venv/bin/python bench/latency.py [--quick] [--with-100k] [--sizes 1000,10000]
+Per store size: fill a fresh SQLite file via MemoryService.import_records, then time remember and
+recall through the service. Against the 10k store: recall through an MCP client over stdio, and
+the time from spawning `python -m remembrancer serve` to the tools/list answer. See --help.
 """
 
 from __future__ import annotations
@@ -15,6 +12,7 @@ import asyncio
 import logging
 import os
 import random
+import shutil
 import statistics
 import sys
 import tempfile
@@ -146,22 +144,27 @@ def pct(values: list[float], q: int) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[q - 1] if len(values) > 1 else values[0]
 
 
+def timed_ms(call: Callable[..., object], *args: object) -> float:
+    start = time.perf_counter()
+    call(*args)
+    return (time.perf_counter() - start) * 1000
+
+
 @dataclass
 class SizeResult:
     size: int
-    ingest_per_s: float
     fill_s: float
+    recall_ms: list[float]
     remember_ms: list[float]
     added: int
-    recall_ms: list[float]
     db: Path
 
 
 @dataclass
 class McpResult:
     size: int
-    recall_ms: list[float] = field(default_factory=list)
     start_s: list[float] = field(default_factory=list)
+    recall_ms: list[float] = field(default_factory=list)
 
 
 def measure_size(size: int, embedder: FastEmbedder, root: Path, ops: int) -> SizeResult:
@@ -173,20 +176,17 @@ def measure_size(size: int, embedder: FastEmbedder, root: Path, ops: int) -> Siz
         report = service.import_records(records(fill, seed=size + 1))
         fill_s = time.perf_counter() - start
         assert report.imported == size, report
-        recall_ms = []
-        for query in ["warm-up", *queries(seed=size + 2, count=ops)]:
-            start = time.perf_counter()
-            service.recall(query, limit=5)
-            recall_ms.append((time.perf_counter() - start) * 1000)
+        service.recall("warm-up", limit=5)
+        recall_ms = [timed_ms(service.recall, q, 5) for q in queries(size + 2, ops)]
         remember_ms, added = [], 0
-        for text in unique_texts(seed=size + 3, count=ops + 1, exclude=set(fill)):
+        for text in unique_texts(seed=size + 3, count=ops, exclude=set(fill)):
             start = time.perf_counter()
             result = service.remember(text, ["bench"], {"source": "bench"}, actor="bench")
             remember_ms.append((time.perf_counter() - start) * 1000)
             added += result.status == "added"
     finally:
         service.close()
-    return SizeResult(size, size / fill_s, fill_s, remember_ms[1:], added, recall_ms[1:], db)
+    return SizeResult(size, fill_s, recall_ms, remember_ms, added, db)
 
 
 def server_params(db: Path) -> StdioServerParameters:
@@ -207,7 +207,7 @@ async def measure_mcp(db: Path, size: int, calls: int, starts: int) -> McpResult
             result.start_s.append(time.perf_counter() - start)
         assert {"remember", "recall", "forget"} <= {tool.name for tool in listed.tools}, listed
     async with Client(server_params(db)) as client:
-        for i, query in enumerate(["warm-up (waits for the model)", *queries(seed=size + 4, count=calls)]):
+        for i, query in enumerate(["warm-up (waits for the model)", *queries(size + 4, calls)]):
             start = time.perf_counter()
             answer = await client.call_tool("recall", {"query": query, "limit": 5})
             if i:
@@ -217,100 +217,86 @@ async def measure_mcp(db: Path, size: int, calls: int, starts: int) -> McpResult
     return result
 
 
-def verdict(value: float, target: float) -> str:
-    return "yes" if value <= target else "**NO**"
+def row(measure: str, size: int, cells: tuple[str, str], target: str = "—", met: bool | None = None) -> str:
+    verdict = "—" if met is None else "yes" if met else "**NO**"
+    return f"| {measure} | {size:,} | {cells[0]} | {cells[1]} | {target} | {verdict} |"
 
 
-def table(sizes: list[SizeResult], mcp: McpResult | None, ops: int) -> str:
-    rows = [
-        "| Measure | N | p50 | p95 | Target | Met |",
-        "|---|---:|---:|---:|---|:-:|",
-    ]
+def ms(values: list[float]) -> tuple[str, str]:
+    return f"{pct(values, 50):.1f} ms", f"{pct(values, 95):.1f} ms"
+
+
+def table(sizes: list[SizeResult], mcp: McpResult) -> str:
+    rows = ["| Measure | N | p50 (or value) | p95 | Target | Met |", "|---|---:|---:|---:|---|:-:|"]
     for r in sizes:
-        rows.append(
-            f"| ingest (import_records, batched) | {r.size:,} | {r.ingest_per_s:,.0f} memories/s "
-            f"| {r.fill_s:.1f} s total | — | — |"
-        )
+        rate = (f"{r.size / r.fill_s:,.0f} memories/s", f"{r.fill_s:.1f} s in all")
+        rows.append(row("ingest (import_records)", r.size, rate))
     for r in sizes:
-        p50, p95 = pct(r.remember_ms, 50), pct(r.remember_ms, 95)
-        rows.append(
-            f"| remember, service ({r.added}/{ops} added) | {r.size:,} | {p50:.1f} ms | {p95:.1f} ms "
-            f"| p50 ≤ {REMEMBER_TARGET_MS:g} ms | {verdict(p50, REMEMBER_TARGET_MS)} |"
-        )
+        measure = f"remember, service ({r.added}/{len(r.remember_ms)} added)"
+        ok = pct(r.remember_ms, 50) <= REMEMBER_TARGET_MS
+        rows.append(row(measure, r.size, ms(r.remember_ms), f"p50 ≤ {REMEMBER_TARGET_MS:g} ms", ok))
     for r in sizes:
-        p50, p95 = pct(r.recall_ms, 50), pct(r.recall_ms, 95)
-        target, met = f"p50 ≤ {RECALL_TARGET_MS:g} ms (at 10k)", verdict(p50, RECALL_TARGET_MS)
-        if r.size > MCP_SIZE:
-            target, met = "— (target is at 10k)", "—"
-        rows.append(
-            f"| recall limit 5, service | {r.size:,} | {p50:.1f} ms | {p95:.1f} ms | {target} | {met} |"
-        )
-    if mcp is not None:
-        p50, p95 = pct(mcp.recall_ms, 50), pct(mcp.recall_ms, 95)
-        rows.append(
-            f"| recall limit 5, MCP client over stdio ({len(mcp.recall_ms)} calls) | {mcp.size:,} "
-            f"| {p50:.1f} ms | {p95:.1f} ms | — | — |"
-        )
-        median = statistics.median(mcp.start_s)
-        rows.append(
-            f"| process start → tools/list answer (median of {len(mcp.start_s)}) | {mcp.size:,} "
-            f"| {median:.2f} s | max {max(mcp.start_s):.2f} s | ≤ {START_TARGET_S:g} s "
-            f"| {verdict(median, START_TARGET_S)} |"
-        )
+        target = f"p50 ≤ {RECALL_TARGET_MS:g} ms at 10k" if r.size <= MCP_SIZE else "— (target is at 10k)"
+        met = pct(r.recall_ms, 50) <= RECALL_TARGET_MS if r.size <= MCP_SIZE else None
+        rows.append(row("recall limit 5, service", r.size, ms(r.recall_ms), target, met))
+    measure = f"recall limit 5, MCP client over stdio ({len(mcp.recall_ms)} calls)"
+    rows.append(row(measure, mcp.size, ms(mcp.recall_ms)))
+    median = statistics.median(mcp.start_s)
+    measure = f"process start → tools/list answer (median of {len(mcp.start_s)})"
+    cells = (f"{median:.2f} s", f"max {max(mcp.start_s):.2f} s")
+    rows.append(row(measure, mcp.size, cells, f"≤ {START_TARGET_S:g} s", median <= START_TARGET_S))
     return "\n".join(rows)
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description="Remembrancer end-to-end latency; prints a Markdown table.")
     parser.add_argument("--sizes", help="comma-separated store sizes (default 1000,10000)")
     parser.add_argument("--with-100k", action="store_true", help="add a 100,000-memory store (slow fill)")
     parser.add_argument("--quick", action="store_true", help="smoke run: N=500, 30 operations, 3 starts")
     parser.add_argument("--ops", type=int, help="remember and recall calls per size (default 200)")
     parser.add_argument("--mcp-calls", type=int, help="recall calls over MCP (default 100)")
     parser.add_argument("--starts", type=int, help="server starts to time (default 5)")
-    parser.add_argument("--keep", action="store_true", help="keep the temporary stores and print where")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary stores")
     return parser.parse_args()
 
 
 def main() -> int:
     args = parse_args()
     logging.basicConfig(stream=sys.stderr, level=logging.WARNING)
-    quick = bool(args.quick)
-    sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else [500] if quick else [1_000, 10_000]
+    default = [500] if args.quick else [1_000, 10_000]
+    sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else default
     if args.with_100k and 100_000 not in sizes:
         sizes.append(100_000)
-    ops = args.ops or (30 if quick else 200)
-    mcp_calls = args.mcp_calls or (30 if quick else 100)
-    starts = args.starts or (3 if quick else 5)
+    ops = args.ops or (30 if args.quick else 200)
+    calls = args.mcp_calls or (30 if args.quick else 100)
+    starts = args.starts or (3 if args.quick else 5)
 
-    began = time.perf_counter()
+    began, load_before = time.perf_counter(), os.getloadavg()[0]
     embedder = FastEmbedder()
     embedder.embed(["load the model before timing anything"])
     root = Path(tempfile.mkdtemp(prefix="remembrancer-bench-"))
-    results: list[SizeResult] = []
-    for size in sorted(sizes):
-        print(f"filling and measuring N={size:,} ...", file=sys.stderr, flush=True)
-        results.append(measure_size(size, embedder, root, ops))
-    below = [r for r in results if r.size <= MCP_SIZE] or results[:1]
-    target = max(below, key=lambda r: r.size)
-    print(f"measuring MCP over stdio against N={target.size:,} ...", file=sys.stderr, flush=True)
-    mcp = asyncio.run(measure_mcp(target.db, target.size, mcp_calls, starts))
+    try:
+        results = []
+        for size in sorted(sizes):
+            print(f"filling and measuring N={size:,} ...", file=sys.stderr, flush=True)
+            results.append(measure_size(size, embedder, root, ops))
+        target = max([r for r in results if r.size <= MCP_SIZE] or results[:1], key=lambda r: r.size)
+        print(f"measuring MCP over stdio against N={target.size:,} ...", file=sys.stderr, flush=True)
+        mcp = asyncio.run(measure_mcp(target.db, target.size, calls, starts))
+    finally:
+        if args.keep:
+            print(f"stores kept in {root}", file=sys.stderr)
+        else:
+            shutil.rmtree(root, ignore_errors=True)
     elapsed = time.perf_counter() - began
 
     print(f"## Remembrancer latency ({BUNDLED_MODEL}, real SQLite file, end to end incl. embedding)\n")
     print(
-        f"cpu count: {os.cpu_count()} · Python {sys.version.split()[0]} · {ops} remember + {ops} recall "
-        f"per size · whole run {elapsed:.0f} s\n"
+        f"cpu count: {os.cpu_count()} · load average {load_before:.2f} at start, {os.getloadavg()[0]:.2f} "
+        f"at end · Python {sys.version.split()[0]} · {ops} remember + {ops} recall per size · "
+        f"whole run {elapsed:.0f} s\n"
     )
-    print(table(results, mcp, ops))
-    if args.keep:
-        print(f"\nstores kept in {root}", file=sys.stderr)
-    else:
-        import shutil
-
-        shutil.rmtree(root, ignore_errors=True)
+    print(table(results, mcp))
     return 0
 
 

@@ -119,7 +119,9 @@ async def test_stdio_round_trip(tmp_path: Path) -> None:
     with log.open("w") as errlog:
         try:
             # Client(params) builds exactly this transport; built here only to capture stderr.
-            async with Client(stdio_client(params, errlog=errlog), read_timeout_seconds=READ_TIMEOUT) as client:
+            async with Client(
+                stdio_client(params, errlog=errlog), read_timeout_seconds=READ_TIMEOUT
+            ) as client:
                 assert client.server_info is not None
                 assert client.server_info.name == "remembrancer"
                 await _exercise(client)
@@ -153,7 +155,9 @@ def _wait_for_port(port: int, proc: subprocess.Popen[bytes], log: Path, timeout:
 def _http_server(tmp_path: Path, transport: str) -> Iterator[int]:
     port = _free_port()
     log = tmp_path / f"server-{transport}.log"
-    args = _serve_args(tmp_path / "memory.db", "--transport", transport, "--host", "127.0.0.1", "--port", str(port))
+    args = _serve_args(
+        tmp_path / "memory.db", "--transport", transport, "--host", "127.0.0.1", "--port", str(port)
+    )
     with log.open("wb") as out:
         proc = subprocess.Popen(
             [sys.executable, *args],
