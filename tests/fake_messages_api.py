@@ -36,7 +36,9 @@ def tool_call(tool_input: dict[str, Any], name: str = "decide") -> Reply:
     return Reply(body=json.dumps(message).encode())
 
 
-def decision(action: str, targets: list[str] | None = None, merged: str | None = None, reason: str = "ok") -> Reply:
+def decision(
+    action: str, targets: list[str] | None = None, merged: str | None = None, reason: str = "ok"
+) -> Reply:
     answer: dict[str, Any] = {"action": action, "targets": targets or [], "reason": reason}
     if merged is not None:
         answer["merged_text"] = merged
@@ -65,12 +67,12 @@ class FakeMessagesAPI:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - the http.server hook name
+            def do_POST(self) -> None:
                 length = int(self.headers.get("content-length", "0"))
                 payload = json.loads(self.rfile.read(length) or b"{}")
                 with fake._lock:
                     fake.requests.append({"path": self.path, "body": payload})
-                    reply = fake.script.pop(0) if fake.script else error(500)
+                    reply = fake.script.pop(0) if fake.script else fake.default_reply()
                 if reply.delay:
                     time.sleep(reply.delay)
                 try:
@@ -101,6 +103,10 @@ class FakeMessagesAPI:
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+    def default_reply(self) -> Reply:
+        """What an unscripted request gets: a server error."""
+        return error(500)
 
     def queue(self, *replies: Reply) -> None:
         with self._lock:

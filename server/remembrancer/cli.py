@@ -110,7 +110,7 @@ def _describe_outcome(outcome: FactOutcome) -> str:
     judge = f"{outcome.judge}{' ' + outcome.model if outcome.model else ''}"
     text = {
         "added": f"added {memory.id}",
-        "duplicate": f"already known as {memory.id} (matched by {outcome.matched_by}); seen {memory.seen_count} times",
+        "duplicate": f"known as {memory.id} ({outcome.matched_by} match); seen {memory.seen_count} times",
         "updated": f"updated {memory.id}: {memory.content}",
         "superseded": f"added {memory.id}, superseding {', '.join(outcome.superseded)}",
     }[outcome.status]

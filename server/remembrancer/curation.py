@@ -164,7 +164,9 @@ class Curator:
 
     def _seen_again(self, row: MemoryRow, fact: Fact, decision: Decision, now: str, how: str) -> FactOutcome:
         with self.store.transaction():
-            self.store.record_sighting(row.rowid, row.id, now, fact.metadata, fact.actor, self._details(decision))
+            self.store.record_sighting(
+                row.rowid, row.id, now, fact.metadata, fact.actor, self._details(decision)
+            )
         return self._outcome("duplicate", row.id, decision, duplicate_of=row.id, matched_by=how)
 
     def _update(self, row: MemoryRow, fact: Fact, decision: Decision, now: str) -> FactOutcome:
@@ -188,7 +190,14 @@ class Curator:
     ) -> FactOutcome:
         created = fact.created_at or now
         record = NewMemory(
-            new_id(), fact.text, digest, fact.scope, fact.tags, fact.metadata, created, created,
+            new_id(),
+            fact.text,
+            digest,
+            fact.scope,
+            fact.tags,
+            fact.metadata,
+            created,
+            created,
             needs_review=needs_review,
         )
         superseding = decision.action == "supersede"

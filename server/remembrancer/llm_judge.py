@@ -99,7 +99,9 @@ class AnthropicJudge:
                 max_tokens=1024,
                 system=system,
                 messages=[{"role": "user", "content": prompt}],
-                tools=[{"name": tool, "description": description, "input_schema": answer.model_json_schema()}],
+                tools=[
+                    {"name": tool, "description": description, "input_schema": answer.model_json_schema()}
+                ],
                 tool_choice={"type": "tool", "name": tool},
             )
         except anthropic.APIError as exc:

@@ -46,7 +46,8 @@ class Judgement(BaseModel):
         default_factory=list, description="Ids of memories this fact replaced (kept, but left out of recall)."
     )
     matched_by: Literal["hash", "similarity", "llm"] | None = Field(
-        default=None, description="How a known fact was recognised: identical text, close meaning, or the LLM."
+        default=None,
+        description="How a known fact was recognised: identical text, close meaning, or the LLM.",
     )
     similarity: float | None = Field(default=None, description="Cosine similarity to the memory matched.")
     judge: Literal["llm", "fallback"] = Field(
@@ -72,7 +73,9 @@ class RememberResult(Judgement):
         "an existing memory was refined. 'superseded': stored, replacing memories no longer true. "
         "'split': a passage was split into facts, each with its own outcome in 'facts'."
     )
-    memory: Memory | None = Field(default=None, description="The memory now holding the fact (not for 'split').")
+    memory: Memory | None = Field(
+        default=None, description="The memory now holding the fact (not for 'split')."
+    )
     facts: list[FactOutcome] = Field(default_factory=list, description="For 'split': each fact's outcome.")
 
     @classmethod

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from remembrancer import validation as check
@@ -21,7 +22,9 @@ def review_pending(curator: Curator, limit: int = 50, actor: str = "review") -> 
     """Put memories stored by the fallback before the LLM judge; stop at the first LLM failure."""
     llm = curator.llm
     if llm is None:
-        raise InvalidInput("no LLM is configured: set ANTHROPIC_API_KEY to review memories with the LLM judge.")
+        raise InvalidInput(
+            "no LLM is configured: set ANTHROPIC_API_KEY to review memories with the LLM judge."
+        )
     store = curator.store
     reviewed = changed = 0
     error: str | None = None
@@ -36,16 +39,23 @@ def review_pending(curator: Curator, limit: int = 50, actor: str = "review") -> 
             continue
         try:
             budget = curator.settings.llm_budget
-            decision = call_with_deadline(lambda: llm.decide(row.content, candidates), budget)
+            decision = call_with_deadline(partial(llm.decide, row.content, candidates), budget)
         except JudgeUnavailable as exc:
             error = str(exc)
             break
         targets = store.get_by_ids(list(decision.target_ids))
         if any(target not in targets or targets[target].superseded_by for target in decision.target_ids):
-            _settle(curator, row, now, actor, {"decision": "add", "reason": "the named memory changed meanwhile"})
+            _settle(
+                curator, row, now, actor, {"decision": "add", "reason": "the named memory changed meanwhile"}
+            )
             reviewed += 1
             continue
-        details = {"decision": decision.action, "judge": "llm", "model": decision.model, "reason": decision.reason}
+        details = {
+            "decision": decision.action,
+            "judge": "llm",
+            "model": decision.model,
+            "reason": decision.reason,
+        }
         with store.transaction():
             if decision.action in ("duplicate", "update"):
                 target = targets[decision.target_ids[0]]
@@ -54,21 +64,30 @@ def review_pending(curator: Curator, limit: int = 50, actor: str = "review") -> 
                     merged_vector = curator.embed([merged])[0]
                     store.replace_content(target, merged, check.content_hash(merged), merged_vector, now)
                     store.add_history(
-                        target.id, "updated", now, actor,
+                        target.id,
+                        "updated",
+                        now,
+                        actor,
                         {**details, "previous": target.content, "new": row.content, "superseded": [row.id]},
                     )
                 store.set_superseded([row.rowid], target.id, now)
-                store.add_history(row.id, "superseded", now, actor, {**details, "by": target.id, "decision": None})
+                store.add_history(
+                    row.id, "superseded", now, actor, {**details, "by": target.id, "decision": None}
+                )
             elif decision.action == "supersede":
                 old = [targets[memory_id] for memory_id in decision.target_ids]
                 store.set_superseded([memory.rowid for memory in old], row.id, now)
                 for memory in old:
-                    store.add_history(memory.id, "superseded", now, actor, {**details, "by": row.id, "decision": None})
+                    store.add_history(
+                        memory.id, "superseded", now, actor, {**details, "by": row.id, "decision": None}
+                    )
             store.set_needs_review(row.rowid, False)
             store.add_history(row.id, "reviewed", now, actor, details)
         reviewed += 1
         changed += decision.action != "add"
-    return ReviewReport(reviewed=reviewed, changed=changed, remaining=store.count_pending_review(), error=error)
+    return ReviewReport(
+        reviewed=reviewed, changed=changed, remaining=store.count_pending_review(), error=error
+    )
 
 
 def _settle(curator: Curator, row: MemoryRow, now: str, actor: str, details: dict[str, Any]) -> None:
@@ -129,7 +148,11 @@ def _undo_supersede(
     curator: Curator, event_id: int, memory_id: str, details: dict[str, Any], now: str, actor: str
 ) -> UndoResult:
     store = curator.store
-    old = [row for row in store.get_by_ids(list(details["supersedes"])).values() if row.superseded_by == memory_id]
+    old = [
+        row
+        for row in store.get_by_ids(list(details["supersedes"])).values()
+        if row.superseded_by == memory_id
+    ]
     with store.transaction():
         store.set_superseded([row.rowid for row in old], None, None)
         for row in old:

@@ -137,7 +137,11 @@ class MemoryService:
         if not outcomes:
             return RememberResult.single(self.curator.remember_fact(fact, deadline))
         return RememberResult(
-            status="split", facts=outcomes, judge="llm", model=llm.model, reason=f"split into {len(outcomes)} facts"
+            status="split",
+            facts=outcomes,
+            judge="llm",
+            model=llm.model,
+            reason=f"split into {len(outcomes)} facts",
         )
 
     def review(self, limit: int = 50, *, actor: str = "review") -> ReviewReport:
@@ -195,7 +199,10 @@ class MemoryService:
         if not include_superseded:  # the KNN index does not know what was superseded
             rows = {rowid: row for rowid, row in rows.items() if row.superseded_by is None}
         fused = reciprocal_rank_fusion(
-            [[rowid for rowid, _ in by_vector if rowid in rows], [rowid for rowid, _ in by_text if rowid in rows]]
+            [
+                [rowid for rowid, _ in by_vector if rowid in rows],
+                [rowid for rowid, _ in by_text if rowid in rows],
+            ]
         )
         top = fused[:limit]
         similarity = {rowid: 1.0 - distance for rowid, distance in by_vector}
@@ -284,7 +291,9 @@ class MemoryService:
         actor: str = "import",
         progress: Callable[[int], None] | None = None,
     ) -> ImportReport:
-        return transfer.import_records(self.store, self._vectors, self.settings, records, actor=actor, progress=progress)
+        return transfer.import_records(
+            self.store, self._vectors, self.settings, records, actor=actor, progress=progress
+        )
 
     def reembed(self, progress: Callable[[int], None] | None = None) -> int:
         return transfer.reembed(self.store, self._vectors, self.embedder.name, self.embedder.dim, progress)

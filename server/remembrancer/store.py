@@ -19,6 +19,7 @@ from remembrancer.errors import ModelMismatch, StoreError
 from remembrancer.migrations import LATEST_VERSION
 from remembrancer.rows import MEMORY_COLUMNS, MemoryRow, NewMemory, RowFilter, marks, to_json
 
+
 class Store:
     """One open database. Thread-safe: a lock serialises use of the single connection."""
 
@@ -142,10 +143,14 @@ class Store:
             "insert into memory_fts(rowid, content, tags) values (?, ?, ?)",
             (rowid, memory.content, to_json(memory.tags)),
         )
-        self.add_history(memory.id, event, memory.created_at, actor, {"scope": memory.scope, **(details or {})})
+        self.add_history(
+            memory.id, event, memory.created_at, actor, {"scope": memory.scope, **(details or {})}
+        )
         return rowid
 
-    def replace_content(self, row: MemoryRow, content: str, content_hash: str, vector: bytes, at: str) -> None:
+    def replace_content(
+        self, row: MemoryRow, content: str, content_hash: str, vector: bytes, at: str
+    ) -> None:
         """Give a memory new text: row, full-text entry and vector together. Caller holds a transaction."""
         self.conn.execute(
             "insert into memory_fts(memory_fts, rowid, content, tags) values ('delete', ?, ?, ?)",
@@ -156,7 +161,8 @@ class Store:
             (content, content_hash, at, row.rowid),
         )
         self.conn.execute(
-            "insert into memory_fts(rowid, content, tags) values (?, ?, ?)", (row.rowid, content, to_json(row.tags))
+            "insert into memory_fts(rowid, content, tags) values (?, ?, ?)",
+            (row.rowid, content, to_json(row.tags)),
         )
         self.conn.execute("update memory_vectors set embedding = ? where rowid = ?", (vector, row.rowid))
 

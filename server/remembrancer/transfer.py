@@ -38,7 +38,10 @@ def to_memory(row: MemoryRow) -> Memory:
 def export_records(store: Store) -> Iterator[ExportRecord]:
     """Every memory with the sightings that a round trip must keep, oldest first."""
     for row in store.iter_rows():
-        sightings = [Sighting(seen_at=datetime.fromisoformat(at), metadata=meta) for at, meta in store.sightings(row.rowid)]
+        sightings = [
+            Sighting(seen_at=datetime.fromisoformat(at), metadata=meta)
+            for at, meta in store.sightings(row.rowid)
+        ]
         yield ExportRecord(**to_memory(row).model_dump(), sightings=sightings)
 
 
@@ -81,7 +84,9 @@ def import_records(
         with store.transaction():
             for memory, record, vector in zip(fresh, prepared, vectors, strict=True):
                 rowid = store.insert(record, vector, actor, event="imported")
-                store.insert_sightings(rowid, [(check.timestamp(s.seen_at), s.metadata) for s in memory.sightings])
+                store.insert_sightings(
+                    rowid, [(check.timestamp(s.seen_at), s.metadata) for s in memory.sightings]
+                )
                 if memory.superseded_by is not None:
                     store.set_superseded([rowid], memory.superseded_by, record.updated_at)
         imported += len(fresh)
@@ -98,7 +103,9 @@ def import_records(
     return ImportReport(imported=imported, skipped_existing=skipped)
 
 
-def reembed(store: Store, embed: Embed, model: str, dim: int, progress: Callable[[int], None] | None = None) -> int:
+def reembed(
+    store: Store, embed: Embed, model: str, dim: int, progress: Callable[[int], None] | None = None
+) -> int:
     """Re-embed every memory with the given model, replacing all vectors in one transaction."""
     vectors: list[tuple[int, str, bytes]] = []
     batch: list[MemoryRow] = []
