@@ -49,7 +49,7 @@ class Settings(BaseModel):
     llm_timeout: float = Field(default=4.0, gt=0, le=120)
     llm_budget: float = Field(default=6.0, gt=0, le=300)
     llm_max_retries: int = Field(default=2, ge=0, le=10)
-    llm_min_similarity: float = Field(default=0.45, ge=-1.0, le=1.0)
+    llm_min_similarity: float = Field(default=0.35, ge=-1.0, le=1.0)
     review_interval: float = Field(default=300.0, ge=0)
 
     @property
