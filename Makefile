@@ -34,6 +34,7 @@ lint: $(DEV_STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/latency.py
+	$(BIN)/python bench/judge.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
