@@ -7,7 +7,9 @@ Run: .venv/bin/python bench/judge.py [--delay 0.3] [--locomo PATH] [--conversati
 from __future__ import annotations
 
 import argparse
+import html
 import json
+import re
 import statistics
 import sys
 import tempfile
@@ -18,7 +20,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))  # the scripted fake Messages API lives with the tests
 
-from fake_messages_api import FakeMessagesAPI, Reply, decision  # noqa: E402
+from fake_messages_api import FakeMessagesAPI, Reply, decision, facts  # noqa: E402
 from remembrancer.config import Settings  # noqa: E402
 from remembrancer.embeddings import FastEmbedder  # noqa: E402
 from remembrancer.service import MemoryService  # noqa: E402
@@ -50,14 +52,18 @@ def turns(path: Path, conversations: int) -> list[tuple[str, str]]:
 
 
 class AlwaysAdd(FakeMessagesAPI):
-    """A fake LLM that answers 'add' to every question after a fixed delay."""
+    """A fake LLM that, after a fixed delay, keeps a passage as one fact and judges every fact new."""
 
     def __init__(self, delay: float) -> None:
         super().__init__()
         self.delay = delay
 
-    def default_reply(self) -> Reply:
-        reply = decision("add", reason="bench")
+    def default_reply(self, request: dict[str, Any]) -> Reply:
+        if request.get("tool_choice", {}).get("name") == "record_facts":
+            passage = re.search(r"<passage>(.*)</passage>", str(request["messages"][0]["content"]), re.S)
+            reply = facts([html.unescape(passage.group(1)) if passage else "nothing"])
+        else:
+            reply = decision("add", reason="bench")
         return Reply(reply.status, reply.body, reply.headers, delay=self.delay)
 
 

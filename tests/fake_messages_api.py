@@ -72,7 +72,7 @@ class FakeMessagesAPI:
                 payload = json.loads(self.rfile.read(length) or b"{}")
                 with fake._lock:
                     fake.requests.append({"path": self.path, "body": payload})
-                    reply = fake.script.pop(0) if fake.script else fake.default_reply()
+                    reply = fake.script.pop(0) if fake.script else fake.default_reply(payload)
                 if reply.delay:
                     time.sleep(reply.delay)
                 try:
@@ -104,7 +104,7 @@ class FakeMessagesAPI:
         self._server.shutdown()
         self._server.server_close()
 
-    def default_reply(self) -> Reply:
+    def default_reply(self, request: dict[str, Any]) -> Reply:
         """What an unscripted request gets: a server error."""
         return error(500)
 

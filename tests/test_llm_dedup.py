@@ -26,8 +26,9 @@ def llm_settings(db_path: Path, base_url: str, **overrides: object) -> Settings:
         "anthropic_api_key": "sk-test",
         "llm_base_url": base_url,
         "llm_model": "claude-test",
-        "llm_timeout": 2.0,
-        "llm_budget": 3.0,
+        # Generous: a loaded CI machine must not turn a scripted answer into a timeout.
+        "llm_timeout": 10.0,
+        "llm_budget": 20.0,
         "llm_max_retries": 2,
         "review_interval": 0,
     }

@@ -81,7 +81,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     embedder = FastEmbedder(settings.embedding_model)
     service = MemoryService.open(settings, embedder)
     embedder.start_loading()
-    service.start_background_review()
+    service.start_background_work()
     server = build_server(service, actor=f"mcp-{args.transport}")
     log.info("memory store: %s", settings.db_path)
     try:

@@ -90,6 +90,10 @@ class AnthropicJudge:
             )
         return self._client
 
+    def warm_up(self) -> None:
+        """Import the SDK and build the client ahead of the first judgement (it takes a while)."""
+        self._get_client()
+
     def _ask(self, system: str, prompt: str, tool: str, description: str, answer: type[AnswerT]) -> AnswerT:
         import anthropic
 

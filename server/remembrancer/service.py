@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import sqlite_vec
 
@@ -46,6 +46,7 @@ from remembrancer.transfer import to_memory
 log = logging.getLogger(__name__)
 
 RETRIEVAL_DEPTH = 50
+RetrievalMode = Literal["hybrid", "vector", "text"]
 _SENTENCE_END = re.compile(r"[.!?](?:\s+|$)")
 
 
@@ -82,8 +83,10 @@ class MemoryService:
         self._stop_review.set()
         self.store.close()
 
-    def start_background_review(self) -> None:
-        """Every review_interval seconds, put fallback-stored memories before the LLM judge."""
+    def start_background_work(self) -> None:
+        """Warm the LLM client, and every review_interval seconds review fallback-stored memories."""
+        if self.curator.llm is not None:
+            threading.Thread(target=self.curator.llm.warm_up, name="llm-warm-up", daemon=True).start()
         if self.curator.llm is not None and self.settings.review_interval > 0:
             threading.Thread(
                 target=run_review_loop,
@@ -181,18 +184,22 @@ class MemoryService:
         until: datetime | None = None,
         scope: str | Sequence[str] | None = None,
         include_superseded: bool = False,
+        *,
+        mode: RetrievalMode = "hybrid",
     ) -> RecallResult:
+        """``mode`` other than hybrid is for measuring each side alone (bench/locomo.py)."""
         text = check.check_query(query)
         check.check_limit(limit)
         row_filter = self._row_filter(scope, tags, since, until, include_superseded)
         vector = self._vectors([text])[0]
         depth = max(RETRIEVAL_DEPTH, limit * 4)
 
-        if row_filter.narrows:
+        by_vector: list[tuple[int, float]] = []
+        if mode != "text" and row_filter.narrows:
             by_vector = self.store.nearest_filtered(vector, row_filter, depth)
-        else:
+        elif mode != "text":
             by_vector = self.store.nearest(vector, row_filter.scopes, depth)
-        match = full_text_query(text)
+        match = full_text_query(text) if mode != "vector" else None
         by_text = self.store.full_text(match, row_filter, depth) if match else []
 
         rows = self.store.get_by_rowids(list({rowid for rowid, _ in (*by_vector, *by_text)}))

@@ -1,0 +1,195 @@
+"""Recall quality on LoCoMo: turn-level evidence recall@k and MRR, through the service's own paths.
+
+Each conversation goes into its own scope through ``MemoryService.remember`` (deduplication on,
+no LLM), one memory per dialogue turn, stamped with its session's date and carrying its turn id.
+Every category 1-4 question is asked through ``recall`` (no LLM at query time).
+
+Run: .venv/bin/python bench/locomo.py [--data PATH] [--twice] [--modes hybrid vector text]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import statistics
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from remembrancer.config import Settings
+from remembrancer.embeddings import FastEmbedder
+from remembrancer.service import MemoryService, RetrievalMode
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATA = ROOT.parent / "shared" / "data" / "locomo" / "locomo10-dev.json"
+CATEGORIES = {1: "multi-hop", 2: "temporal", 3: "open-domain", 4: "single-hop"}
+KS = (1, 5, 10, 20)
+MODES: tuple[RetrievalMode, ...] = ("hybrid", "vector", "text")
+_EVIDENCE = re.compile(r"D:?(\d+):0*(\d+)")
+
+
+@dataclass(frozen=True)
+class Turn:
+    scope: str
+    turn_id: str
+    text: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Question:
+    scope: str
+    text: str
+    category: int
+    evidence: frozenset[str]
+
+
+def normalise_evidence(raw: list[str]) -> frozenset[str]:
+    """Turn ids as D<session>:<turn>, mending the malformed ones ("D8:6; D9:17", "D:11:26", "D30:05")."""
+    return frozenset(f"D{s}:{t}" for item in raw for s, t in _EVIDENCE.findall(item))
+
+
+def session_time(text: str) -> datetime:
+    return datetime.strptime(text.strip(), "%I:%M %p on %d %B, %Y").replace(tzinfo=UTC)
+
+
+def load(path: Path) -> tuple[list[Turn], list[Question]]:
+    turns: list[Turn] = []
+    questions: list[Question] = []
+    for conversation in json.loads(path.read_text()):
+        scope, sessions = conversation["sample_id"], conversation["conversation"]
+        for key in sorted((k for k in sessions if re.fullmatch(r"session_\d+", k)), key=lambda k: int(k[8:])):
+            at = session_time(sessions[f"{key}_date_time"])
+            for turn in sessions[key]:
+                text = f"{turn['speaker']}: {turn['text']}"
+                if turn.get("blip_caption"):
+                    text += f" [shares a photo of {turn['blip_caption']}]"
+                turns.append(Turn(scope, str(turn["dia_id"]), text, at))
+        for qa in conversation["qa"]:
+            evidence = normalise_evidence(qa.get("evidence", []))
+            if qa["category"] in CATEGORIES and evidence:
+                questions.append(Question(scope, str(qa["question"]), int(qa["category"]), evidence))
+    return turns, questions
+
+
+def ingest(service: MemoryService, turns: list[Turn]) -> float:
+    started = time.perf_counter()
+    for turn in turns:
+        service.remember(turn.text, metadata={"turn": turn.turn_id}, scope=turn.scope, created_at=turn.at)
+    return len(turns) / (time.perf_counter() - started)
+
+
+def turn_sources(service: MemoryService) -> dict[str, set[str]]:
+    """Every turn a memory holds: its own, and those deduplication folded into it."""
+    sources: dict[str, set[str]] = defaultdict(set)
+    for record in service.export():
+        for metadata in [record.metadata, *(s.metadata for s in record.sightings)]:
+            if "turn" in metadata:
+                sources[record.id].add(str(metadata["turn"]))
+    return sources
+
+
+@dataclass
+class Scores:
+    recall: dict[int, list[float]]
+    reciprocal_ranks: list[float]
+    latencies_ms: list[float]
+
+    @classmethod
+    def empty(cls) -> Scores:
+        return cls({k: [] for k in KS}, [], [])
+
+    def add(self, ranked_turns: list[set[str]], evidence: frozenset[str]) -> None:
+        for k in KS:
+            found = set().union(*ranked_turns[:k]) if ranked_turns[:k] else set()
+            self.recall[k].append(len(evidence & found) / len(evidence))
+        rank = next((i for i, turns in enumerate(ranked_turns, 1) if turns & evidence), None)
+        self.reciprocal_ranks.append(0.0 if rank is None else 1.0 / rank)
+
+    def row(self, label: str) -> str:
+        cells = [f"{statistics.fmean(self.recall[k]):.3f}" for k in KS]
+        return (
+            f"| {label} | {len(self.reciprocal_ranks)} | "
+            + " | ".join(cells)
+            + f" | {statistics.fmean(self.reciprocal_ranks):.3f} |"
+        )
+
+
+def evaluate(
+    service: MemoryService, questions: list[Question], mode: str
+) -> tuple[Scores, dict[int, Scores]]:
+    sources = turn_sources(service)
+    overall, by_category = Scores.empty(), {c: Scores.empty() for c in CATEGORIES}
+    for question in questions:
+        started = time.perf_counter()
+        hits = service.recall(question.text, limit=max(KS), scope=question.scope, mode=mode).hits
+        overall.latencies_ms.append((time.perf_counter() - started) * 1000)
+        ranked = [sources.get(hit.id, set()) for hit in hits]
+        overall.add(ranked, question.evidence)
+        by_category[question.category].add(ranked, question.evidence)
+    return overall, by_category
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--modes", nargs="+", default=["hybrid", "vector", "text"], choices=MODES)
+    parser.add_argument("--twice", action="store_true", help="ingest again and check nothing changes")
+    parser.add_argument("--db", type=Path, help="keep the store here instead of a temporary folder")
+    args = parser.parse_args(argv)
+    if not args.data.exists():
+        print(f"LoCoMo data not found at {args.data}; pass --data PATH", file=sys.stderr)
+        return 2
+
+    turns, questions = load(args.data)
+    embedder = FastEmbedder()
+    with tempfile.TemporaryDirectory() as folder:
+        db = args.db or Path(folder) / "locomo.db"
+        service = MemoryService.open(Settings(db_path=db), embedder)
+        rate = ingest(service, turns)
+        stored = service.stats().memories
+        results = {mode: evaluate(service, questions, mode) for mode in args.modes}
+        if args.twice:
+            ingest(service, turns)
+            again = evaluate(service, questions, args.modes[0])[0]
+            first = results[args.modes[0]][0]
+            same = all(statistics.fmean(again.recall[k]) == statistics.fmean(first.recall[k]) for k in KS)
+            print(
+                f"second ingest: {service.stats().memories} memories (first: {stored});"
+                f" scores unchanged: {same}"
+            )
+        service.close()
+
+    print(f"\n## LoCoMo turn-level evidence recall ({args.data.name}, {embedder.name})\n")
+    print(
+        f"{len(turns)} turns -> {stored} memories; {len(questions)} questions (categories 1-4); "
+        f"ingest {rate:.0f} turns/s through remember\n"
+    )
+    print("| method | questions | R@1 | R@5 | R@10 | R@20 | MRR |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for mode, (overall, by_category) in results.items():
+        print(overall.row(mode))
+        for category, scores in by_category.items():
+            print(scores.row(f"{mode}: {CATEGORIES[category]}"))
+    print()
+    for mode, (overall, _) in results.items():
+        lat = overall.latencies_ms
+        print(
+            f"recall latency ({mode}, limit 20):"
+            f" p50 {statistics.median(lat):.1f} ms, p95 {percentile(lat, 0.95):.1f} ms"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
