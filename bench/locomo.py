@@ -121,7 +121,7 @@ class Scores:
 
 
 def evaluate(
-    service: MemoryService, questions: list[Question], mode: str
+    service: MemoryService, questions: list[Question], mode: RetrievalMode
 ) -> tuple[Scores, dict[int, Scores]]:
     sources = turn_sources(service)
     overall, by_category = Scores.empty(), {c: Scores.empty() for c in CATEGORIES}
