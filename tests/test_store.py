@@ -153,6 +153,7 @@ def test_forgotten_text_leaves_no_trace_in_any_database_file(settings: Settings,
             f"The vault passphrase is {secret} forever", tags=[f"{secret}tag"], metadata={"note": secret}
         )
         svc.remember(f"The vault passphrase is {secret} forever", metadata={"note": f"{secret} again"})
+        follower = svc.remember("The follower stored right after it, indexed with it as context")
         svc.forget([gone.memory.id])
         # Scan while the store is still open, as a running server would have it: WAL included.
         files = [p for p in db_path.parent.iterdir() if p.name.startswith(db_path.name)]
@@ -160,7 +161,8 @@ def test_forgotten_text_leaves_no_trace_in_any_database_file(settings: Settings,
         for path in files:
             assert secret.encode() not in path.read_bytes(), f"forgotten text found in {path.name}"
         assert svc.recall("vault passphrase").hits[0].id != gone.memory.id
-        assert svc.stats().memories == 300
+        assert svc.stats().memories == 301
+        assert svc.recall("follower stored right after").hits[0].id == follower.memory.id
     finally:
         svc.close()
     for path in db_path.parent.iterdir():

@@ -26,12 +26,14 @@ def _001_core_tables(conn: Connection) -> None:
             created_at text not null,
             updated_at text not null,
             seen_count integer not null default 1,
-            last_seen_at text
+            last_seen_at text,
+            context_rowid integer
         )
         """
     )
     conn.execute("create index memories_scope_hash on memories(scope, content_hash)")
     conn.execute("create index memories_scope_created on memories(scope, created_at)")
+    conn.execute("create index memories_by_context on memories(context_rowid)")
     conn.execute(
         """
         create table memory_tags (
@@ -66,14 +68,14 @@ def _001_core_tables(conn: Connection) -> None:
     )
     conn.execute("create index history_by_memory on history(memory_id)")
     conn.execute("create table meta (key text primary key, value text not null)")
-    # External content (no second copy of the text). secure-delete makes a delete rewrite the
-    # index leaves at once, so forgotten words leave no trace in FTS segments; contentless
-    # tables ignore it and keep tombstoned terms until the next merge.
+    # The index keeps its own copy of each row (content, tags, and the text of the memory
+    # stored just before in the same sitting, as context), so a row can be deleted or updated
+    # by rowid alone. secure-delete makes a delete rewrite the index leaves at once, so
+    # forgotten words leave no trace in FTS segments (contentless tables ignore it).
     conn.execute(
         """
         create virtual table memory_fts using fts5(
-            content, tags,
-            content='memories', content_rowid='rowid',
+            content, tags, context,
             tokenize='porter unicode61 remove_diacritics 2'
         )
         """

@@ -10,7 +10,7 @@ from typing import Any
 # The order MemoryRow.from_tuple reads them in.
 MEMORY_COLUMNS = (
     "rowid, id, content, content_hash, scope, tags, metadata, created_at, updated_at,"
-    " seen_count, last_seen_at, superseded_by, needs_review"
+    " seen_count, last_seen_at, superseded_by, needs_review, context_rowid"
 )
 
 
@@ -29,6 +29,7 @@ class MemoryRow:
     last_seen_at: str | None
     superseded_by: str | None = None
     needs_review: bool = False
+    context_rowid: int | None = None
 
     @classmethod
     def from_tuple(cls, row: Sequence[Any]) -> MemoryRow:
@@ -46,6 +47,7 @@ class MemoryRow:
             last_seen_at=row[10],
             superseded_by=row[11],
             needs_review=bool(row[12]),
+            context_rowid=row[13],
         )
 
 
@@ -77,6 +79,16 @@ class RowFilter:
     @property
     def narrows(self) -> bool:
         return bool(self.tags) or self.since is not None or self.until is not None
+
+    def admits(self, row: MemoryRow) -> bool:
+        """The same test as ``where``, for a row already read."""
+        return (
+            row.scope in self.scopes
+            and (self.include_superseded or row.superseded_by is None)
+            and (self.since is None or row.created_at >= self.since)
+            and (self.until is None or row.created_at <= self.until)
+            and all(tag in row.tags for tag in self.tags)
+        )
 
     def where(self, alias: str = "m") -> tuple[str, list[Any]]:
         clauses = [f"{alias}.scope in ({marks(len(self.scopes))})"]

@@ -37,7 +37,7 @@ from remembrancer.models import (
     StoreStats,
     UndoResult,
 )
-from remembrancer.retrieval import full_text_query, reciprocal_rank_fusion
+from remembrancer.retrieval import SMOOTHING_DEPTH, full_text_query, neighbour_smoothing, score_fusion
 from remembrancer.review import review_pending, run_review_loop, undo
 from remembrancer.rows import RowFilter
 from remembrancer.store import Store
@@ -45,7 +45,7 @@ from remembrancer.transfer import to_memory
 
 log = logging.getLogger(__name__)
 
-RETRIEVAL_DEPTH = 50
+RETRIEVAL_DEPTH = 100
 RetrievalMode = Literal["hybrid", "vector", "text"]
 _SENTENCE_END = re.compile(r"[.!?](?:\s+|$)")
 
@@ -202,16 +202,15 @@ class MemoryService:
         match = full_text_query(text) if mode != "vector" else None
         by_text = self.store.full_text(match, row_filter, depth) if match else []
 
-        rows = self.store.get_by_rowids(list({rowid for rowid, _ in (*by_vector, *by_text)}))
-        if not include_superseded:  # the KNN index does not know what was superseded
-            rows = {rowid: row for rowid, row in rows.items() if row.superseded_by is None}
-        fused = reciprocal_rank_fusion(
-            [
-                [rowid for rowid, _ in by_vector if rowid in rows],
-                [rowid for rowid, _ in by_text if rowid in rows],
-            ]
-        )
-        top = fused[:limit]
+        fused = score_fusion(by_vector, by_text)
+        neighbours = self.store.neighbours(fused[:SMOOTHING_DEPTH]) if mode == "hybrid" else {}
+        smoothed = neighbour_smoothing(fused, neighbours)
+        rows = self.store.get_by_rowids([rowid for rowid, _ in smoothed])
+        # Neighbours come unfiltered, and the KNN index does not know what was superseded.
+        ranked = [
+            (rowid, score) for rowid, score in smoothed if rowid in rows and row_filter.admits(rows[rowid])
+        ]
+        top = ranked[:limit]
         similarity = {rowid: 1.0 - distance for rowid, distance in by_vector}
         hits = [
             RecallHit(

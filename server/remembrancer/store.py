@@ -14,6 +14,7 @@ from typing import Any
 
 import sqlite_vec
 
+from remembrancer import text_index
 from remembrancer.db import Connection
 from remembrancer.errors import ModelMismatch, StoreError
 from remembrancer.migrations import LATEST_VERSION
@@ -114,9 +115,11 @@ class Store:
         details: dict[str, Any] | None = None,
     ) -> int:
         """Insert the row, its tags, vector, full-text entry and history event. Caller holds a transaction."""
+        context = text_index.previous_in_sitting(self.conn, memory.scope, memory.created_at)
         cursor = self.conn.execute(
-            "insert into memories(id, content, content_hash, scope, tags, metadata, created_at,"
-            " updated_at, seen_count, last_seen_at, needs_review) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "insert into memories(id, content, content_hash, scope, tags, metadata, created_at, updated_at,"
+            " seen_count, last_seen_at, needs_review, context_rowid)"
+            " values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 memory.id,
                 memory.content,
@@ -129,6 +132,7 @@ class Store:
                 memory.seen_count,
                 memory.last_seen_at,
                 int(memory.needs_review),
+                None if context is None else context[0],
             ),
         )
         rowid = int(cursor.lastrowid)
@@ -139,10 +143,7 @@ class Store:
             "insert into memory_vectors(rowid, embedding, scope) values (?, ?, ?)",
             (rowid, vector, memory.scope),
         )
-        self.conn.execute(
-            "insert into memory_fts(rowid, content, tags) values (?, ?, ?)",
-            (rowid, memory.content, to_json(memory.tags)),
-        )
+        text_index.index(self.conn, rowid, memory.content, memory.tags, "" if context is None else context[1])
         self.add_history(
             memory.id, event, memory.created_at, actor, {"scope": memory.scope, **(details or {})}
         )
@@ -153,17 +154,10 @@ class Store:
     ) -> None:
         """Give a memory new text: row, full-text entry and vector together. Caller holds a transaction."""
         self.conn.execute(
-            "insert into memory_fts(memory_fts, rowid, content, tags) values ('delete', ?, ?, ?)",
-            (row.rowid, row.content, to_json(row.tags)),
-        )
-        self.conn.execute(
             "update memories set content = ?, content_hash = ?, updated_at = ? where rowid = ?",
             (content, content_hash, at, row.rowid),
         )
-        self.conn.execute(
-            "insert into memory_fts(rowid, content, tags) values (?, ?, ?)",
-            (row.rowid, content, to_json(row.tags)),
-        )
+        text_index.change_text(self.conn, row.rowid, content)
         self.conn.execute("update memory_vectors set embedding = ? where rowid = ?", (vector, row.rowid))
 
     def set_superseded(self, rowids: Sequence[int], by_id: str | None, at: str | None) -> None:
@@ -250,10 +244,10 @@ class Store:
         zeros = sqlite_vec.serialize_float32([0.0] * self.embedding_dim)
         with self.transaction():
             for row in rows:
-                self.conn.execute(
-                    "insert into memory_fts(memory_fts, rowid, content, tags) values ('delete', ?, ?, ?)",
-                    (row.rowid, row.content, to_json(row.tags)),
-                )
+                context_rowid = self.conn.execute(
+                    "select context_rowid from memories where rowid = ?", (row.rowid,)
+                ).fetchone()[0]
+                text_index.unindex(self.conn, row.rowid, context_rowid)
                 # vec0 may leave a deleted slot's bytes in its chunk; overwrite them first.
                 self.conn.execute(
                     "update memory_vectors set embedding = ? where rowid = ?", (zeros, row.rowid)
@@ -329,15 +323,21 @@ class Store:
     def full_text(self, match: str, row_filter: RowFilter, k: int) -> list[tuple[int, float]]:
         """(rowid, bm25) of the best full-text matches; lower bm25 is better."""
         where, params = row_filter.where()
+        weights = ", ".join(str(float(weight)) for weight in text_index.WEIGHTS)
         with self.lock:
             return [
                 (int(rowid), float(rank))
                 for rowid, rank in self.conn.execute(
-                    "select f.rowid, f.rank from memory_fts f join memories m on m.rowid = f.rowid"
-                    f" where memory_fts match ? and {where} order by f.rank limit ?",
+                    f"select f.rowid, bm25(memory_fts, {weights}) as s from memory_fts f"
+                    f" join memories m on m.rowid = f.rowid where memory_fts match ? and {where}"
+                    " order by s limit ?",
                     (match, *params, k),
                 )
             ]
+
+    def neighbours(self, rowids: list[int]) -> dict[int, list[int]]:
+        with self.lock:
+            return text_index.neighbours(self.conn, rowids)
 
     def scope_counts(self) -> dict[str, int]:
         with self.lock:

@@ -1,0 +1,82 @@
+"""The full-text side of the store: each memory's FTS5 row holds its text, its tags, and as
+context the text of the memory stored just before it in the same scope and sitting.
+
+Conversations are stored one fact or turn at a time, and a turn often means little without
+the one before it ("Yes, it was amazing!"); indexing that neighbour as low-weight context lets
+such a memory be found (bench/RESULTS.md has the measurements). A memory's context follows
+its neighbour: when the neighbour's text changes or it is forgotten, the context is rewritten,
+so forgotten text never stays behind in another row's index entry.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+Connection = Any
+
+#: Memories stored within this many seconds of each other, in one scope, are one sitting.
+SITTING_SECONDS = 3600
+#: bm25 column weights: content, tags, context.
+WEIGHTS = (1.0, 0.5, 0.4)
+
+
+def previous_in_sitting(conn: Connection, scope: str, created_at: str) -> tuple[int, str] | None:
+    """(rowid, content) of the last live memory in the scope, if stored in the same sitting."""
+    row = conn.execute(
+        "select rowid, content, created_at from memories where scope = ? and superseded_by is null"
+        " order by rowid desc limit 1",
+        (scope,),
+    ).fetchone()
+    if row is None:
+        return None
+    gap = abs((datetime.fromisoformat(created_at) - datetime.fromisoformat(row[2])).total_seconds())
+    return (int(row[0]), str(row[1])) if gap <= SITTING_SECONDS else None
+
+
+def index(conn: Connection, rowid: int, content: str, tags: list[str], context: str) -> None:
+    conn.execute(
+        "insert into memory_fts(rowid, content, tags, context) values (?, ?, ?, ?)",
+        (rowid, content, " ".join(tags), context),
+    )
+
+
+def change_text(conn: Connection, rowid: int, content: str) -> None:
+    """New text for a memory, and as context for the memories that follow it."""
+    conn.execute("update memory_fts set content = ? where rowid = ?", (content, rowid))
+    conn.execute(
+        "update memory_fts set context = ?"
+        " where rowid in (select rowid from memories where context_rowid = ?)",
+        (content, rowid),
+    )
+
+
+def unindex(conn: Connection, rowid: int, context_rowid: int | None) -> None:
+    """Drop a memory's entry; the memories that had it as context get its own context instead."""
+    bridge = ""
+    if context_rowid is not None:
+        found = conn.execute("select content from memories where rowid = ?", (context_rowid,)).fetchone()
+        bridge = "" if found is None else str(found[0])
+    dependents = [r for (r,) in conn.execute("select rowid from memories where context_rowid = ?", (rowid,))]
+    conn.execute("update memories set context_rowid = ? where context_rowid = ?", (context_rowid, rowid))
+    conn.executemany(
+        "update memory_fts set context = ? where rowid = ?", [(bridge, dependent) for dependent in dependents]
+    )
+    conn.execute("delete from memory_fts where rowid = ?", (rowid,))
+
+
+def neighbours(conn: Connection, rowids: list[int]) -> dict[int, list[int]]:
+    """The memories stored just before and just after each of the given ones, in its sitting."""
+    if not rowids:
+        return {}
+    marks = ", ".join("?" * len(rowids))
+    found: dict[int, list[int]] = {rowid: [] for rowid in rowids}
+    for rowid, context in conn.execute(
+        f"select rowid, context_rowid from memories where rowid in ({marks}) or context_rowid in ({marks})",
+        (*rowids, *rowids),
+    ):
+        if rowid in found and context is not None:
+            found[rowid].append(int(context))
+        if context in found:
+            found[context].append(int(rowid))
+    return found

@@ -1,0 +1,68 @@
+"""Hybrid retrieval: fusion, memories found through the one stored beside them, and the pure pieces."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from remembrancer.retrieval import full_text_query, neighbour_smoothing, score_fusion
+from remembrancer.service import MemoryService
+
+
+def test_full_text_query_quotes_every_word_and_drops_stop_words() -> None:
+    assert full_text_query('What did "Anna" say about NEAR(x*)?') == '"anna" OR "say" OR "near" OR "x"'
+    assert full_text_query("what is it") == '"what" OR "is" OR "it"'  # only stop words: keep them
+    assert full_text_query("?!* ()") is None
+
+
+def test_score_fusion_normalises_each_side() -> None:
+    # Text: 1 best, 2 worst. Vector: 2 best, 3 worst. The text side weighs more by default.
+    fused = score_fusion(by_vector=[(2, 0.1), (3, 0.9)], by_text=[(1, -9.0), (2, -1.0)])
+    assert fused == [1, 2, 3]
+    assert score_fusion([(2, 0.1), (3, 0.9)], [(1, -9.0), (2, -1.0)], text_weight=0.2)[0] == 2
+
+
+def test_neighbour_smoothing_lifts_the_memory_beside_a_match() -> None:
+    ranked = [10, 20, 30, 40]
+    plain = [item for item, _ in neighbour_smoothing(ranked, {})]
+    lifted = [item for item, _ in neighbour_smoothing(ranked, {10: [11], 20: [11]})]
+    assert plain == ranked
+    assert lifted.index(11) < lifted.index(40)  # 0.3 * (1 + 1/sqrt 2) beats 1/sqrt 4
+
+
+def _at(minutes: int) -> datetime:
+    return datetime(2025, 3, 1, 12, 0, tzinfo=UTC) + timedelta(minutes=minutes)
+
+
+def test_a_reply_is_found_through_the_turn_before_it(service: MemoryService) -> None:
+    service.remember("Caroline: did you go to the Radiohead concert on Friday?", created_at=_at(0))
+    reply = service.remember("Melanie: yes, and it was amazing!", created_at=_at(1))
+    service.remember("Melanie: my garden tomatoes are finally ripe", created_at=_at(2))
+    hits = [hit.id for hit in service.recall("Radiohead concert", limit=2).hits]
+    assert reply.memory.id in hits
+
+
+def test_memories_from_another_sitting_are_not_context(service: MemoryService) -> None:
+    service.remember("Caroline: did you go to the Radiohead concert on Friday?", created_at=_at(0))
+    later = service.remember("Melanie: yes, and it was amazing!", created_at=_at(600))
+    for n in range(5):
+        service.remember(f"unrelated filler {n} w{n}a w{n}b", created_at=_at(600 + n))
+    assert later.memory.id not in [hit.id for hit in service.recall("Radiohead concert", limit=2).hits]
+
+
+def test_context_follows_its_neighbour_when_it_is_forgotten(service: MemoryService) -> None:
+    question = service.remember("Caroline: did you go to the Radiohead concert on Friday?", created_at=_at(0))
+    reply = service.remember("Melanie: yes, and it was amazing!", created_at=_at(1))
+    assert [hit.id for hit in service.recall("Radiohead concert", mode="text").hits] == [
+        question.memory.id,
+        reply.memory.id,
+    ]
+    service.forget([question.memory.id])
+    assert service.recall("Radiohead concert", mode="text").hits == []
+
+
+def test_neighbours_obey_the_filters(service: MemoryService) -> None:
+    service.remember("Caroline: did you go to the Radiohead concert?", tags=["music"], created_at=_at(0))
+    reply = service.remember("Melanie: yes, and it was amazing!", created_at=_at(1))
+    tagged = service.recall("Radiohead concert", tags=["music"]).hits
+    assert reply.memory.id not in [hit.id for hit in tagged]
+    assert all("music" in hit.tags for hit in tagged)
