@@ -111,7 +111,11 @@ def run(args: argparse.Namespace) -> None:
         called = (
             f"{statistics.median(with_llm):.0f} / {percentile(with_llm, 0.95):.0f} ms" if with_llm else "-"
         )
-        local = f"{statistics.median(without_llm):.1f} / {percentile(without_llm, 0.95):.1f} ms"
+        local = (
+            f"{statistics.median(without_llm):.1f} / {percentile(without_llm, 0.95):.1f} ms"
+            if without_llm
+            else "-"
+        )
         outcome = ", ".join(f"{key} {value}" for key, value in sorted(statuses.items()))
         print(f"| {gate:.2f} | {total} | {share:.1%} | {called} | {local} | {outcome} |")
 

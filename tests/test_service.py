@@ -39,7 +39,7 @@ def test_exact_duplicate_is_answered_by_hash_without_an_embedding(
     assert again.memory.last_seen_at is not None
     assert service.stats().memories == 1
     row = service.store.get_by_ids([first.memory.id])[first.memory.id]
-    assert [meta for _, meta in service.store.sightings(row.rowid)] == [{"source": "b"}]
+    assert service.store.sightings(row.rowid)[0][1:] == ({"source": "b"}, None)
     assert [e.event for e in service.history(first.memory.id)] == ["added", "seen"]
 
 
@@ -53,6 +53,8 @@ def test_near_duplicate_is_recognised_by_similarity(settings: Settings, fake_emb
         assert second.matched_by == "similarity"
         assert second.duplicate_of == first.memory.id
         assert second.similarity is not None and second.similarity >= 0.9
+        row = svc.store.get_by_ids([first.memory.id])[first.memory.id]
+        assert svc.store.sightings(row.rowid)[0][2] == "I live where Berlin is"  # the wording is kept
         different = svc.remember("I like pizza with anchovies")
         assert different.status == "added"
         assert svc.stats().memories == 2

@@ -164,8 +164,9 @@ class Curator:
 
     def _seen_again(self, row: MemoryRow, fact: Fact, decision: Decision, now: str, how: str) -> FactOutcome:
         with self.store.transaction():
+            wording = None if how == "hash" else fact.text
             self.store.record_sighting(
-                row.rowid, row.id, now, fact.metadata, fact.actor, self._details(decision)
+                row.rowid, row.id, now, fact.metadata, fact.actor, self._details(decision), wording
             )
         return self._outcome("duplicate", row.id, decision, duplicate_of=row.id, matched_by=how)
 

@@ -49,7 +49,8 @@ def _001_core_tables(conn: Connection) -> None:
         create table sightings (
             memory_rowid integer not null references memories(rowid) on delete cascade,
             seen_at text not null,
-            metadata text not null default '{}'
+            metadata text not null default '{}',
+            content text
         )
         """
     )

@@ -30,6 +30,7 @@ class Sighting(BaseModel):
 
     seen_at: datetime
     metadata: JsonObject = Field(default_factory=dict)
+    content: str | None = Field(default=None, description="The wording, when it was not identical.")
 
 
 class ExportRecord(Memory):

@@ -51,9 +51,9 @@ _SENTENCE_END = re.compile(r"[.!?](?:\s+|$)")
 
 
 def looks_like_passage(text: str) -> bool:
-    """Several sentences, or long: worth splitting into facts before judging."""
-    sentences = [part for part in _SENTENCE_END.split(text) if len(part.split()) >= 3]
-    return len(sentences) >= 2 or len(text) > 400
+    """Three or more real sentences, or long: worth splitting into facts before judging."""
+    sentences = [part for part in _SENTENCE_END.split(text) if len(part.split()) >= 4]
+    return len(sentences) >= 3 or len(text) > 400
 
 
 class MemoryService:

@@ -213,22 +213,23 @@ class Store:
         metadata: dict[str, Any],
         actor: str,
         details: dict[str, Any] | None = None,
+        content: str | None = None,
     ) -> None:
-        """A duplicate arrived: count it and keep where it came from. Caller holds a transaction."""
+        """A duplicate arrived: count it and keep where it came from, and its wording when it was
+        not identical (a near duplicate), so no merge loses text. Caller holds a transaction."""
         self.conn.execute(
             "update memories set seen_count = seen_count + 1, last_seen_at = ? where rowid = ?",
             (seen_at, rowid),
         )
-        self.conn.execute(
-            "insert into sightings(memory_rowid, seen_at, metadata) values (?, ?, ?)",
-            (rowid, seen_at, to_json(metadata)),
-        )
+        self.insert_sightings(rowid, [(seen_at, metadata, content)])
         self.add_history(memory_id, "seen", seen_at, actor, details or {})
 
-    def insert_sightings(self, rowid: int, sightings: Sequence[tuple[str, dict[str, Any]]]) -> None:
+    def insert_sightings(
+        self, rowid: int, sightings: Sequence[tuple[str, dict[str, Any], str | None]]
+    ) -> None:
         self.conn.executemany(
-            "insert into sightings(memory_rowid, seen_at, metadata) values (?, ?, ?)",
-            [(rowid, seen_at, to_json(metadata)) for seen_at, metadata in sightings],
+            "insert into sightings(memory_rowid, seen_at, metadata, content) values (?, ?, ?, ?)",
+            [(rowid, seen_at, to_json(metadata), content) for seen_at, metadata, content in sightings],
         )
 
     def add_history(self, memory_id: str, event: str, at: str, actor: str, details: dict[str, Any]) -> None:
@@ -380,12 +381,13 @@ class Store:
     def existing_ids(self, ids: Sequence[str]) -> set[str]:
         return set(self.get_by_ids(ids))
 
-    def sightings(self, rowid: int) -> list[tuple[str, dict[str, Any]]]:
+    def sightings(self, rowid: int) -> list[tuple[str, dict[str, Any], str | None]]:
         with self.lock:
             rows = self.conn.execute(
-                "select seen_at, metadata from sightings where memory_rowid = ? order by seen_at", (rowid,)
+                "select seen_at, metadata, content from sightings where memory_rowid = ? order by seen_at",
+                (rowid,),
             ).fetchall()
-        return [(seen_at, json.loads(metadata)) for seen_at, metadata in rows]
+        return [(seen_at, json.loads(metadata), content) for seen_at, metadata, content in rows]
 
     def history(self, memory_id: str | None = None, limit: int = 100) -> list[tuple[Any, ...]]:
         with self.lock:

@@ -39,8 +39,8 @@ def export_records(store: Store) -> Iterator[ExportRecord]:
     """Every memory with the sightings that a round trip must keep, oldest first."""
     for row in store.iter_rows():
         sightings = [
-            Sighting(seen_at=datetime.fromisoformat(at), metadata=meta)
-            for at, meta in store.sightings(row.rowid)
+            Sighting(seen_at=datetime.fromisoformat(at), metadata=meta, content=content)
+            for at, meta, content in store.sightings(row.rowid)
         ]
         yield ExportRecord(**to_memory(row).model_dump(), sightings=sightings)
 
@@ -85,7 +85,7 @@ def import_records(
             for memory, record, vector in zip(fresh, prepared, vectors, strict=True):
                 rowid = store.insert(record, vector, actor, event="imported")
                 store.insert_sightings(
-                    rowid, [(check.timestamp(s.seen_at), s.metadata) for s in memory.sightings]
+                    rowid, [(check.timestamp(s.seen_at), s.metadata, s.content) for s in memory.sightings]
                 )
                 if memory.superseded_by is not None:
                     store.set_superseded([rowid], memory.superseded_by, record.updated_at)
