@@ -34,6 +34,8 @@ lint: $(DEV_STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/latency.py
+	$(BIN)/python bench/locomo.py
+	$(BIN)/python bench/dedup_threshold.py
 	$(BIN)/python bench/judge.py
 
 clean:
