@@ -22,7 +22,7 @@ $(DEV_STAMP): pyproject.toml | $(BIN)/python
 	touch $(STAMP) $@
 
 run: $(STAMP)
-	$(BIN)/remembrancer serve --transport http --host $(HOST) --port $(PORT)
+	$(BIN)/remembrancer serve --transport http --host $(HOST) --port $(PORT) $(if $(REMEMBRANCER_AUTH_TOKEN),,--no-auth)
 
 test: $(DEV_STAMP)
 	$(BIN)/python -m pytest -q

@@ -20,7 +20,6 @@ from remembrancer.models import ExportRecord, FactOutcome, HistoryEvent, Memory
 from remembrancer.service import MemoryService
 
 log = logging.getLogger("remembrancer")
-LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 TRANSPORTS = {"stdio": "stdio", "http": "streamable-http", "streamable-http": "streamable-http", "sse": "sse"}
 
 
@@ -68,38 +67,26 @@ def _parse_time(value: str) -> datetime:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from remembrancer.auth import load_tokens
     from remembrancer.embeddings import FastEmbedder
     from remembrancer.server import build_server
+    from remembrancer.serving import check_exposure, serve_http
 
     transport = TRANSPORTS[args.transport]
-    if transport != "stdio" and settings.host not in LOOPBACK:
-        raise InvalidInput(
-            f"refusing to serve on {settings.host}: this version has no HTTP authentication, so anyone who "
-            "can reach the port could read every memory. Bind to 127.0.0.1 (the default) and reach it "
-            "through an SSH tunnel or an authenticating reverse proxy."
-        )
+    tokens = load_tokens(settings) if transport != "stdio" else []
+    if transport != "stdio":
+        check_exposure(settings, tokens)  # before anything is opened or loaded
     embedder = FastEmbedder(settings.embedding_model)
     service = MemoryService.open(settings, embedder)
     embedder.start_loading()
     service.start_background_work()
-    server = build_server(service, actor=f"mcp-{args.transport}")
+    server = build_server(service, actor=f"mcp-{args.transport}", tokens=tokens)
     log.info("memory store: %s", settings.db_path)
     try:
         if transport == "stdio":
             server.run("stdio")
         else:
-            path = "/mcp" if transport == "streamable-http" else "/sse"
-            url = f"http://{settings.host}:{settings.port}{path}"
-            kind = "http" if path == "/mcp" else "sse"
-            print(
-                f"Remembrancer is serving {transport} at {url}\n"
-                f"  Claude Code:  claude mcp add --transport {kind} remembrancer {url}\n"
-                f"  Inspector:    npx @modelcontextprotocol/inspector  (then connect to {url})\n"
-                "  Stop with Ctrl-C.",
-                file=sys.stderr,
-                flush=True,
-            )
-            server.run(transport, host=settings.host, port=settings.port)  # type: ignore[call-overload]
+            serve_http(server, settings, transport, tokens)
     finally:
         service.close()
     return 0
@@ -332,6 +319,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="HTTP address (env REMEMBRANCER_HOST, default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="HTTP port (env REMEMBRANCER_PORT, default 8765)")
     serve.add_argument("--scope", help="default scope (env REMEMBRANCER_SCOPE)")
+    serve.add_argument(
+        "--no-auth",
+        action="store_true",
+        help="on loopback only: serve HTTP without a token (env REMEMBRANCER_AUTH=off)",
+    )
     serve.set_defaults(run=cmd_serve)
 
     remember = sub.add_parser("remember", parents=[common], help="store a memory")
@@ -388,6 +380,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             host=getattr(args, "host", None),
             port=getattr(args, "port", None),
             default_scope=getattr(args, "scope", None) if args.command == "serve" else None,
+            auth="off" if getattr(args, "no_auth", False) else None,
         )
         quiet = args.command != "serve" and "REMEMBRANCER_LOG_LEVEL" not in os.environ
         _configure_logging("WARNING" if quiet else settings.log_level)

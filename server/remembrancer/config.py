@@ -52,6 +52,11 @@ class Settings(BaseModel):
     llm_max_retries: int = Field(default=2, ge=0, le=10)
     llm_min_similarity: float = Field(default=0.35, ge=-1.0, le=1.0)
     review_interval: float = Field(default=300.0, ge=0)
+    auth_token: str | None = Field(default=None, repr=False)
+    auth_tokens_file: Path | None = None
+    auth: str = Field(default="on", pattern="^(on|off)$")
+    allowed_hosts: str = ""
+    max_request_bytes: int = Field(default=1_048_576, ge=1024)
 
     @property
     def llm_enabled(self) -> bool:
@@ -91,6 +96,11 @@ ENV_NAMES: dict[str, str] = {
     "llm_max_retries": "REMEMBRANCER_LLM_MAX_RETRIES",
     "llm_min_similarity": "REMEMBRANCER_LLM_MIN_SIMILARITY",
     "review_interval": "REMEMBRANCER_REVIEW_INTERVAL",
+    "auth_token": "REMEMBRANCER_AUTH_TOKEN",
+    "auth_tokens_file": "REMEMBRANCER_AUTH_TOKENS_FILE",
+    "auth": "REMEMBRANCER_AUTH",
+    "allowed_hosts": "REMEMBRANCER_ALLOWED_HOSTS",
+    "max_request_bytes": "REMEMBRANCER_MAX_REQUEST_BYTES",
 }
 
 

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
-from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import ToolAnnotations
 from pydantic import Field
 
+from remembrancer.auth import Access, Token
 from remembrancer.errors import RemembrancerError
 from remembrancer.models import ForgetResult, RecallResult, RememberResult
 from remembrancer.service import MemoryService
@@ -43,14 +44,20 @@ def _adapt(call: Callable[[], T]) -> T:
         raise ToolError(str(exc)) from None
 
 
-def build_server(service: MemoryService, actor: str = "mcp") -> MCPServer:
+def build_server(service: MemoryService, actor: str = "mcp", tokens: Sequence[Token] = ()) -> MCPServer:
+    """The MCP server; with ``tokens`` (HTTP), each call may use only its token's scopes."""
     mcp: MCPServer = MCPServer(name="remembrancer", instructions=INSTRUCTIONS, version=_version())
+    default_scope = service.settings.default_scope
+
+    def access(ctx: Context) -> Access:
+        return Access.for_headers(tokens, ctx.headers)
 
     @mcp.tool(
         title="Remember a fact",
         annotations=ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True),
     )
     def remember(
+        ctx: Context,
         content: Annotated[
             str,
             Field(description="One durable fact, preference, decision or convention, as a full sentence."),
@@ -72,13 +79,18 @@ def build_server(service: MemoryService, actor: str = "mcp") -> MCPServer:
         updates the stored memory, and a changed fact (e.g. a move) supersedes the old one.
         A passage holding several facts may be split into facts, each judged on its own.
         """
-        return _adapt(lambda: service.remember(content, tags, metadata, scope, actor=actor))
+        return _adapt(
+            lambda: service.remember(
+                content, tags, metadata, _one(access(ctx).check(scope, default_scope)), actor=actor
+            )
+        )
 
     @mcp.tool(
         title="Recall memories",
         annotations=ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True),
     )
     def recall(
+        ctx: Context,
         query: Annotated[str, Field(description="What you need to know, in a few words or a question.")],
         limit: Annotated[int, Field(ge=1, le=50, description="How many memories to return (1-50).")] = 5,
         tags: Annotated[
@@ -102,7 +114,11 @@ def build_server(service: MemoryService, actor: str = "mcp") -> MCPServer:
 
         Call it at the start of a task and whenever the user refers to something from before.
         """
-        return _adapt(lambda: service.recall(query, limit, tags, since, until, scope, include_superseded))
+        return _adapt(
+            lambda: service.recall(
+                query, limit, tags, since, until, access(ctx).check(scope, default_scope), include_superseded
+            )
+        )
 
     @mcp.tool(
         title="Forget memories",
@@ -112,14 +128,21 @@ def build_server(service: MemoryService, actor: str = "mcp") -> MCPServer:
         ids: Annotated[
             list[str], Field(min_length=1, description="Ids of the memories to remove (from recall).")
         ],
+        ctx: Context,
     ) -> ForgetResult:
         """Permanently remove memories by id, when the user asks or a stored fact is wrong.
 
         All ids must exist; otherwise nothing is removed.
         """
-        return _adapt(lambda: service.forget(ids, actor=actor))
+        return _adapt(lambda: service.forget(ids, actor=actor, scopes=access(ctx).scopes))
 
     return mcp
+
+
+def _one(scope: str | list[str]) -> str:
+    if isinstance(scope, str):
+        return scope
+    raise RemembrancerError("remember takes one scope, not a list.")
 
 
 def _version() -> str:

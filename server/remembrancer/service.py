@@ -225,13 +225,20 @@ class MemoryService:
 
     # -- forget, list, history, stats ----------------------------------------------------
 
-    def forget(self, ids: Sequence[str], *, actor: str = "api") -> ForgetResult:
+    def forget(
+        self, ids: Sequence[str], *, actor: str = "api", scopes: Sequence[str] | None = None
+    ) -> ForgetResult:
+        """Remove memories by id; with ``scopes``, a memory outside them counts as unknown."""
         if isinstance(ids, str):
             ids = [ids]
         wanted = list(dict.fromkeys(ids))
         if not wanted:
             raise InvalidInput("ids is empty; pass the ids of the memories to forget (recall shows them).")
-        found = self.store.get_by_ids(wanted)
+        found = {
+            memory_id: row
+            for memory_id, row in self.store.get_by_ids(wanted).items()
+            if scopes is None or row.scope in scopes
+        }
         missing = [memory_id for memory_id in wanted if memory_id not in found]
         if missing:
             raise NotFound(

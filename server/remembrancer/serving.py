@@ -1,0 +1,81 @@
+"""Serving MCP over HTTP (streamable HTTP or SSE): access control, Host checks, body limits."""
+
+from __future__ import annotations
+
+import sys
+
+from mcp.server.mcpserver import MCPServer
+from mcp.server.transport_security import TransportSecuritySettings
+
+from remembrancer.auth import BearerAuth, Token
+from remembrancer.config import Settings
+from remembrancer.errors import ConfigError
+
+LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def check_exposure(settings: Settings, tokens: list[Token]) -> None:
+    """Refuse to serve memories to whoever can reach the port."""
+    if tokens:
+        return
+    if settings.host not in LOOPBACK:
+        raise ConfigError(
+            f"refusing to serve on {settings.host} without a token: anyone who can reach the port could read "
+            "every memory. Set REMEMBRANCER_AUTH_TOKEN (e.g. to the output of "
+            '`python -c "import secrets; print(secrets.token_urlsafe(32))"`) '
+            "or REMEMBRANCER_AUTH_TOKENS_FILE."
+        )
+    if settings.auth != "off":
+        raise ConfigError(
+            "no token is configured. Set REMEMBRANCER_AUTH_TOKEN or REMEMBRANCER_AUTH_TOKENS_FILE, or, on "
+            "loopback only, leave access open explicitly with --no-auth (or REMEMBRANCER_AUTH=off)."
+        )
+
+
+def _security(settings: Settings) -> TransportSecuritySettings:
+    """Host and Origin checks against DNS rebinding, on every address we bind."""
+    hosts = {"127.0.0.1", "localhost", "[::1]"}
+    if settings.host not in LOOPBACK and settings.host not in ("0.0.0.0", "::"):
+        hosts.add(settings.host)
+    hosts.update(name.strip() for name in settings.allowed_hosts.split(",") if name.strip())
+    return TransportSecuritySettings(
+        enable_dns_rebinding_protection=True,
+        allowed_hosts=[f"{host}:*" for host in sorted(hosts)],
+        allowed_origins=[f"{scheme}://{host}:*" for host in sorted(hosts) for scheme in ("http", "https")],
+    )
+
+
+def serve_http(server: MCPServer, settings: Settings, transport: str, tokens: list[Token]) -> None:
+    import anyio
+    import uvicorn
+
+    check_exposure(settings, tokens)
+    if transport == "sse":
+        app = server.sse_app(
+            max_request_body_size=settings.max_request_bytes,
+            transport_security=_security(settings),
+            host=settings.host,
+        )
+        path = "/sse"
+    else:
+        app = server.streamable_http_app(
+            max_request_body_size=settings.max_request_bytes,
+            transport_security=_security(settings),
+            host=settings.host,
+        )
+        path = "/mcp"
+    url = f"http://{settings.host}:{settings.port}{path}"
+    kind = "http" if path == "/mcp" else "sse"
+    access = "a bearer token is required" if tokens else "no token required (loopback only, --no-auth)"
+    header = ' --header "Authorization: Bearer $TOKEN"' if tokens else ""
+    print(
+        f"Remembrancer is serving {transport} at {url} ({access})\n"
+        f"  Claude Code:  claude mcp add --transport {kind} remembrancer {url}{header}\n"
+        f"  Inspector:    npx @modelcontextprotocol/inspector  (then connect to {url})\n"
+        "  Stop with Ctrl-C.",
+        file=sys.stderr,
+        flush=True,
+    )
+    wrapped = BearerAuth(app, tokens) if tokens else app
+    config = uvicorn.Config(wrapped, host=settings.host, port=settings.port, log_level="warning")
+    anyio.run(uvicorn.Server(config).serve)
