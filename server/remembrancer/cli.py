@@ -15,8 +15,9 @@ from typing import Any, TextIO
 from pydantic import BaseModel, ValidationError
 
 from remembrancer.config import Settings, load_settings
+from remembrancer.display import describe, describe_event, describe_outcome, progress_bar
 from remembrancer.errors import InvalidInput, RemembrancerError
-from remembrancer.models import ExportRecord, FactOutcome, HistoryEvent, Memory
+from remembrancer.models import ExportRecord, FactOutcome
 from remembrancer.service import MemoryService
 
 log = logging.getLogger("remembrancer")
@@ -44,14 +45,6 @@ def _emit(args: argparse.Namespace, value: BaseModel | list[Any], human: Callabl
             print(value.model_dump_json(indent=2))
     else:
         print(human())
-
-
-def _describe(memory: Memory, score: float | None = None) -> str:
-    tags = f" [{', '.join(memory.tags)}]" if memory.tags else ""
-    lead = f"{score:.4f}  " if score is not None else ""
-    return (
-        f"{lead}{memory.id}  ({memory.scope}, {memory.created_at:%Y-%m-%d %H:%M}){tags}\n    {memory.content}"
-    )
 
 
 def _parse_time(value: str) -> datetime:
@@ -92,19 +85,6 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _describe_outcome(outcome: FactOutcome) -> str:
-    memory = outcome.memory
-    judge = f"{outcome.judge}{' ' + outcome.model if outcome.model else ''}"
-    text = {
-        "added": f"added {memory.id}",
-        "duplicate": f"known as {memory.id} ({outcome.matched_by} match); seen {memory.seen_count} times",
-        "updated": f"updated {memory.id}: {memory.content}",
-        "superseded": f"added {memory.id}, superseding {', '.join(outcome.superseded)}",
-    }[outcome.status]
-    review = " (stored by the fallback; will be reviewed)" if outcome.needs_review else ""
-    return f"{text} [{judge}]{review}"
-
-
 def cmd_remember(args: argparse.Namespace, settings: Settings) -> int:
     metadata = json.loads(args.metadata) if args.metadata else {}
     with _service(settings) as service:
@@ -113,7 +93,7 @@ def cmd_remember(args: argparse.Namespace, settings: Settings) -> int:
     outcomes = result.facts or [FactOutcome.model_validate(result.model_dump(exclude={"facts"}))]
 
     def human() -> str:
-        return "\n".join(_describe_outcome(outcome) for outcome in outcomes)
+        return "\n".join(describe_outcome(outcome) for outcome in outcomes)
 
     _emit(args, result, human)
     return 0
@@ -127,7 +107,7 @@ def cmd_recall(args: argparse.Namespace, settings: Settings) -> int:
     _emit(
         args,
         result,
-        lambda: "\n".join(_describe(hit, hit.score) for hit in result.hits) or "no memories found",
+        lambda: "\n".join(describe(hit, hit.score) for hit in result.hits) or "no memories found",
     )
     return 0
 
@@ -144,28 +124,14 @@ def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
         memories = service.list_memories(
             args.scope or None, args.tag or None, args.since, args.until, args.limit
         )
-    _emit(args, memories, lambda: "\n".join(_describe(m) for m in memories) or "no memories")
+    _emit(args, memories, lambda: "\n".join(describe(m) for m in memories) or "no memories")
     return 0
-
-
-def _describe_event(event: HistoryEvent) -> str:
-    d = event.details
-    line = f"{event.id:>6} {event.at:%Y-%m-%d %H:%M:%S} {event.event:<10} {event.memory_id} by {event.actor}"
-    if d.get("judge"):
-        line += f"; {d['judge']}{' ' + d['model'] if d.get('model') else ''}: {d.get('reason', '')}"
-    if d.get("by"):
-        line += f"\n         superseded by {d['by']}"
-    if d.get("supersedes"):
-        line += f"\n         supersedes {', '.join(d['supersedes'])}"
-    if "previous" in d:
-        line += f"\n         was: {d['previous']}\n         now merged with: {d.get('new', '')}"
-    return line
 
 
 def cmd_history(args: argparse.Namespace, settings: Settings) -> int:
     with _service(settings) as service:
         events = service.history(args.id, args.limit)
-    _emit(args, events, lambda: "\n".join(_describe_event(e) for e in events) or "no history")
+    _emit(args, events, lambda: "\n".join(describe_event(e) for e in events) or "no history")
     return 0
 
 
@@ -220,29 +186,10 @@ def _read_records(path: str) -> list[ExportRecord]:
     return records
 
 
-def _progress(total: int) -> Callable[[int], None] | None:
-    if not sys.stderr.isatty() or total == 0:
-        return None
-    done = 0
-
-    def advance(step: int) -> None:
-        nonlocal done
-        done += step
-        width = 30
-        filled = width * done // total
-        print(
-            f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total}", end="", file=sys.stderr, flush=True
-        )
-        if done >= total:
-            print(file=sys.stderr)
-
-    return advance
-
-
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     records = _read_records(args.path)
     with _service(settings) as service:
-        report = service.import_records(records, progress=_progress(len(records)))
+        report = service.import_records(records, progress=progress_bar(len(records)))
     _emit(
         args, report, lambda: f"imported {report.imported}, skipped {report.skipped_existing} already present"
     )
@@ -265,16 +212,32 @@ def cmd_undo(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
+    from remembrancer.maintenance import backup
+
+    with _service(settings, bind_model=False) as service:
+        pages = backup(service.store, Path(args.path))
+    print(f"backed up {settings.db_path} to {args.path} ({pages} pages)")
+    return 0
+
+
 def cmd_reembed(args: argparse.Namespace, settings: Settings) -> int:
     with _service(settings, bind_model=False) as service:
         total = service.store.counts()["memories"]
-        count = service.reembed(progress=_progress(total))
+        count = service.reembed(progress=progress_bar(total))
     print(f"re-embedded {count} memories with {settings.embedding_model}")
     return 0
 
 
 def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
     from remembrancer.doctor import run_checks
+
+    if args.repair:
+        from remembrancer.maintenance import repair
+
+        with _service(settings) as service:
+            report = repair(service.store, service._vectors)
+        print(f"repaired: {report.summary()}", file=sys.stderr)
 
     checks = run_checks(settings)
     if args.json:
@@ -366,9 +329,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "reembed", parents=[common], help="re-embed every memory with the configured model"
     ).set_defaults(run=cmd_reembed)
-    sub.add_parser("doctor", parents=[common], help="check the installation and the database").set_defaults(
-        run=cmd_doctor
-    )
+    doctor = sub.add_parser("doctor", parents=[common], help="check the installation and the database")
+    doctor.add_argument("--repair", action="store_true", help="rebuild vectors and the full-text index first")
+    doctor.set_defaults(run=cmd_doctor)
+
+    backup = sub.add_parser("backup", parents=[common], help="a consistent copy, even while servers write")
+    backup.add_argument("path", help="the new file (must not exist)")
+    backup.set_defaults(run=cmd_backup)
     return parser
 
 

@@ -63,28 +63,31 @@ def _model(settings: Settings) -> Callable[[], str]:
 def _database(settings: Settings) -> Callable[[], str]:
     def probe() -> str:
         from remembrancer.db import connect
+        from remembrancer.maintenance import check
         from remembrancer.store import Store
 
         path = Path(settings.db_path).expanduser()
         if not path.exists():
-            if not path.parent.exists() or not path.parent.is_dir():
-                return f"{path} does not exist yet; it will be created on first use"
             return f"{path} does not exist yet; it will be created on first use"
         store = Store(connect(path, migrate_schema=False), str(path))
         try:
-            result = store.conn.execute("pragma quick_check").fetchone()[0]
-            if result != "ok":
-                raise RuntimeError(f"{path} failed SQLite's integrity check: {result}. Restore a backup.")
             model = store.get_meta("embedding_model")
-            if model is not None and model != settings.embedding_model:
+            if model is None:
+                return f"{path}: no memories stored yet"
+            if model != settings.embedding_model:
                 raise RuntimeError(
                     f"{path} was embedded with {model} but {settings.embedding_model} is configured; "
                     f"run `remembrancer reembed --db {path}` or set REMEMBRANCER_EMBEDDING_MODEL={model}."
                 )
-            count = store.conn.execute("select count(*) from memories").fetchone()[0] if model else 0
+            report = check(store)
         finally:
             store.close()
-        return f"{path}: integrity ok, {count} memories, model {model or 'not yet recorded'}"
+        if not report.ok:
+            raise RuntimeError(
+                f"{path}: {report.summary()}. Run `remembrancer doctor --repair` to rebuild vectors and the "
+                "full-text index from the memories (restore a backup if SQLite itself reports damage)."
+            )
+        return f"{path}: integrity ok, {report.summary()}, model {model}"
 
     return probe
 
