@@ -8,11 +8,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from conftest import FakeEmbedder  # noqa: E402
-
-from remembrancer.config import Settings  # noqa: E402
-from remembrancer.models import ExportRecord  # noqa: E402
-from remembrancer.service import MemoryService  # noqa: E402
+from conftest import FakeEmbedder
+from remembrancer.config import Settings
+from remembrancer.models import ExportRecord
+from remembrancer.service import MemoryService
 
 
 def main(db: str, start: int) -> None:

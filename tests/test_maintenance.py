@@ -11,8 +11,8 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import FakeEmbedder
 
+from conftest import FakeEmbedder
 from remembrancer.config import Settings
 from remembrancer.errors import StoreError
 from remembrancer.maintenance import backup, check, repair

@@ -156,7 +156,14 @@ def _http_server(tmp_path: Path, transport: str) -> Iterator[int]:
     port = _free_port()
     log = tmp_path / f"server-{transport}.log"
     args = _serve_args(
-        tmp_path / "memory.db", "--transport", transport, "--host", "127.0.0.1", "--port", str(port), "--no-auth"
+        tmp_path / "memory.db",
+        "--transport",
+        transport,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--no-auth",
     )
     with log.open("wb") as out:
         proc = subprocess.Popen(
