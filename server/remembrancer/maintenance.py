@@ -85,6 +85,8 @@ def repair(store: Store, embed: Callable[[Sequence[str]], list[bytes]]) -> Integ
                 "insert into memory_vectors(rowid, embedding, scope) values (?, ?, ?)",
                 (row.rowid, vector, row.scope),
             )
+        if before.orphan_vectors or missing:
+            store._log_vector(0, "reset")
         conn.execute("delete from memory_fts")
         rows = conn.execute(
             "select m.rowid, m.content, m.tags, coalesce(p.content, '') from memories m"

@@ -93,9 +93,18 @@ def _002_supersede_and_review(conn: Connection) -> None:
     conn.execute("create index memories_needing_review on memories(needs_review) where needs_review = 1")
 
 
+def _003_vector_log(conn: Connection) -> None:
+    # Every vector change, so other processes can bring their in-memory copies up to date.
+    conn.execute(
+        "create table vector_log"
+        " (seq integer primary key autoincrement, rowid integer not null, op text not null)"
+    )
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "core tables", _001_core_tables),
     (2, "supersede and review", _002_supersede_and_review),
+    (3, "vector log", _003_vector_log),
 ]
 
 LATEST_VERSION = MIGRATIONS[-1][0]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -19,6 +19,7 @@ from remembrancer.db import Connection
 from remembrancer.errors import ModelMismatch, StoreError
 from remembrancer.migrations import LATEST_VERSION
 from remembrancer.rows import MEMORY_COLUMNS, MemoryRow, NewMemory, RowFilter, marks, to_json
+from remembrancer.vector_index import VectorIndex
 
 
 class Store:
@@ -29,19 +30,45 @@ class Store:
         self.path = path
         self.lock = threading.RLock()
         self.embedding_dim: int | None = None
+        self.vectors: VectorIndex | None = None
+        self._after_commit: list[Callable[[], None]] = []
 
     # -- transactions and bookkeeping -------------------------------------------------
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
+        """One write transaction; the in-memory vector copy changes only once it commits."""
         with self.lock:
             self.conn.execute("begin immediate")
+            version = int(self.conn.execute("pragma data_version").fetchone()[0])
+            self._after_commit = []
             try:
                 yield
             except BaseException:
                 self.conn.execute("rollback")
+                self._after_commit = []
                 raise
             self.conn.execute("commit")
+            for change in self._after_commit:
+                change()
+            self._after_commit = []
+            if self.vectors is not None:
+                self.vectors.committed_own_changes(self.conn, version)
+
+    def _log_vector(self, rowid: int, op: str, vector: bytes | None = None, scope: str = "") -> None:
+        """Record a vector change for other processes, and apply it here once committed."""
+        self.conn.execute("insert into vector_log(rowid, op) values (?, ?)", (rowid, op))
+        if rowid % 1000 == 0:  # keep the log to its recent past; far-behind readers reload
+            self.conn.execute("delete from vector_log where seq < (select max(seq) from vector_log) - 100000")
+        index = self.vectors
+        if index is None:
+            return
+        if op == "reset":
+            self._after_commit.append(index.reset)
+        elif op == "delete":
+            self._after_commit.append(lambda: index.remove(rowid))
+        elif vector is not None:
+            self._after_commit.append(lambda: index.put(rowid, scope, vector))
 
     def close(self) -> None:
         with self.lock:
@@ -83,6 +110,7 @@ class Store:
                     f"model: `remembrancer reembed --db {self.path}`."
                 )
         self.embedding_dim = dim
+        self.vectors = VectorIndex(dim)
 
     def _create_vector_table(self, dim: int) -> None:
         # dim is an int we computed, never user text; a virtual table's declaration can't be bound.
@@ -102,7 +130,9 @@ class Store:
             )
             self._set_meta("embedding_model", model)
             self._set_meta("embedding_dim", str(dim))
+            self._log_vector(0, "reset")
         self.embedding_dim = dim
+        self.vectors = VectorIndex(dim)
 
     # -- writes -------------------------------------------------------------------------
 
@@ -143,6 +173,7 @@ class Store:
             "insert into memory_vectors(rowid, embedding, scope) values (?, ?, ?)",
             (rowid, vector, memory.scope),
         )
+        self._log_vector(rowid, "put", vector, memory.scope)
         text_index.index(self.conn, rowid, memory.content, memory.tags, "" if context is None else context[1])
         self.add_history(
             memory.id, event, memory.created_at, actor, {"scope": memory.scope, **(details or {})}
@@ -159,6 +190,7 @@ class Store:
         )
         text_index.change_text(self.conn, row.rowid, content)
         self.conn.execute("update memory_vectors set embedding = ? where rowid = ?", (vector, row.rowid))
+        self._log_vector(row.rowid, "put", vector, row.scope)
 
     def set_superseded(self, rowids: Sequence[int], by_id: str | None, at: str | None) -> None:
         """Mark memories superseded by another (or clear the mark with None). Caller holds a transaction."""
@@ -254,6 +286,7 @@ class Store:
                     "update memory_vectors set embedding = ? where rowid = ?", (zeros, row.rowid)
                 )
                 self.conn.execute("delete from memory_vectors where rowid = ?", (row.rowid,))
+                self._log_vector(row.rowid, "delete")
                 self.conn.execute("delete from memories where rowid = ?", (row.rowid,))
                 self.conn.execute("update history set details = '{}' where memory_id = ?", (row.id,))
                 self.add_history(row.id, "forgotten", at, actor, {})
@@ -296,30 +329,32 @@ class Store:
             ).fetchall()
         return {row[0]: MemoryRow.from_tuple(row) for row in rows}
 
+    def _current_vectors(self) -> VectorIndex:
+        if self.vectors is None:
+            raise StoreError("the vector table is not bound to a model yet")
+        self.vectors.ensure_current(self.conn)
+        return self.vectors
+
     def nearest(self, vector: bytes, scopes: Sequence[str], k: int) -> list[tuple[int, float]]:
         """(rowid, cosine distance) of the k nearest vectors in the given scopes."""
         with self.lock:
-            return [
-                (int(rowid), float(distance))
-                for rowid, distance in self.conn.execute(
-                    "select rowid, distance from memory_vectors where embedding match ? and k = ?"
-                    f" and scope in ({marks(len(scopes))}) order by distance",
-                    (vector, k, *scopes),
-                )
-            ]
+            index = self._current_vectors()
+        return index.nearest(vector, scopes, k)
 
     def nearest_filtered(self, vector: bytes, row_filter: RowFilter, k: int) -> list[tuple[int, float]]:
-        """Exact nearest neighbours among the rows the filter admits."""
+        """Nearest neighbours among the rows the filter admits."""
         where, params = row_filter.where()
         with self.lock:
-            return [
-                (int(rowid), float(distance))
-                for rowid, distance in self.conn.execute(
-                    "select rowid, vec_distance_cosine(embedding, ?) as d from memory_vectors"
-                    f" where rowid in (select m.rowid from memories m where {where}) order by d limit ?",
-                    (vector, *params, k),
-                )
+            index = self._current_vectors()
+            rowids = [
+                row[0] for row in self.conn.execute(f"select m.rowid from memories m where {where}", params)
             ]
+        return index.nearest_among(vector, rowids, k)
+
+    def warm_up(self) -> None:
+        """Load the in-memory vector copy ahead of the first search."""
+        with self.lock:
+            self._current_vectors()
 
     def full_text(self, match: str, row_filter: RowFilter, k: int) -> list[tuple[int, float]]:
         """(rowid, bm25) of the best full-text matches; lower bm25 is better."""

@@ -1,0 +1,100 @@
+"""The in-memory vector copy: exact and compact search, and keeping in step with other writers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from conftest import FakeEmbedder
+from remembrancer import vector_index
+from remembrancer.config import Settings
+from remembrancer.rows import NewMemory
+from remembrancer.service import MemoryService
+from remembrancer.vector_index import VectorIndex
+
+NOW = "2025-01-01T00:00:00+00:00"
+
+
+def _unit(rows: np.ndarray) -> np.ndarray:
+    return (rows / np.linalg.norm(rows, axis=1, keepdims=True)).astype(np.float32)
+
+
+def _exact_top(matrix: np.ndarray, query: np.ndarray, k: int) -> list[int]:
+    return [int(i) + 1 for i in np.argsort(-(matrix @ query))[:k]]
+
+
+@pytest.mark.parametrize("compact", [False, True])
+def test_search_matches_brute_force(compact: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(vector_index, "CANDIDATES", 300)
+    rng = np.random.default_rng(7)
+    centres = rng.standard_normal((40, 64))
+    matrix = _unit(centres[rng.integers(0, 40, 3000)] + 0.5 * rng.standard_normal((3000, 64)))
+    index = VectorIndex(64)
+    index.loaded, index.compact = True, compact
+    for rowid, row in enumerate(matrix, start=1):
+        index.put(rowid, "a" if rowid % 2 else "b", row.tobytes())
+    overlaps = []
+    for query in _unit(matrix[:20] + 0.1 * rng.standard_normal((20, 64))):
+        found = [rowid for rowid, _ in index.nearest(query.tobytes(), ["a", "b"], 10)]
+        overlaps.append(len(set(found) & set(_exact_top(matrix, query, 10))) / 10)
+        assert all(rowid % 2 for rowid, _ in index.nearest(query.tobytes(), ["a"], 10))  # scope respected
+    assert np.mean(overlaps) >= (1.0 if not compact else 0.9)
+
+
+def test_changes_and_removals_apply() -> None:
+    index = VectorIndex(4)
+    index.loaded = True
+    east, north = np.array([1, 0, 0, 0], np.float32), np.array([0, 1, 0, 0], np.float32)
+    index.put(1, "s", east.tobytes())
+    index.put(2, "s", north.tobytes())
+    assert index.nearest(east.tobytes(), ["s"], 1)[0][0] == 1
+    index.put(1, "s", north.tobytes())  # its vector changed
+    index.put(2, "s", east.tobytes())
+    assert index.nearest(east.tobytes(), ["s"], 1)[0][0] == 2
+    index.remove(2)
+    assert [rowid for rowid, _ in index.nearest(east.tobytes(), ["s"], 5)] == [1]
+
+
+def test_a_second_connection_sees_what_the_first_one_changed(settings: Settings) -> None:
+    reader = MemoryService.open(settings, FakeEmbedder())
+    writer = MemoryService.open(settings, FakeEmbedder())
+    try:
+        writer.remember("apples grow on trees in the orchard")
+        assert reader.recall("apples orchard", mode="vector").hits[0].content.startswith("apples")
+        pear = writer.remember("pears ripen slowly in autumn")
+        assert reader.recall("pears ripen autumn", mode="vector").hits[0].id == pear.memory.id
+        writer.forget([pear.memory.id])
+        assert all(h.id != pear.memory.id for h in reader.recall("pears ripen autumn", mode="vector").hits)
+    finally:
+        reader.close()
+        writer.close()
+
+
+def test_a_reader_far_behind_reloads(settings: Settings) -> None:
+    reader = MemoryService.open(settings, FakeEmbedder())
+    writer = MemoryService.open(settings, FakeEmbedder())
+    try:
+        reader.remember("the first memory about kites")
+        reader.recall("kites", mode="vector")
+        late = writer.remember("a memory about sailing boats")
+        writer.store.conn.execute("delete from vector_log")  # as if trimmed past the reader
+        writer.remember("another memory about harbours")
+        assert reader.recall("sailing boats", mode="vector").hits[0].id == late.memory.id
+    finally:
+        reader.close()
+        writer.close()
+
+
+def test_a_rolled_back_write_leaves_the_copy_unchanged(service: MemoryService) -> None:
+    service.remember("kept memory about lighthouses")
+    service.recall("lighthouses")
+    with pytest.raises(RuntimeError), service.store.transaction():
+        service.store.insert(
+            NewMemory("m_rolledback", "ghost memory about lighthouses", "h", "default", [], {}, NOW, NOW),
+            service._vectors(["ghost memory about lighthouses"])[0],
+            "test",
+        )
+        raise RuntimeError("abort")
+    assert [hit.content for hit in service.recall("lighthouses", mode="vector").hits] == [
+        "kept memory about lighthouses"
+    ]
