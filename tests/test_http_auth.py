@@ -108,7 +108,7 @@ async def test_access_control_end_to_end(server: tuple[str, Path]) -> None:
 
     # No token and a wrong token: refused at the door, before any MCP message is read.
     for token in (None, "wrong-token-" + "x" * 24):
-        with pytest.raises(Exception, match="unhandled errors|error response|401 Unauthorized"):
+        with pytest.raises(Exception, match=r"unhandled errors|error response|401 Unauthorized"):
             await _call(url, token or "", "recall", {"query": "peanuts", "scope": "bob"})
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         async with httpx2.AsyncClient(timeout=10) as http:
