@@ -134,6 +134,11 @@ class FastEmbedder:
 
     def embed(self, texts: Sequence[str]) -> list[list[float]]:
         model = self._ensure_loaded()
+        # A batch is padded to its longest text: embedding in length order wastes less.
+        order = sorted(range(len(texts)), key=lambda index: len(texts[index]))
         with self._run_lock:
-            vectors = list(model.embed(list(texts), batch_size=self._batch_size))
-        return [vector.astype("float32").tolist() for vector in vectors]
+            vectors = list(model.embed([texts[index] for index in order], batch_size=self._batch_size))
+        result: list[list[float]] = [[] for _ in texts]
+        for index, vector in zip(order, vectors, strict=True):
+            result[index] = vector.astype("float32").tolist()
+        return result

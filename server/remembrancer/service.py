@@ -84,7 +84,9 @@ class MemoryService:
         self.store.close()
 
     def start_background_work(self) -> None:
-        """Warm the LLM client, and every review_interval seconds review fallback-stored memories."""
+        """Load the vector copy and warm the LLM client; every review_interval seconds review
+        fallback-stored memories."""
+        threading.Thread(target=self.store.warm_up, name="vector-warm-up", daemon=True).start()
         if self.curator.llm is not None:
             threading.Thread(target=self.curator.llm.warm_up, name="llm-warm-up", daemon=True).start()
         if self.curator.llm is not None and self.settings.review_interval > 0:
