@@ -124,8 +124,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--delay", type=float, default=0.3, help="seconds the fake LLM takes to answer")
     parser.add_argument("--locomo", type=Path, default=DEFAULT_LOCOMO)
-    parser.add_argument("--conversations", type=int, default=2)
-    parser.add_argument("--gates", type=float, nargs="+", default=[0.35, 0.5, 0.6])
+    parser.add_argument("--conversations", type=int, default=1)
+    parser.add_argument("--gates", type=float, nargs="+", default=[0.35, 0.5])
     run(parser.parse_args())
 
 
