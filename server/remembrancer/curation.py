@@ -164,19 +164,33 @@ class Curator:
 
     def _seen_again(self, row: MemoryRow, fact: Fact, decision: Decision, now: str, how: str) -> FactOutcome:
         with self.store.transaction():
-            wording = None if how == "hash" else fact.text
-            self.store.record_sighting(
-                row.rowid, row.id, now, fact.metadata, fact.actor, self._details(decision), wording
-            )
+            live = self.store.is_live(row.rowid)
+            if live:
+                wording = None if how == "hash" else fact.text
+                self.store.record_sighting(
+                    row.rowid, row.id, now, fact.metadata, fact.actor, self._details(decision), wording
+                )
+        if not live:  # forgotten or superseded by another caller meanwhile: store the fact itself
+            vector = self.embed([fact.text])[0]
+            added = Decision("add", reason="the memory holding this fact changed meanwhile")
+            return self._store_new(added, fact, check.content_hash(fact.text), vector, now, False, [])
         return self._outcome("duplicate", row.id, decision, duplicate_of=row.id, matched_by=how)
 
     def _update(self, row: MemoryRow, fact: Fact, decision: Decision, now: str) -> FactOutcome:
         merged = check.check_content(decision.merged_text or "", self.settings)
         vector = self.embed([merged])[0]
         with self.store.transaction():
-            self.store.replace_content(row, merged, check.content_hash(merged), vector, now)
-            details = self._details(decision, previous=row.content, new=fact.text, metadata=fact.metadata)
-            self.store.add_history(row.id, "updated", now, fact.actor, details)
+            current = self.store.get_by_ids([row.id]).get(row.id)
+            if current is not None and current.superseded_by is None:
+                self.store.replace_content(current, merged, check.content_hash(merged), vector, now)
+                details = self._details(
+                    decision, previous=current.content, new=fact.text, metadata=fact.metadata
+                )
+                self.store.add_history(row.id, "updated", now, fact.actor, details)
+        if current is None or current.superseded_by is not None:
+            added = Decision("add", reason="the memory to update changed meanwhile")
+            own = self.embed([fact.text])[0]
+            return self._store_new(added, fact, check.content_hash(fact.text), own, now, False, [])
         return self._outcome("updated", row.id, decision, matched_by="llm")
 
     def _store_new(
@@ -204,6 +218,8 @@ class Curator:
         superseding = decision.action == "supersede"
         with self.store.transaction():
             raced = self.store.find_by_hash(fact.scope, digest)
+            replaced = [row for row in replaced if self.store.is_live(row.rowid)]  # as of now
+            superseding = superseding and bool(replaced)
             if raced is None:
                 extra = {"supersedes": [row.id for row in replaced]} if superseding else {}
                 self.store.insert(record, vector, fact.actor, details=self._details(decision, **extra))

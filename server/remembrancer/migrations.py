@@ -13,10 +13,12 @@ Connection = Any  # sqlean.Connection or sqlite3.Connection; both speak DB-API
 
 
 def _001_core_tables(conn: Connection) -> None:
+    # autoincrement: a rowid is never reused, so a rowid read before a transaction can never
+    # point at another memory (and its vector and index entry) inside it.
     conn.execute(
         """
         create table memories (
-            rowid integer primary key,
+            rowid integer primary key autoincrement,
             id text not null unique,
             content text not null,
             content_hash text not null,

@@ -57,6 +57,9 @@ def review_pending(curator: Curator, limit: int = 50, actor: str = "review") -> 
             "reason": decision.reason,
         }
         with store.transaction():
+            named = [targets[memory_id].rowid for memory_id in decision.target_ids]
+            if not all(store.is_live(rowid) for rowid in [row.rowid, *named]):
+                continue  # changed by another caller meanwhile; the next pass looks again
             if decision.action in ("duplicate", "update"):
                 target = targets[decision.target_ids[0]]
                 if decision.action == "update" and decision.merged_text:

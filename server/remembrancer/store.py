@@ -16,7 +16,7 @@ import sqlite_vec
 
 from remembrancer import text_index
 from remembrancer.db import Connection
-from remembrancer.errors import ModelMismatch, StoreError
+from remembrancer.errors import ModelMismatch, NotFound, StoreError
 from remembrancer.migrations import LATEST_VERSION
 from remembrancer.rows import MEMORY_COLUMNS, MemoryRow, NewMemory, RowFilter, marks, to_json
 from remembrancer.vector_index import VectorIndex
@@ -48,12 +48,14 @@ class Store:
                 self.conn.execute("rollback")
                 self._after_commit = []
                 raise
+            # Read before commit: once it commits, another writer may append to the log.
+            position = int(self.conn.execute("select coalesce(max(seq), 0) from vector_log").fetchone()[0])
             self.conn.execute("commit")
             for change in self._after_commit:
                 change()
             self._after_commit = []
             if self.vectors is not None:
-                self.vectors.committed_own_changes(self.conn, version)
+                self.vectors.committed_own_changes(version, position)
 
     def _log_vector(self, rowid: int, op: str, vector: bytes | None = None, scope: str = "") -> None:
         """Record a vector change for other processes, and apply it here once committed."""
@@ -237,6 +239,11 @@ class Store:
             ).fetchone()
         return row is not None
 
+    def is_live(self, rowid: int) -> bool:
+        """Still stored and not superseded (read inside a transaction to act on it)."""
+        found = self.conn.execute("select superseded_by from memories where rowid = ?", (rowid,)).fetchone()
+        return found is not None and found[0] is None
+
     def record_sighting(
         self,
         rowid: int,
@@ -277,9 +284,12 @@ class Store:
         zeros = sqlite_vec.serialize_float32([0.0] * self.embedding_dim)
         with self.transaction():
             for row in rows:
-                context_rowid = self.conn.execute(
+                found = self.conn.execute(
                     "select context_rowid from memories where rowid = ?", (row.rowid,)
-                ).fetchone()[0]
+                ).fetchone()
+                if found is None:  # forgotten by another caller since it was looked up
+                    raise NotFound(f"no memory has the id {row.id!r}; nothing was forgotten.")
+                context_rowid = found[0]
                 text_index.unindex(self.conn, row.rowid, context_rowid)
                 # vec0 may leave a deleted slot's bytes in its chunk; overwrite them first.
                 self.conn.execute(

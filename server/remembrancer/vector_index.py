@@ -156,13 +156,12 @@ class VectorIndex:
                     self._put(int(rowid), str(found[1]), np.frombuffer(found[0], dtype=np.float32))
             self.log_position = int(seq)
 
-    def committed_own_changes(self, conn: Connection, version_before: int) -> None:
-        """After our own commit: if nobody else wrote in between, our log entries need no replay."""
+    def committed_own_changes(self, version_before: int, position: int) -> None:
+        """After our own commit: if nobody else wrote since our last look, skip our own log
+        entries (``position``, read before the commit), which are already applied."""
         with self.lock:
             if self.loaded and version_before == self.data_version:
-                self.log_position = int(
-                    conn.execute("select coalesce(max(seq), 0) from vector_log").fetchone()[0]
-                )
+                self.log_position = position
 
     # -- changes made by this process ------------------------------------------------------
 
