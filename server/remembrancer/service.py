@@ -117,7 +117,7 @@ class MemoryService:
             text=text,
             tags=check.check_tags(tags, self.settings),
             metadata=check.check_metadata(metadata, self.settings),
-            scope=check.check_scope(scope or self.settings.default_scope),
+            scope=check.check_scope(self.settings.default_scope if scope is None else scope),
             actor=actor,
             created_at=None if created_at is None else check.timestamp(created_at),
         )

@@ -14,7 +14,8 @@ from remembrancer.config import SCOPE_PATTERN, Settings
 from remembrancer.errors import InvalidInput
 
 _SCOPE = re.compile(SCOPE_PATTERN)
-_TAG = re.compile(r"^[\w][\w .:/+#-]{0,63}$")
+# Letters (with combining marks), digits, spaces and a few marks; the first must be a letter or digit.
+_TAG = re.compile(r"[^\W_][\w\u0300-\u036f\u0900-\u0dff\u0610-\u065f .:/+#-]{0,63}")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _WHITESPACE = re.compile(r"\s+")
 MAX_METADATA_DEPTH = 8
@@ -66,7 +67,7 @@ def check_query(query: str) -> str:
 
 
 def check_scope(scope: str) -> str:
-    if not isinstance(scope, str) or not _SCOPE.match(scope):
+    if not isinstance(scope, str) or not _SCOPE.fullmatch(scope):
         raise InvalidInput(
             f"scope {scope!r} is not a valid scope name: use 1-64 letters, digits and _ . : @ / -, "
             "starting with a letter or digit (e.g. 'default' or 'my-project')."
@@ -96,8 +97,8 @@ def check_tags(tags: Iterable[str] | None, settings: Settings) -> list[str]:
     for tag in tags:
         if not isinstance(tag, str):
             raise InvalidInput(f"tag {tag!r} is not a string; tags must be a list of short strings.")
-        value = tag.strip().lower()
-        if not _TAG.match(value):
+        value = unicodedata.normalize("NFC", tag.strip().lower())
+        if not _TAG.fullmatch(value):
             raise InvalidInput(
                 f"tag {tag!r} is not valid: use 1-64 letters, digits, spaces and _ . : / + # -, "
                 "starting with a letter or digit."
@@ -119,6 +120,17 @@ def _depth(value: Any, level: int = 0) -> int:
     return level
 
 
+def _strings(value: Any) -> list[str]:
+    """Every key and string value inside a JSON value."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [text for key, item in value.items() for text in (str(key), *_strings(item))]
+    if isinstance(value, list):
+        return [text for item in value for text in _strings(item)]
+    return []
+
+
 def check_metadata(metadata: dict[str, Any] | None, settings: Settings) -> dict[str, Any]:
     if metadata is None:
         return {}
@@ -132,7 +144,8 @@ def check_metadata(metadata: dict[str, Any] | None, settings: Settings) -> dict[
         raise InvalidInput(
             f"metadata is not plain JSON ({exc}); use strings, numbers, lists and objects."
         ) from None
-    _reject_control(encoded.replace("\\u0000", "\x00"), "metadata")
+    for text in _strings(metadata):
+        _reject_control(text, "metadata")
     size = len(encoded.encode("utf-8"))
     if size > settings.max_metadata_bytes:
         raise InvalidInput(
@@ -158,7 +171,16 @@ def timestamp(moment: datetime) -> str:
     return as_utc(moment).isoformat(timespec="microseconds")
 
 
+def _in_utc(moment: datetime, name: str) -> datetime:
+    try:
+        return as_utc(moment)
+    except OverflowError:
+        raise InvalidInput(f"{name} ({moment.isoformat()}) is out of range once converted to UTC.") from None
+
+
 def check_time_range(since: datetime | None, until: datetime | None) -> tuple[str | None, str | None]:
-    if since is not None and until is not None and as_utc(since) > as_utc(until):
-        raise InvalidInput(f"since ({since.isoformat()}) is after until ({until.isoformat()}); swap them.")
-    return (None if since is None else timestamp(since), None if until is None else timestamp(until))
+    start = None if since is None else _in_utc(since, "since")
+    end = None if until is None else _in_utc(until, "until")
+    if start is not None and end is not None and start > end:
+        raise InvalidInput(f"since ({start.isoformat()}) is after until ({end.isoformat()}); swap them.")
+    return (None if start is None else timestamp(start), None if end is None else timestamp(end))
