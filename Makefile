@@ -37,6 +37,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/locomo.py
 	$(BIN)/python bench/dedup_threshold.py
 	$(BIN)/python bench/judge.py
+	$(BIN)/python bench/stress.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
