@@ -103,10 +103,16 @@ def _003_vector_log(conn: Connection) -> None:
     )
 
 
+def _004_live_rows_by_scope(conn: Connection) -> None:
+    # The last live memory of a scope (a new memory's context) without scanning the scope.
+    conn.execute("create index memories_live_by_scope on memories(scope, superseded_by)")
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "core tables", _001_core_tables),
     (2, "supersede and review", _002_supersede_and_review),
     (3, "vector log", _003_vector_log),
+    (4, "live rows by scope", _004_live_rows_by_scope),
 ]
 
 LATEST_VERSION = MIGRATIONS[-1][0]
