@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx2
 import pytest
+import sqlean
 from mcp import Client
 from mcp.client.sse import sse_client
 from mcp.client.streamable_http import streamable_http_client
@@ -174,3 +175,20 @@ def test_a_tokens_file_others_can_read_is_refused(
     assert main(["serve", "--transport", "http", "--db", str(tmp_path / "m.db")]) == 2
     err = capsys.readouterr().err
     assert f"chmod 600 {tokens_file}" in err and ALICE not in err
+
+
+@pytest.mark.anyio
+async def test_an_oversized_request_body_is_refused(server: tuple[str, Path]) -> None:
+    url, db = server
+    if url.endswith("/sse"):
+        url = url.replace("/sse", "/messages/?session_id=0" + "0" * 31)
+    body = b'{"jsonrpc": "2.0", "id": 1, "method": "ping", "pad": "' + b"x" * 2_000_000 + b'"}'
+    headers = {"Authorization": f"Bearer {ADMIN}", "content-type": "application/json"}
+    async with httpx2.AsyncClient(timeout=30) as http:
+        answer = await http.post(url, headers=headers, content=body)
+    assert answer.status_code == 413
+    conn = sqlean.connect(str(db))
+    try:
+        assert conn.execute("select count(*) from memories").fetchone()[0] == 0
+    finally:
+        conn.close()
