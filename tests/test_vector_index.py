@@ -98,3 +98,19 @@ def test_a_rolled_back_write_leaves_the_copy_unchanged(service: MemoryService) -
     assert [hit.content for hit in service.recall("lighthouses", mode="vector").hits] == [
         "kept memory about lighthouses"
     ]
+
+
+def test_many_removals_compact_the_arrays() -> None:
+    rng = np.random.default_rng(3)
+    matrix = _unit(rng.standard_normal((3000, 16)))
+    index = VectorIndex(16)
+    index.loaded = True
+    for rowid, row in enumerate(matrix, start=1):
+        index.put(rowid, "s", row.tobytes())
+    for rowid in range(1, 3001, 2):
+        index.remove(rowid)
+    partition = index.partitions["s"]
+    assert len(partition) == 1500 and partition.size < 3000  # compacted along the way
+    found = [rowid for rowid, _ in index.nearest(matrix[0].tobytes(), ["s"], 3000)]
+    assert len(found) == 1500 and all(rowid % 2 == 0 for rowid in found)
+    assert found[:5] == [i + 1 for i in np.argsort(-(matrix @ matrix[0])) if (i + 1) % 2 == 0][:5]

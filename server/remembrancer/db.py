@@ -86,7 +86,6 @@ def connect(path: Path, *, migrate_schema: bool = True) -> Connection:
         # Freed space is overwritten with zeros: forgotten text must not linger in the file.
         conn.execute("pragma secure_delete = on")
         conn.execute("pragma cache_size = -65536")
-        conn.execute("pragma mmap_size = 268435456")
         conn.execute("pragma temp_store = memory")
         if migrate_schema:
             applied = migrate(conn, utc_now())

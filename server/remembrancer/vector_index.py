@@ -21,69 +21,107 @@ from typing import Any
 import numpy as np
 
 Connection = Any
-COMPACT_ABOVE = 300_000
+COMPACT_ABOVE = 50_000
 CANDIDATES = 4_000
 
 
 class _Partition:
-    """The vectors of one scope: rowids, and either float32 rows or sign bits plus int8 rows."""
+    """The vectors of one scope in growable arrays: float32 rows, or sign bits plus int8 rows.
+
+    Adding writes into spare capacity; a changed or removed vector only clears its ``alive``
+    flag, and the arrays are compacted once a quarter of their rows are dead.
+    """
 
     def __init__(self, dim: int, compact: bool) -> None:
         self.dim, self.compact = dim, compact
+        self.size = 0
         self.rowids = np.empty(0, dtype=np.int64)
+        self.alive = np.empty(0, dtype=bool)
         self.exact = np.empty((0, dim), dtype=np.float32)
         self.bits = np.empty((0, (dim + 63) // 64), dtype=np.uint64)
         self.small = np.empty((0, dim), dtype=np.int8)
         self.position: dict[int, int] = {}
-        self.pending: list[tuple[int, np.ndarray]] = []
-        self.dead: set[int] = set()
+        self.dead = 0
+
+    def _reserve(self, extra: int) -> None:
+        needed = self.size + extra
+        if needed <= len(self.rowids):
+            return
+        capacity = max(needed, 2 * len(self.rowids), 1024)
+
+        def grown(array: np.ndarray) -> np.ndarray:
+            bigger = np.zeros((capacity, *array.shape[1:]), dtype=array.dtype)
+            bigger[: self.size] = array[: self.size]
+            return bigger
+
+        self.rowids, self.alive = grown(self.rowids), grown(self.alive)
+        if self.compact:
+            self.bits, self.small = grown(self.bits), grown(self.small)
+        else:
+            self.exact = grown(self.exact)
+
+    def extend(self, rowids: np.ndarray, rows: np.ndarray) -> None:
+        for rowid in rowids.tolist():
+            self._kill(rowid)
+        self._reserve(len(rowids))
+        span = slice(self.size, self.size + len(rowids))
+        self.rowids[span], self.alive[span] = rowids, True
+        if self.compact:
+            self.bits[span], self.small[span] = _sign_bits(rows), _int8(rows)
+        else:
+            self.exact[span] = rows
+        self.position.update(zip(rowids.tolist(), range(span.start, span.stop), strict=True))
+        self.size = span.stop
 
     def add(self, rowid: int, vector: np.ndarray) -> None:
-        self.dead.discard(rowid)
-        if rowid in self.position:  # a changed vector: drop the old row at the next flush
-            self.dead.add(rowid)
-        self.pending.append((rowid, vector))
+        self.extend(np.array([rowid], dtype=np.int64), vector[None, :])
+
+    def _kill(self, rowid: int) -> None:
+        index = self.position.pop(rowid, None)
+        if index is not None:
+            self.alive[index] = False
+            self.dead += 1
 
     def remove(self, rowid: int) -> None:
-        self.pending = [(r, v) for r, v in self.pending if r != rowid]
-        if rowid in self.position:
-            self.dead.add(rowid)
+        self._kill(rowid)
+        if self.dead > 1000 and self.dead * 4 > self.size:
+            self._compact_rows()
 
-    def _flush(self) -> None:
-        if not self.pending and not self.dead:
-            return
-        keep = np.ones(len(self.rowids), dtype=bool)
-        for rowid in self.dead:
-            keep[self.position[rowid]] = False
-        latest = dict(self.pending)
-        new_rowids = np.fromiter(latest, dtype=np.int64, count=len(latest))
-        new_rows = np.stack(list(latest.values())) if latest else np.empty((0, self.dim), dtype=np.float32)
-        self.rowids = np.concatenate([self.rowids[keep], new_rowids])
+    def _compact_rows(self) -> None:
+        keep = np.flatnonzero(self.alive[: self.size])
+        self.rowids, self.alive = self.rowids[keep], np.ones(len(keep), dtype=bool)
         if self.compact:
-            self.bits = np.concatenate([self.bits[keep], _sign_bits(new_rows)])
-            self.small = np.concatenate([self.small[keep], _int8(new_rows)])
+            self.bits, self.small = self.bits[keep], self.small[keep]
         else:
-            self.exact = np.concatenate([self.exact[keep], new_rows])
-        self.position = {int(rowid): index for index, rowid in enumerate(self.rowids)}
-        self.pending, self.dead = [], set()
+            self.exact = self.exact[keep]
+        self.size, self.dead = len(keep), 0
+        self.position = dict(zip(self.rowids.tolist(), range(self.size), strict=True))
 
     def __len__(self) -> int:
-        self._flush()
-        return len(self.rowids)
+        return self.size - self.dead
+
+    def __contains__(self, rowid: int) -> bool:
+        return rowid in self.position
 
     def scores(self, query: np.ndarray, among: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """(rowids, cosine similarities) for every row, or the rows at positions ``among``."""
-        self._flush()
-        rowids = self.rowids if among is None else self.rowids[among]
-        if not self.compact:
-            rows = self.exact if among is None else self.exact[among]
-            return rowids, rows @ query
-        if among is None and len(self.rowids) > CANDIDATES:
-            hamming = np.bitwise_count(self.bits ^ _sign_bits(query[None, :])).sum(axis=1)
+        """(rowids, cosine similarities) of the live rows, or of the rows at positions ``among``."""
+        if among is None and self.compact and len(self) > CANDIDATES:
+            hamming = np.bitwise_count(self.bits[: self.size] ^ _sign_bits(query[None, :])).sum(axis=1)
+            if self.dead:
+                hamming[~self.alive[: self.size]] = np.iinfo(hamming.dtype).max
             among = np.argpartition(hamming, CANDIDATES)[:CANDIDATES]
-            rowids = self.rowids[among]
-        rows = self.small if among is None else self.small[among]
-        return rowids, (rows.astype(np.float32) @ query) / 127.0
+        if among is not None:
+            among = among[self.alive[among]]
+            rows = self.small[among].astype(np.float32) / 127.0 if self.compact else self.exact[among]
+            return self.rowids[among], rows @ query
+        # Every row, views only (no copies); dead rows score below anything alive.
+        if self.compact:
+            scores = (self.small[: self.size].astype(np.float32) @ query) / 127.0
+        else:
+            scores = self.exact[: self.size] @ query
+        if self.dead:
+            scores[~self.alive[: self.size]] = -np.inf
+        return self.rowids[: self.size], scores
 
 
 def _sign_bits(rows: np.ndarray) -> np.ndarray:
@@ -103,7 +141,6 @@ class VectorIndex:
         self.dim = dim
         self.lock = threading.RLock()
         self.partitions: dict[str, _Partition] = {}
-        self.scope_of: dict[int, str] = {}
         self.loaded = False
         self.log_position = 0
         self.data_version: int | None = None
@@ -127,10 +164,25 @@ class VectorIndex:
         position = conn.execute("select coalesce(max(seq), 0) from vector_log").fetchone()[0]
         total = conn.execute("select count(*) from memories").fetchone()[0]
         self.compact = total > COMPACT_ABOVE
-        self.partitions, self.scope_of = {}, {}
-        for rowid, scope, blob in conn.execute("select rowid, scope, embedding from memory_vectors"):
-            self._put(int(rowid), str(scope), np.frombuffer(blob, dtype=np.float32))
+        self.partitions = {}
+        cursor = conn.execute("select rowid, scope, embedding from memory_vectors")
+        while chunk := cursor.fetchmany(20_000):  # whole chunks at a time: no per-row Python
+            by_scope: dict[str, list[tuple[int, bytes]]] = {}
+            for rowid, scope, blob in chunk:
+                by_scope.setdefault(str(scope), []).append((int(rowid), blob))
+            for scope, rows in by_scope.items():
+                rowids = np.fromiter((rowid for rowid, _ in rows), dtype=np.int64, count=len(rows))
+                matrix = np.frombuffer(b"".join(blob for _, blob in rows), dtype=np.float32).reshape(
+                    -1, self.dim
+                )
+                self._partition(scope).extend(rowids, matrix)
         self.log_position, self.loaded = int(position), True
+
+    def _partition(self, scope: str) -> _Partition:
+        partition = self.partitions.get(scope)
+        if partition is None:
+            partition = self.partitions[scope] = _Partition(self.dim, self.compact)
+        return partition
 
     def _replay(self, conn: Connection) -> None:
         oldest = conn.execute("select min(seq) from vector_log").fetchone()[0]
@@ -166,14 +218,10 @@ class VectorIndex:
     # -- changes made by this process ------------------------------------------------------
 
     def _put(self, rowid: int, scope: str, vector: np.ndarray) -> None:
-        previous = self.scope_of.get(rowid)
-        if previous is not None and previous != scope:
-            self.partitions[previous].remove(rowid)
-        partition = self.partitions.get(scope)
-        if partition is None:
-            partition = self.partitions[scope] = _Partition(self.dim, self.compact)
-        partition.add(rowid, vector)
-        self.scope_of[rowid] = scope
+        for name, partition in self.partitions.items():
+            if name != scope and rowid in partition:  # it moved scope
+                partition.remove(rowid)
+        self._partition(scope).add(rowid, vector)
 
     def put(self, rowid: int, scope: str, vector: bytes) -> None:
         with self.lock:
@@ -182,9 +230,8 @@ class VectorIndex:
 
     def remove(self, rowid: int) -> None:
         with self.lock:
-            scope = self.scope_of.pop(rowid, None)
-            if scope is not None:
-                self.partitions[scope].remove(rowid)
+            for partition in self.partitions.values():
+                partition.remove(rowid)
 
     def reset(self) -> None:
         with self.lock:
@@ -202,18 +249,13 @@ class VectorIndex:
     def nearest_among(self, vector: bytes, rowids: Iterable[int], k: int) -> list[tuple[int, float]]:
         """The same, restricted to the given rows (a filter's survivors)."""
         query = np.frombuffer(vector, dtype=np.float32)
-        by_scope: dict[str, list[int]] = {}
         with self.lock:
-            for rowid in rowids:
-                scope = self.scope_of.get(rowid)
-                if scope is not None:
-                    by_scope.setdefault(scope, []).append(rowid)
+            wanted = list(rowids)
             found = []
-            for scope, members in by_scope.items():
-                partition = self.partitions[scope]
-                len(partition)  # flush pending changes so positions are current
-                positions = np.fromiter((partition.position[r] for r in members), dtype=np.int64)
-                found.append(partition.scores(query, positions))
+            for partition in self.partitions.values():
+                positions = [partition.position[rowid] for rowid in wanted if rowid in partition.position]
+                if positions:
+                    found.append(partition.scores(query, np.array(positions, dtype=np.int64)))
         return _top(found, k)
 
 
@@ -226,4 +268,4 @@ def _top(found: list[tuple[np.ndarray, np.ndarray]], k: int) -> list[tuple[int, 
         best = np.argpartition(-scores, k)[:k]
         rowids, scores = rowids[best], scores[best]
     order = np.argsort(-scores, kind="stable")
-    return [(int(rowids[i]), float(1.0 - scores[i])) for i in order]
+    return [(int(rowids[i]), float(1.0 - scores[i])) for i in order if np.isfinite(scores[i])]
