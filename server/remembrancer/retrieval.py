@@ -20,7 +20,6 @@ STOP_WORDS = frozenset(
 )
 _WORD = re.compile(r"\w+", re.UNICODE)
 MAX_QUERY_TERMS = 32
-RRF_K = 60
 
 
 def full_text_query(text: str) -> str | None:
@@ -34,15 +33,6 @@ def full_text_query(text: str) -> str | None:
     if not unique:
         return None
     return " OR ".join(f'"{term}"' for term in unique[:MAX_QUERY_TERMS])
-
-
-def reciprocal_rank_fusion(rankings: Sequence[Sequence[int]], k: int = RRF_K) -> list[tuple[int, float]]:
-    """Fuse ranked id lists: each list gives 1 / (k + rank) to each id it holds; best first."""
-    scores: dict[int, float] = {}
-    for ranking in rankings:
-        for rank, item in enumerate(ranking, start=1):
-            scores[item] = scores.get(item, 0.0) + 1.0 / (k + rank)
-    return sorted(scores.items(), key=lambda pair: (-pair[1], pair[0]))
 
 
 #: Weight of the full-text side in score fusion; BM25 is the stronger signal on conversation.
