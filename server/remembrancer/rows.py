@@ -80,16 +80,6 @@ class RowFilter:
     def narrows(self) -> bool:
         return bool(self.tags) or self.since is not None or self.until is not None
 
-    def admits(self, row: MemoryRow) -> bool:
-        """The same test as ``where``, for a row already read."""
-        return (
-            row.scope in self.scopes
-            and (self.include_superseded or row.superseded_by is None)
-            and (self.since is None or row.created_at >= self.since)
-            and (self.until is None or row.created_at <= self.until)
-            and all(tag in row.tags for tag in self.tags)
-        )
-
     def where(self, alias: str = "m") -> tuple[str, list[Any]]:
         clauses = [f"{alias}.scope in ({marks(len(self.scopes))})"]
         if not self.include_superseded:

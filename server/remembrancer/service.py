@@ -207,12 +207,10 @@ class MemoryService:
         fused = score_fusion(by_vector, by_text)
         neighbours = self.store.neighbours(fused[:SMOOTHING_DEPTH]) if mode == "hybrid" else {}
         smoothed = neighbour_smoothing(fused, neighbours)
-        rows = self.store.get_by_rowids([rowid for rowid, _ in smoothed])
-        # Neighbours come unfiltered, and the KNN index does not know what was superseded.
-        ranked = [
-            (rowid, score) for rowid, score in smoothed if rowid in rows and row_filter.admits(rows[rowid])
-        ]
-        top = ranked[:limit]
+        # Neighbours come unfiltered, and the vector copy does not know what was superseded.
+        admitted = self.store.admitted([rowid for rowid, _ in smoothed], row_filter)
+        top = [(rowid, score) for rowid, score in smoothed if rowid in admitted][:limit]
+        rows = self.store.get_by_rowids([rowid for rowid, _ in top])
         similarity = {rowid: 1.0 - distance for rowid, distance in by_vector}
         hits = [
             RecallHit(

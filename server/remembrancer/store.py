@@ -381,6 +381,20 @@ class Store:
                 )
             ]
 
+    def admitted(self, rowids: Sequence[int], row_filter: RowFilter) -> set[int]:
+        """Those of the rows that the filter admits (and that still exist)."""
+        if not rowids:
+            return set()
+        where, params = row_filter.where()
+        with self.lock:
+            return {
+                row[0]
+                for row in self.conn.execute(
+                    f"select m.rowid from memories m where m.rowid in ({marks(len(rowids))}) and {where}",
+                    (*rowids, *params),
+                )
+            }
+
     def neighbours(self, rowids: list[int]) -> dict[int, list[int]]:
         with self.lock:
             return text_index.neighbours(self.conn, rowids)
