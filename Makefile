@@ -38,6 +38,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/dedup_threshold.py
 	$(BIN)/python bench/judge.py
 	$(BIN)/python bench/stress.py
+	$(BIN)/python bench/scale.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
