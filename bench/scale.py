@@ -4,8 +4,9 @@ Real text (LoCoMo turns, STS-B train sentences; read from ../shared/data, never 
 once; each store holds synthetic memories in 5 scopes: a base text plus varied words, the base vector
 plus noise (cosine ~0.9), written with Store.insert in large transactions. Queries are held-out texts
 and STS-B paraphrases of stored ones. Above --fast-context-above memories the build answers
-Store.insert's "previous memory of the sitting" lookup itself (the server's query sorts the whole
-scope: a 1M build would be quadratic); every measurement uses the server's own code.
+Store.insert's "previous memory of the sitting" lookup itself (before schema step 4 the server's
+query sorted the whole scope, which made a 1M build quadratic); every measurement uses the
+server's own code.
 """
 
 from __future__ import annotations
