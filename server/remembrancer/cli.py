@@ -81,6 +81,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         else:
             serve_http(server, settings, transport, tokens)
     finally:
+        embedder.finish_loading()
         service.close()
     return 0
 

@@ -96,7 +96,7 @@ class FastEmbedder:
         self._model: Any = None
         self._load_lock = threading.Lock()
         self._run_lock = threading.Lock()
-        self._load_error: BaseException | None = None
+        self._loader: threading.Thread | None = None
 
     @property
     def name(self) -> str:
@@ -108,7 +108,13 @@ class FastEmbedder:
 
     def start_loading(self) -> None:
         """Load in a background thread so the first call does not wait for the whole load."""
-        threading.Thread(target=self._load_quietly, name="embedding-model-load", daemon=True).start()
+        self._loader = threading.Thread(target=self._load_quietly, name="embedding-model-load", daemon=True)
+        self._loader.start()
+
+    def finish_loading(self, timeout: float = 30.0) -> None:
+        """Wait for a background load: exiting while onnxruntime builds its session aborts the process."""
+        if self._loader is not None:
+            self._loader.join(timeout)
 
     def _load_quietly(self) -> None:
         try:
