@@ -56,6 +56,12 @@ class FakeEmbedder:
 
 
 @pytest.fixture
+def anyio_backend() -> str:
+    """The async tests run on asyncio through anyio's pytest plugin."""
+    return "asyncio"
+
+
+@pytest.fixture
 def db_path(tmp_path: Path) -> Path:
     return tmp_path / "memory.db"
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import os
 import random
-import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,7 +19,7 @@ import anyio
 import pytest
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters, stdio_client
-from mcp_types import CallToolResult, TextContent
+from mcp_types import CallToolResult
 
 from conftest import FakeEmbedder
 from remembrancer.config import Settings
@@ -28,27 +27,12 @@ from remembrancer.embeddings import FastEmbedder
 from remembrancer.errors import NotFound
 from remembrancer.server import build_server
 from remembrancer.service import MemoryService
-from test_transports import _free_port, _wait_for_port
+from servers import http_server, server_env, tool_data, tool_text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 import stress  # bench/stress.py, by name: the processes it spawns import its workers from it
 
 READ_TIMEOUT = 60.0  # the first call to a fresh server may wait for the model to load
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-def _text(result: CallToolResult) -> str:
-    return "\n".join(block.text for block in result.content if isinstance(block, TextContent))
-
-
-def _ok(result: CallToolResult) -> dict[str, Any]:
-    assert not result.is_error, f"tool call failed: {_text(result)}"
-    assert isinstance(result.structured_content, dict), result
-    return result.structured_content
 
 
 def _contents(count: int, seed: int, label: str) -> list[str]:
@@ -135,12 +119,12 @@ async def test_concurrent_tool_calls_in_one_process(service: MemoryService, db_p
         )
 
         async def remember(content: str) -> None:
-            remembered[content] = _ok(
+            remembered[content] = tool_data(
                 await client.call_tool("remember", {"content": content, "tags": ["load"]})
             )
 
         async def recall(query: str) -> None:
-            recalled.append(_ok(await client.call_tool("recall", {"query": query, "limit": 5})))
+            recalled.append(tool_data(await client.call_tool("recall", {"query": query, "limit": 5})))
 
         async with anyio.create_task_group() as group:
             for n, content in enumerate(contents):
@@ -164,7 +148,7 @@ async def test_concurrent_tool_calls_in_one_process(service: MemoryService, db_p
                 group.start_soon(recall, content)
 
         for content in [*contents, *more]:  # a recall by exact text finds a memory while it lives
-            found = _ok(await client.call_tool("recall", {"query": content, "limit": 5}))
+            found = tool_data(await client.call_tool("recall", {"query": content, "limit": 5}))
             memory_id = remembered[content]["memory"]["id"]
             hits = {hit["id"]: hit for hit in found["hits"]}
             assert (memory_id in hits) is (memory_id not in doomed)
@@ -179,7 +163,7 @@ async def test_concurrent_tool_calls_in_one_process(service: MemoryService, db_p
 
 
 async def _ok_call(client: Client, tool: str, arguments: dict[str, Any]) -> dict[str, Any]:
-    return _ok(await client.call_tool(tool, arguments))
+    return tool_data(await client.call_tool(tool, arguments))
 
 
 @pytest.mark.anyio
@@ -189,11 +173,13 @@ async def test_concurrent_forgets_of_one_memory_in_one_process(service: MemorySe
     Every failure must be the readable 'no memory has the id' error, never an internal one.
     """
     async with Client(build_server(service)) as client:
-        keep = _ok(await client.call_tool("remember", {"content": "This memory must survive."}))["memory"][
-            "id"
-        ]
+        keep = tool_data(await client.call_tool("remember", {"content": "This memory must survive."}))[
+            "memory"
+        ]["id"]
         for round_ in range(5):
-            target = _ok(await client.call_tool("remember", {"content": f"Forget me soon, round {round_}."}))
+            target = tool_data(
+                await client.call_tool("remember", {"content": f"Forget me soon, round {round_}."})
+            )
             memory_id = target["memory"]["id"]
             results: list[CallToolResult] = []
 
@@ -204,7 +190,7 @@ async def test_concurrent_forgets_of_one_memory_in_one_process(service: MemorySe
                 for _ in range(4):
                     group.start_soon(forget)
             succeeded = [r for r in results if not r.is_error]
-            failed = [_text(r) for r in results if r.is_error]
+            failed = [tool_text(r) for r in results if r.is_error]
             assert len(succeeded) == 1, failed
             for text in failed:
                 assert "no memory has the id" in text and memory_id in text, text
@@ -361,38 +347,11 @@ def test_a_write_committed_elsewhere_right_after_ours_reaches_our_vector_search(
 # -- (c) two real server processes, stdio and HTTP, on one file ---------------------------------
 
 
-def _server_env(tmp_path: Path) -> dict[str, str]:
-    return {"XDG_DATA_HOME": str(tmp_path / "xdg-data"), "REMEMBRANCER_LOG_LEVEL": "INFO"}
-
-
 @pytest.fixture
 def http_port(tmp_path: Path, db_path: Path) -> Iterator[int]:
-    """`remembrancer serve --transport http` on the test's database file."""
-    port = _free_port()
-    log = tmp_path / "server-http.log"
-    args = ["-m", "remembrancer", "serve", "--db", str(db_path), "--transport", "http", "--port", str(port)]
-    args.append("--no-auth")  # loopback only; access control has its own tests
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, *args],
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            cwd=tmp_path,
-            env={**os.environ, **_server_env(tmp_path)},
-        )
-    try:
-        _wait_for_port(port, proc, log, timeout=60.0)
+    """`remembrancer serve --transport http` on the test's database file (loopback, no token)."""
+    with http_server(tmp_path, db_path, "http", "--no-auth") as port:
         yield port
-        assert proc.poll() is None, f"the HTTP server died during the test:\n{log.read_text()}"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
-        print(f"--- HTTP server output ---\n{log.read_text()}", file=sys.stderr)  # shown on failure
 
 
 @pytest.mark.slow
@@ -410,13 +369,13 @@ async def test_stdio_and_http_servers_share_one_file(
     async def remember_all(client: Client, name: str) -> None:
         async def one(content: str) -> None:
             result = await client.call_tool("remember", {"content": content, "tags": [name]})
-            results[name].append(_ok(result))
+            results[name].append(tool_data(result))
 
         async with anyio.create_task_group() as group:
             for content in texts[name]:
                 group.start_soon(one, content)
 
-    env = _server_env(tmp_path)
+    env = server_env(tmp_path)
     if "PYTHONPATH" in os.environ:  # the stdio client passes only a minimal environment on
         env["PYTHONPATH"] = os.environ["PYTHONPATH"]
     stdio_params = StdioServerParameters(
@@ -435,7 +394,7 @@ async def test_stdio_and_http_servers_share_one_file(
                 # Each server finds every memory the other stored, by its words and by its vector.
                 for client, other in ((stdio, "http"), (web, "stdio")):
                     for content in texts[other]:
-                        found = _ok(await client.call_tool("recall", {"query": content, "limit": 5}))
+                        found = tool_data(await client.call_tool("recall", {"query": content, "limit": 5}))
                         hits = {hit["content"]: hit for hit in found["hits"]}
                         assert content in hits, f"a {other} memory is not found through the other server"
                         assert (hits[content]["similarity"] or 0.0) > 0.99, (

@@ -21,22 +21,12 @@ from mcp.client.streamable_http import streamable_http_client
 from remembrancer.cli import main
 from remembrancer.config import Settings
 from remembrancer.service import MemoryService
+from servers import free_port
 
 pytestmark = pytest.mark.slow
 ALICE = "alice-token-" + "a" * 24
 BOB = "bob-token-" + "b" * 24
 ADMIN = "admin-token-" + "c" * 24
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
@@ -49,7 +39,7 @@ def tokens_file(tmp_path: Path) -> Path:
 
 @pytest.fixture(params=["http", "sse"])
 def server(request: pytest.FixtureRequest, tmp_path: Path, tokens_file: Path) -> Iterator[tuple[str, Path]]:
-    port, db = _free_port(), tmp_path / "memory.db"
+    port, db = free_port(), tmp_path / "memory.db"
     env = {
         **os.environ,
         "REMEMBRANCER_AUTH_TOKENS_FILE": str(tokens_file),

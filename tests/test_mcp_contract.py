@@ -11,11 +11,6 @@ from remembrancer.server import build_server
 from remembrancer.service import MemoryService
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 def _structured(result: Any) -> dict[str, Any]:
     assert not result.is_error, result.content
     assert result.structured_content is not None

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 import os
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -69,6 +71,21 @@ def _check_is_ours(conn: Connection, path: Path) -> None:
         )
 
 
+def _with_retries(step: Callable[[], object], seconds: float = BUSY_TIMEOUT_MS / 1000) -> None:
+    """Run a step that SQLite refuses outright, busy timeout or not, while another process opens
+    the same new file (switching it to WAL needs a moment alone with it)."""
+    deadline, pause = time.monotonic() + seconds, 0.01
+    while True:
+        try:
+            step()
+            return
+        except sqlean.OperationalError as exc:
+            if ("locked" not in str(exc) and "busy" not in str(exc)) or time.monotonic() > deadline:
+                raise
+            time.sleep(pause)
+            pause = min(pause * 2, 0.5)
+
+
 def connect(path: Path, *, migrate_schema: bool = True) -> Connection:
     """A connection in autocommit mode: callers open transactions explicitly."""
     path = path.expanduser()
@@ -80,7 +97,7 @@ def connect(path: Path, *, migrate_schema: bool = True) -> Connection:
         conn.enable_load_extension(False)
         conn.execute(f"pragma busy_timeout = {BUSY_TIMEOUT_MS}")
         _check_is_ours(conn, path)
-        conn.execute("pragma journal_mode = wal")
+        _with_retries(lambda: conn.execute("pragma journal_mode = wal"))
         conn.execute("pragma synchronous = normal")
         conn.execute("pragma foreign_keys = on")
         # Freed space is overwritten with zeros: forgotten text must not linger in the file.

@@ -1,0 +1,93 @@
+"""Real `remembrancer serve` processes for tests: arguments, environment, an HTTP server on a free port."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mcp_types import CallToolResult, TextContent
+
+
+def serve_args(db: Path, *extra: str) -> list[str]:
+    return ["-m", "remembrancer", "serve", "--db", str(db), *extra]
+
+
+def server_env(tmp_path: Path) -> dict[str, str]:
+    # Keep the default data folder out of the user's home, in case anything falls back to it.
+    return {"XDG_DATA_HOME": str(tmp_path / "xdg-data"), "REMEMBRANCER_LOG_LEVEL": "INFO"}
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for_port(port: int, proc: subprocess.Popen[bytes], log: Path, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"server exited with {proc.returncode} before listening:\n{log.read_text()}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    pytest.fail(f"server did not accept connections on port {port} within {timeout} s:\n{log.read_text()}")
+
+
+@contextmanager
+def http_server(
+    tmp_path: Path,
+    db: Path,
+    transport: str,
+    *extra: str,
+    env: dict[str, str] | None = None,
+    timeout: float = 60.0,
+) -> Iterator[int]:
+    """`remembrancer serve --transport TRANSPORT` on loopback; yields its port, stops it after."""
+    port = free_port()
+    log = tmp_path / f"server-{transport}-{port}.log"
+    args = serve_args(db, "--transport", transport, "--host", "127.0.0.1", "--port", str(port), *extra)
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, *args],
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=tmp_path,
+            env={**os.environ, **server_env(tmp_path)},
+        )
+    try:
+        wait_for_port(port, proc, log, timeout)
+        yield port
+        assert proc.poll() is None, f"server died during the test:\n{log.read_text()}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+        print(f"--- {transport} server output ---\n{log.read_text()}", file=sys.stderr)  # shown on failure
+
+
+def tool_text(result: CallToolResult) -> str:
+    return "\n".join(block.text for block in result.content if isinstance(block, TextContent))
+
+
+def tool_data(result: CallToolResult) -> dict[str, Any]:
+    """The structured answer of a successful call; the text content carries the same JSON."""
+    assert not result.is_error, f"tool call failed: {tool_text(result)}"
+    assert isinstance(result.structured_content, dict), result
+    assert json.loads(tool_text(result)) == result.structured_content
+    return result.structured_content
