@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from remembrancer.retrieval import full_text_query, neighbour_smoothing, score_fusion
 from remembrancer.service import MemoryService
 
@@ -66,3 +68,18 @@ def test_neighbours_obey_the_filters(service: MemoryService) -> None:
     tagged = service.recall("Radiohead concert", tags=["music"]).hits
     assert reply.memory.id not in [hit.id for hit in tagged]
     assert all("music" in hit.tags for hit in tagged)
+
+
+def test_very_common_words_are_left_out_of_the_full_text_query(
+    service: MemoryService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from remembrancer import text_index
+
+    monkeypatch.setattr(text_index, "COMMON_DOCS", 3)
+    for n in range(6):
+        service.remember(f"the weekly report number {n} w{n}a w{n}b")
+    service.remember("the quarterly budget review")
+    assert service.store.without_common_words(["weekly", "report", "budget"]) == ["budget"]
+    assert len(service.store.without_common_words(["weekly", "reports"])) == 1  # all common: keeps one
+    assert service.store.without_common_words(["budgets", "unknownword"]) == ["budgets", "unknownword"]
+    assert service.recall("weekly budget", mode="text").hits[0].content == "the quarterly budget review"

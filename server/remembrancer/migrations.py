@@ -108,11 +108,17 @@ def _004_live_rows_by_scope(conn: Connection) -> None:
     conn.execute("create index memories_live_by_scope on memories(scope, superseded_by)")
 
 
+def _005_text_vocabulary(conn: Connection) -> None:
+    # How many memories hold each indexed term, to leave very common words out of queries.
+    conn.execute("create virtual table memory_fts_vocab using fts5vocab(memory_fts, 'row')")
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "core tables", _001_core_tables),
     (2, "supersede and review", _002_supersede_and_review),
     (3, "vector log", _003_vector_log),
     (4, "live rows by scope", _004_live_rows_by_scope),
+    (5, "text vocabulary", _005_text_vocabulary),
 ]
 
 LATEST_VERSION = MIGRATIONS[-1][0]

@@ -22,17 +22,23 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 MAX_QUERY_TERMS = 32
 
 
-def full_text_query(text: str) -> str | None:
-    """An FTS5 expression matching any of the text's words, each quoted so no user text is syntax.
-
-    Returns None when the text has no words at all.
-    """
+def query_words(text: str) -> list[str]:
+    """The words of a query worth searching for: stop words dropped (unless that leaves none)."""
     words = [word.casefold() for word in _WORD.findall(text)]
     terms = [word for word in words if word not in STOP_WORDS] or words
-    unique = list(dict.fromkeys(term.replace('"', "") for term in terms if term.replace("_", "")))
-    if not unique:
-        return None
-    return " OR ".join(f'"{term}"' for term in unique[:MAX_QUERY_TERMS])
+    return list(dict.fromkeys(term.replace('"', "") for term in terms if term.replace("_", "")))[
+        :MAX_QUERY_TERMS
+    ]
+
+
+def match_expression(words: Sequence[str]) -> str | None:
+    """An FTS5 expression matching any of the words, each quoted so no user text is syntax."""
+    return " OR ".join(f'"{word}"' for word in words) or None
+
+
+def full_text_query(text: str) -> str | None:
+    """The FTS5 expression for a query's words; None when it has no words at all."""
+    return match_expression(query_words(text))
 
 
 #: Weight of the full-text side in score fusion; BM25 is the stronger signal on conversation.

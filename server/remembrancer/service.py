@@ -37,7 +37,13 @@ from remembrancer.models import (
     StoreStats,
     UndoResult,
 )
-from remembrancer.retrieval import SMOOTHING_DEPTH, full_text_query, neighbour_smoothing, score_fusion
+from remembrancer.retrieval import (
+    SMOOTHING_DEPTH,
+    match_expression,
+    neighbour_smoothing,
+    query_words,
+    score_fusion,
+)
 from remembrancer.review import review_pending, run_review_loop, undo
 from remembrancer.rows import RowFilter
 from remembrancer.store import Store
@@ -201,7 +207,9 @@ class MemoryService:
             by_vector = self.store.nearest_filtered(vector, row_filter, depth)
         elif mode != "text":
             by_vector = self.store.nearest(vector, row_filter.scopes, depth)
-        match = full_text_query(text) if mode != "vector" else None
+        match = (
+            match_expression(self.store.without_common_words(query_words(text))) if mode != "vector" else None
+        )
         by_text = self.store.full_text(match, row_filter, depth) if match else []
 
         fused = score_fusion(by_vector, by_text)

@@ -395,6 +395,10 @@ class Store:
                 )
             }
 
+    def without_common_words(self, words: list[str]) -> list[str]:
+        with self.lock:
+            return text_index.without_common_words(self.conn, words)
+
     def neighbours(self, rowids: list[int]) -> dict[int, list[int]]:
         with self.lock:
             return text_index.neighbours(self.conn, rowids)

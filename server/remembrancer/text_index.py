@@ -80,3 +80,45 @@ def neighbours(conn: Connection, rowids: list[int]) -> dict[int, list[int]]:
         if context in found:
             found[context].append(int(rowid))
     return found
+
+
+#: A word found in more memories than this (or than COMMON_SHARE of them, if more) adds little
+#: to BM25 but makes it score every match: left out of the query when rarer words remain.
+COMMON_DOCS = 5_000
+COMMON_SHARE = 0.02
+
+
+def _prepare_query_vocabulary(conn: Connection) -> None:
+    """Per-connection scratch tables that stem words with the index's own tokenizer."""
+    conn.execute(
+        "create virtual table if not exists temp.query_words using fts5("
+        "word, tokenize='porter unicode61 remove_diacritics 2')"
+    )
+    conn.execute(
+        "create virtual table if not exists temp.query_stems"
+        " using fts5vocab('temp', 'query_words', 'instance')"
+    )
+
+
+def without_common_words(conn: Connection, words: list[str]) -> list[str]:
+    """The words minus those in too many memories, keeping at least the rarest one."""
+    if len(words) < 2:
+        return words
+    _prepare_query_vocabulary(conn)
+    conn.execute("delete from temp.query_words")
+    conn.executemany("insert into temp.query_words(rowid, word) values (?, ?)", list(enumerate(words)))
+    stems = {int(index): str(term) for index, term in conn.execute("select doc, term from temp.query_stems")}
+    conn.execute("delete from temp.query_words")
+    if not stems:
+        return words
+    marks = ", ".join("?" * len(stems))
+    counts = dict(
+        conn.execute(f"select term, doc from memory_fts_vocab where term in ({marks})", list(stems.values()))
+    )
+    size = conn.execute("select coalesce(max(rowid), 0) from memories").fetchone()[0]  # an upper bound, O(1)
+    limit = max(COMMON_DOCS, COMMON_SHARE * size)
+    frequency = {index: counts.get(stem, 0) for index, stem in stems.items()}
+    kept = [word for index, word in enumerate(words) if frequency.get(index, 0) <= limit]
+    if not kept:
+        kept = [words[min(frequency, key=lambda index: frequency[index])]]
+    return kept
