@@ -1,0 +1,158 @@
+"""The store's read-only queries, as a base class of ``Store`` (one concern, one file)."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from remembrancer.db import Connection
+from remembrancer.migrations import LATEST_VERSION
+from remembrancer.rows import MEMORY_COLUMNS, MemoryRow, RowFilter, marks
+
+
+class StoreReads:
+    conn: Connection
+    lock: threading.RLock
+
+    def get_meta(self, key: str) -> str | None:
+        with self.lock:
+            row = self.conn.execute("select value from meta where key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def schema_version(self) -> int:
+        with self.lock:
+            row = self.conn.execute("select max(version) from schema_migrations").fetchone()
+        return int(row[0] or 0)
+
+    def pending_review(self, limit: int) -> list[MemoryRow]:
+        with self.lock:
+            rows = self.conn.execute(
+                f"select {MEMORY_COLUMNS} from memories where needs_review = 1 and superseded_by is null"
+                " order by rowid limit ?",
+                (limit,),
+            ).fetchall()
+        return [MemoryRow.from_tuple(row) for row in rows]
+
+    def history_event(self, event_id: int) -> tuple[Any, ...] | None:
+        with self.lock:
+            row = self.conn.execute(
+                "select id, memory_id, event, at, actor, details from history where id = ?", (event_id,)
+            ).fetchone()
+        return None if row is None else tuple(row)
+
+    def count_pending_review(self) -> int:
+        with self.lock:
+            row = self.conn.execute(
+                "select count(*) from memories where needs_review = 1 and superseded_by is null"
+            ).fetchone()
+        return int(row[0])
+
+    def was_reverted(self, event_id: int) -> bool:
+        with self.lock:
+            row = self.conn.execute(
+                "select 1 from history where event = 'reverted' and json_extract(details, '$.event') = ?",
+                (event_id,),
+            ).fetchone()
+        return row is not None
+
+    def find_by_hash(self, scope: str, content_hash: str) -> MemoryRow | None:
+        """A live (not superseded) memory with this text in this scope."""
+        with self.lock:
+            row = self.conn.execute(
+                f"select {MEMORY_COLUMNS} from memories where scope = ? and content_hash = ?"
+                " and superseded_by is null limit 1",
+                (scope, content_hash),
+            ).fetchone()
+        return None if row is None else MemoryRow.from_tuple(row)
+
+    def get_by_ids(self, ids: Sequence[str]) -> dict[str, MemoryRow]:
+        found: dict[str, MemoryRow] = {}
+        with self.lock:
+            for start in range(0, len(ids), 500):
+                chunk = list(ids[start : start + 500])
+                for row in self.conn.execute(
+                    f"select {MEMORY_COLUMNS} from memories where id in ({marks(len(chunk))})", chunk
+                ):
+                    found[row[1]] = MemoryRow.from_tuple(row)
+        return found
+
+    def get_by_rowids(self, rowids: Sequence[int]) -> dict[int, MemoryRow]:
+        if not rowids:
+            return {}
+        with self.lock:
+            rows = self.conn.execute(
+                f"select {MEMORY_COLUMNS} from memories where rowid in ({marks(len(rowids))})", list(rowids)
+            ).fetchall()
+        return {row[0]: MemoryRow.from_tuple(row) for row in rows}
+
+    def scope_counts(self) -> dict[str, int]:
+        with self.lock:
+            return dict(
+                self.conn.execute("select scope, count(*) from memories group by scope order by scope")
+            )
+
+    def scope_exists(self, scope: str) -> bool:
+        with self.lock:
+            return (
+                self.conn.execute("select 1 from memories where scope = ? limit 1", (scope,)).fetchone()
+                is not None
+            )
+
+    def list_rows(self, row_filter: RowFilter, limit: int, offset: int = 0) -> list[MemoryRow]:
+        where, params = row_filter.where()
+        with self.lock:
+            rows = self.conn.execute(
+                f"select {MEMORY_COLUMNS} from memories m where {where}"
+                " order by m.created_at desc, m.rowid desc limit ? offset ?",
+                (*params, limit, offset),
+            ).fetchall()
+        return [MemoryRow.from_tuple(row) for row in rows]
+
+    def iter_rows(self, batch: int = 1000) -> Iterator[MemoryRow]:
+        """Every memory in insertion order, read in batches so a huge store streams."""
+        last = 0
+        while True:
+            with self.lock:
+                rows = self.conn.execute(
+                    f"select {MEMORY_COLUMNS} from memories where rowid > ? order by rowid limit ?",
+                    (last, batch),
+                ).fetchall()
+            if not rows:
+                return
+            for row in rows:
+                yield MemoryRow.from_tuple(row)
+            last = rows[-1][0]
+
+    def existing_ids(self, ids: Sequence[str]) -> set[str]:
+        return set(self.get_by_ids(ids))
+
+    def sightings(self, rowid: int) -> list[tuple[str, dict[str, Any], str | None]]:
+        with self.lock:
+            rows = self.conn.execute(
+                "select seen_at, metadata, content from sightings where memory_rowid = ? order by seen_at",
+                (rowid,),
+            ).fetchall()
+        return [(seen_at, json.loads(metadata), content) for seen_at, metadata, content in rows]
+
+    def history(self, memory_id: str | None = None, limit: int = 100) -> list[tuple[Any, ...]]:
+        with self.lock:
+            if memory_id is None:
+                sql = "select id, memory_id, event, at, actor, details from history order by id desc limit ?"
+                return list(self.conn.execute(sql, (limit,)))
+            return list(
+                self.conn.execute(
+                    "select id, memory_id, event, at, actor, details from history where memory_id = ?"
+                    " order by id limit ?",
+                    (memory_id, limit),
+                )
+            )
+
+    def counts(self) -> dict[str, int]:
+        with self.lock:
+            row = self.conn.execute(
+                "select (select count(*) from memories), (select count(*) from history),"
+                " (select count(*) from memory_vectors)"
+            ).fetchone()
+        return {"memories": row[0], "history": row[1], "vectors": row[2], "schema": LATEST_VERSION}
