@@ -3,14 +3,12 @@ full-text entry; the repair that rebuilds what is derived from the memory rows; 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import sqlean
 
-from remembrancer import text_index
 from remembrancer.errors import StoreError
 from remembrancer.store import Store
 
@@ -77,29 +75,11 @@ def repair(store: Store, embed: Callable[[Sequence[str]], list[bytes]]) -> Integ
     missing = store.get_by_rowids(before.missing_vectors) if before.missing_vectors else {}
     vectors = embed([row.content for row in missing.values()]) if missing else []
     with store.transaction():
-        conn = store.conn
-        for rowid in before.orphan_vectors:
-            conn.execute("delete from memory_vectors where rowid = ?", (rowid,))
-        for row, vector in zip(missing.values(), vectors, strict=True):
-            conn.execute(
-                "insert into memory_vectors(rowid, embedding, scope) values (?, ?, ?)",
-                (row.rowid, vector, row.scope),
-            )
-        if before.orphan_vectors or missing:
-            store._log_vector(0, "reset")
-        conn.execute("delete from memory_fts")
-        rows = conn.execute(
-            "select m.rowid, m.content, m.tags, coalesce(p.content, '') from memories m"
-            " left join memories p on p.rowid = m.context_rowid"
-        ).fetchall()
-        for rowid, content, tags, context in rows:
-            text_index.index(conn, rowid, content, _tags(tags), context)
+        store.drop_vectors(before.orphan_vectors)
+        store.put_vectors([(row, vector) for row, vector in zip(missing.values(), vectors, strict=True)])
+        store.rebuild_text_index()
     store.checkpoint()
     return check(store)
-
-
-def _tags(encoded: str) -> list[str]:
-    return list(json.loads(encoded))
 
 
 def backup(store: Store, target: Path) -> int:

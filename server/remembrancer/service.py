@@ -8,6 +8,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -144,7 +145,7 @@ class MemoryService:
                 piece = check.check_content(part, self.settings)
             except InvalidInput:
                 continue
-            outcomes.append(self.curator.remember_fact(Fact(**{**fact.__dict__, "text": piece}), deadline))
+            outcomes.append(self.curator.remember_fact(replace(fact, text=piece), deadline))
         if not outcomes:
             return RememberResult.single(self.curator.remember_fact(fact, deadline))
         return RememberResult(

@@ -6,6 +6,7 @@ Every write that touches several tables runs inside ``transaction()``.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -259,6 +260,31 @@ class Store(StoreReads):
                 self.conn.execute("update history set details = '{}' where memory_id = ?", (row.id,))
                 self.add_history(row.id, "forgotten", at, actor, {})
         self.checkpoint()
+
+    # -- repairs (each inside the caller's transaction) ---------------------------------
+
+    def drop_vectors(self, rowids: Sequence[int]) -> None:
+        for rowid in rowids:
+            self.conn.execute("delete from memory_vectors where rowid = ?", (rowid,))
+            self._log_vector(rowid, "delete")
+
+    def put_vectors(self, rows: Sequence[tuple[MemoryRow, bytes]]) -> None:
+        for row, vector in rows:
+            self.conn.execute(
+                "insert into memory_vectors(rowid, embedding, scope) values (?, ?, ?)",
+                (row.rowid, vector, row.scope),
+            )
+            self._log_vector(row.rowid, "put", vector, row.scope)
+
+    def rebuild_text_index(self) -> None:
+        """Index every memory again, with its context, from the memory rows."""
+        self.conn.execute("delete from memory_fts")
+        rows = self.conn.execute(
+            "select m.rowid, m.content, m.tags, coalesce(p.content, '') from memories m"
+            " left join memories p on p.rowid = m.context_rowid"
+        ).fetchall()
+        for rowid, content, tags, context in rows:
+            text_index.index(self.conn, rowid, content, json.loads(tags), context)
 
     def checkpoint(self) -> None:
         """Move the write-ahead log into the main file and truncate it, so old page images go."""

@@ -8,7 +8,6 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from remembrancer.db import Connection
-from remembrancer.migrations import LATEST_VERSION
 from remembrancer.rows import MEMORY_COLUMNS, MemoryRow, RowFilter, marks
 
 
@@ -155,4 +154,4 @@ class StoreReads:
                 "select (select count(*) from memories), (select count(*) from history),"
                 " (select count(*) from memory_vectors)"
             ).fetchone()
-        return {"memories": row[0], "history": row[1], "vectors": row[2], "schema": LATEST_VERSION}
+        return {"memories": row[0], "history": row[1], "vectors": row[2]}
