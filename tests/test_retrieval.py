@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from remembrancer.retrieval import full_text_query, neighbour_smoothing, score_fusion
+from remembrancer.rows import RowFilter
 from remembrancer.service import MemoryService
 
 
@@ -83,3 +84,32 @@ def test_very_common_words_are_left_out_of_the_full_text_query(
     assert len(service.store.without_common_words(["weekly", "reports"])) == 1  # all common: keeps one
     assert service.store.without_common_words(["budgets", "unknownword"]) == ["budgets", "unknownword"]
     assert service.recall("weekly budget", mode="text").hits[0].content == "the quarterly budget review"
+
+
+def test_the_full_text_side_keeps_to_the_scopes_asked_for(service: MemoryService) -> None:
+    """Scopes are filtered inside MATCH: similar names, and names the tokenizer would split
+    or stem, never mix."""
+    names = ["project-atlas", "project.atlas", "atlas", "projects", "work"]
+    ids = {
+        name: service.remember(f"kickoff meeting notes for {name}", scope=name).memory.id for name in names
+    }
+    for name in names:
+        hits = service.recall("kickoff meeting", scope=name, mode="text").hits
+        assert [hit.id for hit in hits] == [ids[name]], name
+    pair = service.recall("kickoff meeting", scope=["atlas", "work"], mode="text").hits
+    assert sorted(hit.id for hit in pair) == sorted([ids["atlas"], ids["work"]])
+
+
+def test_the_full_text_side_leaves_out_superseded_memories_unless_asked(service: MemoryService) -> None:
+    old = service.remember("the standup is at nine").memory
+    new = service.remember("standup moved to ten thirty").memory
+    rowids = service.store.get_by_ids([old.id, new.id])
+    with service.store.transaction():
+        service.store.set_superseded([rowids[old.id].rowid], new.id, "2026-01-02T00:00:00+00:00")
+    assert [hit.id for hit in service.recall("standup", mode="text").hits] == [new.id]
+    live = service.store.full_text('"standup"', RowFilter(("default",)), 10)
+    assert [rowid for rowid, _ in live] == [rowids[new.id].rowid]  # not only dropped later
+    everything = service.recall("standup", mode="text", include_superseded=True).hits
+    assert sorted(hit.id for hit in everything) == sorted([old.id, new.id])
+    tagged = service.recall("standup", mode="text", since=datetime(2000, 1, 1, tzinfo=UTC)).hits
+    assert [hit.id for hit in tagged] == [new.id]

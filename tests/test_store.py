@@ -13,7 +13,9 @@ from remembrancer.config import Settings
 from remembrancer.db import connect
 from remembrancer.errors import ModelMismatch, StoreError
 from remembrancer.migrations import LATEST_VERSION, MIGRATIONS
+from remembrancer.rows import RowFilter
 from remembrancer.service import MemoryService
+from remembrancer.store import Store
 
 
 def _columns(path: Path, table: str) -> set[str]:
@@ -62,6 +64,41 @@ def test_an_older_store_upgrades_itself(db_path: Path, monkeypatch: pytest.Monke
     conn = connect(db_path)  # applying again is a no-op, not an error
     assert conn.execute("select count(*) from schema_migrations").fetchone()[0] == LATEST_VERSION + 1
     conn.close()
+
+
+def test_a_version_5_store_gets_scopes_in_its_text_index(
+    db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from remembrancer import migrations
+
+    monkeypatch.setattr(migrations, "MIGRATIONS", MIGRATIONS[:5])
+    conn = connect(db_path)
+    conn.execute("begin")
+    for rowid, scope in ((1, "work"), (2, "home"), (3, "work")):
+        text = f"the budget review, note {rowid}"
+        conn.execute(
+            "insert into memories(rowid, id, content, content_hash, scope, created_at, updated_at)"
+            " values (?, ?, ?, ?, ?, '2026-01-01T00:00:00+00:00', '2026-01-01T00:00:00+00:00')",
+            (rowid, f"m_{rowid}", text, f"hash{rowid}", scope),
+        )
+        conn.execute(
+            "insert into memory_fts(rowid, content, tags, context) values (?, ?, '', '')", (rowid, text)
+        )
+    conn.execute("commit")
+    conn.close()
+
+    monkeypatch.setattr(migrations, "MIGRATIONS", MIGRATIONS)
+    store = Store(connect(db_path), str(db_path))
+    try:
+        assert store.schema_version() == LATEST_VERSION
+        assert "scope" in _columns(db_path, "memory_fts")
+        assert sorted(rowid for rowid, _ in store.full_text('"budget"', RowFilter(("work",)), 10)) == [1, 3]
+        both = store.full_text('"budget"', RowFilter(("work", "home")), 10)
+        assert sorted(rowid for rowid, _ in both) == [1, 2, 3]
+        assert store.full_text('"note"', RowFilter(("nowhere",)), 10) == []
+        assert store.without_common_words(["budget", "unknownword"]) == ["budget", "unknownword"]
+    finally:
+        store.close()
 
 
 def test_a_failing_migration_leaves_no_partial_step(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from remembrancer import text_index
+
 Connection = Any  # sqlean.Connection or sqlite3.Connection; both speak DB-API
 
 
@@ -113,12 +115,37 @@ def _005_text_vocabulary(conn: Connection) -> None:
     conn.execute("create virtual table memory_fts_vocab using fts5vocab(memory_fts, 'row')")
 
 
+def _006_scope_in_text_index(conn: Connection) -> None:
+    # The scope as a token in each full-text row, so MATCH itself keeps a query to its scopes
+    # (text_index.scope_token). FTS5 cannot add a column: build a new table and swap it in.
+    conn.create_function("scope_token", 1, text_index.scope_token, deterministic=True)
+    conn.execute(
+        """
+        create virtual table memory_fts_new using fts5(
+            content, tags, context, scope,
+            tokenize='porter unicode61 remove_diacritics 2'
+        )
+        """
+    )
+    conn.execute("insert into memory_fts_new(memory_fts_new, rank) values('secure-delete', 1)")
+    conn.execute(
+        "insert into memory_fts_new(rowid, content, tags, context, scope)"
+        " select f.rowid, f.content, f.tags, f.context, scope_token(m.scope)"
+        " from memory_fts f join memories m on m.rowid = f.rowid"
+    )
+    conn.execute("drop table memory_fts_vocab")
+    conn.execute("drop table memory_fts")
+    conn.execute("alter table memory_fts_new rename to memory_fts")
+    conn.execute("create virtual table memory_fts_vocab using fts5vocab(memory_fts, 'row')")
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "core tables", _001_core_tables),
     (2, "supersede and review", _002_supersede_and_review),
     (3, "vector log", _003_vector_log),
     (4, "live rows by scope", _004_live_rows_by_scope),
     (5, "text vocabulary", _005_text_vocabulary),
+    (6, "scope in the text index", _006_scope_in_text_index),
 ]
 
 LATEST_VERSION = MIGRATIONS[-1][0]

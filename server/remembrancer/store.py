@@ -166,7 +166,9 @@ class Store(StoreReads):
             (rowid, vector, memory.scope),
         )
         self._log_vector(rowid, "put", vector, memory.scope)
-        text_index.index(self.conn, rowid, memory.content, memory.tags, "" if context is None else context[1])
+        text_index.index(
+            self.conn, rowid, memory.content, memory.tags, "" if context is None else context[1], memory.scope
+        )
         self.add_history(
             memory.id, event, memory.created_at, actor, {"scope": memory.scope, **(details or {})}
         )
@@ -280,11 +282,11 @@ class Store(StoreReads):
         """Index every memory again, with its context, from the memory rows."""
         self.conn.execute("delete from memory_fts")
         rows = self.conn.execute(
-            "select m.rowid, m.content, m.tags, coalesce(p.content, '') from memories m"
+            "select m.rowid, m.content, m.tags, coalesce(p.content, ''), m.scope from memories m"
             " left join memories p on p.rowid = m.context_rowid"
         ).fetchall()
-        for rowid, content, tags, context in rows:
-            text_index.index(self.conn, rowid, content, json.loads(tags), context)
+        for rowid, content, tags, context, scope in rows:
+            text_index.index(self.conn, rowid, content, json.loads(tags), context, scope)
 
     def checkpoint(self) -> None:
         """Move the write-ahead log into the main file and truncate it, so old page images go."""
@@ -320,19 +322,30 @@ class Store(StoreReads):
         with self.lock:
             self._current_vectors()
 
-    def full_text(self, match: str, row_filter: RowFilter, k: int) -> list[tuple[int, float]]:
-        """(rowid, bm25) of the best full-text matches; lower bm25 is better."""
-        where, params = row_filter.where()
+    def full_text(self, words_expression: str, row_filter: RowFilter, k: int) -> list[tuple[int, float]]:
+        """(rowid, bm25) of the best full-text matches in the filter's scopes; lower bm25 is better.
+
+        MATCH keeps to the scopes; only a narrowing filter (tags, time) joins each match to its
+        row. Superseded rows are few: their rowids are read once and left out."""
+        match = text_index.match_in_scopes(words_expression, row_filter.scopes)
         weights = ", ".join(str(float(weight)) for weight in text_index.WEIGHTS)
+        sql = f"select f.rowid, bm25(memory_fts, {weights}) as s from memory_fts f"
+        if row_filter.narrows:
+            where, params = row_filter.where()
+            sql += f" join memories m on m.rowid = f.rowid where memory_fts match ? and {where}"
+        else:
+            sql += " where memory_fts match ?"
+            params = []
+            if not row_filter.include_superseded:
+                sql += (
+                    " and f.rowid not in (select rowid from memories"
+                    f" where scope in ({marks(len(row_filter.scopes))}) and superseded_by is not null)"
+                )
+                params = list(row_filter.scopes)
         with self.lock:
             return [
                 (int(rowid), float(rank))
-                for rowid, rank in self.conn.execute(
-                    f"select f.rowid, bm25(memory_fts, {weights}) as s from memory_fts f"
-                    f" join memories m on m.rowid = f.rowid where memory_fts match ? and {where}"
-                    " order by s limit ?",
-                    (match, *params, k),
-                )
+                for rowid, rank in self.conn.execute(f"{sql} order by s limit ?", (match, *params, k))
             ]
 
     def admitted(self, rowids: Sequence[int], row_filter: RowFilter) -> set[int]:

@@ -6,10 +6,16 @@ the one before it ("Yes, it was amazing!"); indexing that neighbour as low-weigh
 such a memory be found (bench/RESULTS.md has the measurements). A memory's context follows
 its neighbour: when the neighbour's text changes or it is forgotten, the context is rewritten,
 so forgotten text never stays behind in another row's index entry.
+
+The row also holds its scope as one opaque token (in a column of weight 0), so a query
+names its scopes inside MATCH and FTS5 scores only that scope's matches, instead of scoring
+every match in the store and joining each to its memory row to drop the other scopes.
 """
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -17,8 +23,22 @@ Connection = Any
 
 #: Memories stored within this many seconds of each other, in one scope, are one sitting.
 SITTING_SECONDS = 3600
-#: bm25 column weights: content, tags, context.
-WEIGHTS = (1.0, 0.5, 0.4)
+#: bm25 column weights: content, tags, context, scope (a filter, never a score).
+WEIGHTS = (1.0, 0.5, 0.4, 0.0)
+TEXT_COLUMNS = "{content tags context}"
+
+
+def scope_token(scope: str) -> str:
+    """A scope as one token the tokenizer keeps whole: digits only (no porter stemming, no
+    splitting at '-' or '.'), from a hash so every valid scope name fits the same shape."""
+    digest = hashlib.sha256(scope.encode("utf-8")).digest()[:12]
+    return f"{int.from_bytes(digest, 'big'):029d}"
+
+
+def match_in_scopes(words_expression: str, scopes: Sequence[str]) -> str:
+    """The FTS5 expression for the words, limited to memories of these scopes."""
+    tokens = " OR ".join(f'"{scope_token(scope)}"' for scope in scopes)
+    return f"scope : ({tokens}) AND {TEXT_COLUMNS} : ({words_expression})"
 
 
 def previous_in_sitting(conn: Connection, scope: str, created_at: str) -> tuple[int, str] | None:
@@ -34,10 +54,10 @@ def previous_in_sitting(conn: Connection, scope: str, created_at: str) -> tuple[
     return (int(row[0]), str(row[1])) if gap <= SITTING_SECONDS else None
 
 
-def index(conn: Connection, rowid: int, content: str, tags: list[str], context: str) -> None:
+def index(conn: Connection, rowid: int, content: str, tags: list[str], context: str, scope: str) -> None:
     conn.execute(
-        "insert into memory_fts(rowid, content, tags, context) values (?, ?, ?, ?)",
-        (rowid, content, " ".join(tags), context),
+        "insert into memory_fts(rowid, content, tags, context, scope) values (?, ?, ?, ?, ?)",
+        (rowid, content, " ".join(tags), context, scope_token(scope)),
     )
 
 

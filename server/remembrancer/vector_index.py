@@ -29,7 +29,9 @@ class _Partition:
     """The vectors of one scope in growable arrays: float32 rows, or sign bits plus int8 rows.
 
     Adding writes into spare capacity; a changed or removed vector only clears its ``alive``
-    flag, and the arrays are compacted once a quarter of their rows are dead.
+    flag, and the arrays are compacted once a quarter of their rows are dead. Sign bits are
+    stored word-major (one row per 64 dimensions): adding up six long rows of bit counts is
+    several times faster than summing six counts within each of a million short rows.
     """
 
     def __init__(self, dim: int, compact: bool) -> None:
@@ -38,7 +40,7 @@ class _Partition:
         self.rowids = np.empty(0, dtype=np.int64)
         self.alive = np.empty(0, dtype=bool)
         self.exact = np.empty((0, dim), dtype=np.float32)
-        self.bits = np.empty((0, (dim + 63) // 64), dtype=np.uint64)
+        self.bits = np.empty(((dim + 63) // 64, 0), dtype=np.uint64)
         self.small = np.empty((0, dim), dtype=np.int8)
         self.position: dict[int, int] = {}
         self.dead = 0
@@ -56,7 +58,9 @@ class _Partition:
 
         self.rowids, self.alive = grown(self.rowids), grown(self.alive)
         if self.compact:
-            self.bits, self.small = grown(self.bits), grown(self.small)
+            bits = np.zeros((self.bits.shape[0], capacity), dtype=np.uint64)
+            bits[:, : self.size] = self.bits[:, : self.size]
+            self.bits, self.small = bits, grown(self.small)
         else:
             self.exact = grown(self.exact)
 
@@ -67,7 +71,7 @@ class _Partition:
         span = slice(self.size, self.size + len(rowids))
         self.rowids[span], self.alive[span] = rowids, True
         if self.compact:
-            self.bits[span], self.small[span] = _sign_bits(rows), _int8(rows)
+            self.bits[:, span], self.small[span] = _sign_bits(rows).T, _int8(rows)
         else:
             self.exact[span] = rows
         self.position.update(zip(rowids.tolist(), range(span.start, span.stop), strict=True))
@@ -91,7 +95,7 @@ class _Partition:
         keep = np.flatnonzero(self.alive[: self.size])
         self.rowids, self.alive = self.rowids[keep], np.ones(len(keep), dtype=bool)
         if self.compact:
-            self.bits, self.small = self.bits[keep], self.small[keep]
+            self.bits, self.small = self.bits[:, keep], self.small[keep]
         else:
             self.exact = self.exact[keep]
         self.size, self.dead = len(keep), 0
@@ -106,14 +110,15 @@ class _Partition:
     def scores(self, query: np.ndarray, among: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(rowids, cosine similarities) of the live rows, or of the rows at positions ``among``."""
         if among is None and self.compact and len(self) > CANDIDATES:
-            hamming = np.bitwise_count(self.bits[: self.size] ^ _sign_bits(query[None, :])).sum(axis=1)
+            hamming = _hamming(self.bits[:, : self.size], _sign_bits(query[None, :])[0])
             if self.dead:
                 hamming[~self.alive[: self.size]] = np.iinfo(hamming.dtype).max
             among = np.argpartition(hamming, CANDIDATES)[:CANDIDATES]
         if among is not None:
             among = among[self.alive[among]]
-            rows = self.small[among].astype(np.float32) / 127.0 if self.compact else self.exact[among]
-            return self.rowids[among], rows @ query
+            if self.compact:
+                return self.rowids[among], self.small[among].astype(np.float32) @ (query / 127.0)
+            return self.rowids[among], self.exact[among] @ query
         # Every row, views only (no copies); dead rows score below anything alive.
         if self.compact:
             scores = (self.small[: self.size].astype(np.float32) @ query) / 127.0
@@ -130,6 +135,15 @@ def _sign_bits(rows: np.ndarray) -> np.ndarray:
     padded = np.zeros((rows.shape[0], width), dtype=np.uint8)
     padded[:, : packed.shape[1]] = packed
     return padded.view(np.uint64)
+
+
+def _hamming(bits: np.ndarray, query: np.ndarray) -> np.ndarray:
+    """Hamming distances from the query's sign bits to each column of word-major ``bits``."""
+    counts = np.bitwise_count(bits ^ query[:, None])
+    total = counts[0].astype(np.uint16)
+    for row in counts[1:]:
+        total += row
+    return total
 
 
 def _int8(rows: np.ndarray) -> np.ndarray:
