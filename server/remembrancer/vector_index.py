@@ -139,8 +139,8 @@ def _sign_bits(rows: np.ndarray) -> np.ndarray:
 
 def _hamming(bits: np.ndarray, query: np.ndarray) -> np.ndarray:
     """Hamming distances from the query's sign bits to each column of word-major ``bits``."""
-    counts = np.bitwise_count(bits ^ query[:, None])
-    total = counts[0].astype(np.uint16)
+    counts: np.ndarray = np.bitwise_count(bits ^ query[:, None])
+    total: np.ndarray = counts[0].astype(np.uint16)
     for row in counts[1:]:
         total += row
     return total
