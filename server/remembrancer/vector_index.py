@@ -4,7 +4,7 @@ sqlite-vec's vec0 table is the vectors' home; searching it is a brute-force scan
 that costs about 0.6 ms per thousand vectors here (70 ms at 100k). A numpy matrix per scope
 answers the same question in a few milliseconds. Above ``COMPACT_ABOVE`` vectors the copy is
 compact: sign bits for a Hamming-distance first pass, then int8 vectors to rerank a few
-thousand candidates (1M vectors take 432 MB instead of 1.5 GB).
+thousand candidates (1M vectors take 436 MB instead of 1.5 GB).
 
 Other processes may write to the same file. Every vector change is appended to the
 ``vector_log`` table in the writing transaction; before a search, a changed
@@ -42,6 +42,7 @@ class _Partition:
         self.exact = np.empty((0, dim), dtype=np.float32)
         self.bits = np.empty(((dim + 63) // 64, 0), dtype=np.uint64)
         self.small = np.empty((0, dim), dtype=np.int8)
+        self.scale = np.empty(0, dtype=np.float32)  # per row: small * scale ≈ the vector
         self.position: dict[int, int] = {}
         self.dead = 0
 
@@ -60,7 +61,7 @@ class _Partition:
         if self.compact:
             bits = np.zeros((self.bits.shape[0], capacity), dtype=np.uint64)
             bits[:, : self.size] = self.bits[:, : self.size]
-            self.bits, self.small = bits, grown(self.small)
+            self.bits, self.small, self.scale = bits, grown(self.small), grown(self.scale)
         else:
             self.exact = grown(self.exact)
 
@@ -71,7 +72,8 @@ class _Partition:
         span = slice(self.size, self.size + len(rowids))
         self.rowids[span], self.alive[span] = rowids, True
         if self.compact:
-            self.bits[:, span], self.small[span] = _sign_bits(rows).T, _int8(rows)
+            self.bits[:, span] = _sign_bits(rows).T
+            self.small[span], self.scale[span] = _int8(rows)
         else:
             self.exact[span] = rows
         self.position.update(zip(rowids.tolist(), range(span.start, span.stop), strict=True))
@@ -95,7 +97,7 @@ class _Partition:
         keep = np.flatnonzero(self.alive[: self.size])
         self.rowids, self.alive = self.rowids[keep], np.ones(len(keep), dtype=bool)
         if self.compact:
-            self.bits, self.small = self.bits[:, keep], self.small[keep]
+            self.bits, self.small, self.scale = self.bits[:, keep], self.small[keep], self.scale[keep]
         else:
             self.exact = self.exact[keep]
         self.size, self.dead = len(keep), 0
@@ -117,11 +119,11 @@ class _Partition:
         if among is not None:
             among = among[self.alive[among]]
             if self.compact:
-                return self.rowids[among], self.small[among].astype(np.float32) @ (query / 127.0)
+                return self.rowids[among], (self.small[among].astype(np.float32) @ query) * self.scale[among]
             return self.rowids[among], self.exact[among] @ query
         # Every row, views only (no copies); dead rows score below anything alive.
         if self.compact:
-            scores = (self.small[: self.size].astype(np.float32) @ query) / 127.0
+            scores = (self.small[: self.size].astype(np.float32) @ query) * self.scale[: self.size]
         else:
             scores = self.exact[: self.size] @ query
         if self.dead:
@@ -146,8 +148,12 @@ def _hamming(bits: np.ndarray, query: np.ndarray) -> np.ndarray:
     return total
 
 
-def _int8(rows: np.ndarray) -> np.ndarray:
-    return np.clip(np.rint(rows * 127.0), -127, 127).astype(np.int8)
+def _int8(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows as int8 with one scale each. Each row uses the whole int8 range: a unit vector's
+    components are small (about +-0.2 here), so one fixed scale would leave it a few dozen
+    levels and reorder close neighbours (top-10 overlap 0.97 instead of 0.997 at 1M)."""
+    scale = np.maximum(np.abs(rows).max(axis=1), 1e-12).astype(np.float32) / 127.0
+    return np.clip(np.rint(rows / scale[:, None]), -127, 127).astype(np.int8), scale
 
 
 class VectorIndex:
