@@ -79,7 +79,7 @@ def load_corpus(embedder: FastEmbedder, ops: int, seed: int, cache: Path | None)
     rng.shuffle(others)
     plain, stored = others[: ops * 3], [*sorted(kept), *others[ops * 3 :]]
     queries = [q for pair in zip(paraphrases, plain, strict=False) for q in pair][:ops]
-    digest = hashlib.sha256("\n".join(stored).encode()).hexdigest()[:12]
+    digest = hashlib.sha256("\n".join([embedder.name, *stored]).encode()).hexdigest()[:12]
     cached = cache / f"corpus-{digest}.npy" if cache else None
     if cached is not None and cached.exists():
         return Corpus(stored, np.load(cached), queries, plain[ops:])

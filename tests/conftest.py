@@ -85,7 +85,7 @@ def service(settings: Settings, fake_embedder: FakeEmbedder) -> Iterator[MemoryS
 
 @pytest.fixture(scope="session")
 def real_embedder() -> FastEmbedder:
-    """The bundled all-MiniLM-L6-v2 int8 model, loaded once per test session."""
+    """The bundled all-MiniLM-L6-v2 model (int8), loaded once per test session."""
     embedder = FastEmbedder()
     embedder.embed(["warm up"])
     return embedder

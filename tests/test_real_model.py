@@ -1,7 +1,8 @@
-"""The bundled all-MiniLM-L6-v2 int8 model, loaded from local files: paraphrases find each other."""
+"""The bundled all-MiniLM-L6-v2 model (int8), loaded from local files: paraphrases find each other."""
 
 from __future__ import annotations
 
+import hashlib
 import math
 
 import pytest
@@ -10,6 +11,9 @@ from remembrancer.embeddings import BUNDLED_DIM, FastEmbedder, bundled_model_dir
 from remembrancer.service import MemoryService
 
 pytestmark = pytest.mark.slow
+
+#: printed by tools/build_model.py
+MODEL_SHA256 = "9e80251537633bab7d98c9a4f07070371d83f1d28e6994a1f5d93c53de3c5454"
 
 
 def test_bundled_model_embeds_offline_into_unit_vectors(real_embedder: FastEmbedder) -> None:
@@ -21,11 +25,13 @@ def test_bundled_model_embeds_offline_into_unit_vectors(real_embedder: FastEmbed
     assert close > 0.7 > 0.3 > far
 
 
-def test_model_folder_is_assembled_from_the_two_packages(tmp_path: object) -> None:
+def test_the_bundled_model_folder_is_complete_and_the_model_is_the_built_one() -> None:
     folder = bundled_model_dir()
     names = {path.name for path in folder.iterdir()}
     assert {"model.onnx", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"} <= names
     assert '"model_max_length": 256' in (folder / "tokenizer_config.json").read_text()
+    digest = hashlib.sha256((folder / "model.onnx").read_bytes()).hexdigest()
+    assert digest == MODEL_SHA256, "model.onnx is not the file tools/build_model.py makes"
 
 
 def test_recall_finds_a_paraphrase(real_service: MemoryService) -> None:

@@ -15,8 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from remembrancer.errors import ConfigError
 
-#: The bundled model: all-MiniLM-L6-v2 with int8 weights, loaded from local files only.
-BUNDLED_MODEL = "all-MiniLM-L6-v2-int8"
+#: The bundled model: all-MiniLM-L6-v2 quantized to int8, loaded from local files only.
+BUNDLED_MODEL = "all-MiniLM-L6-v2-q8"
 #: A small, fast current model: the judge answers one short structured question per call.
 DEFAULT_LLM_MODEL = "claude-haiku-5-5"
 SCOPE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:@/-]{0,63}$"

