@@ -14,6 +14,9 @@ last position, or reload everything when the log no longer reaches back that far
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import sys
 import threading
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -48,22 +51,27 @@ class _Partition:
 
     def _reserve(self, extra: int) -> None:
         needed = self.size + extra
-        if needed <= len(self.rowids):
-            return
-        capacity = max(needed, 2 * len(self.rowids), 1024)
+        if needed > len(self.rowids):
+            self._resize(max(needed, 2 * len(self.rowids), 1024))
 
-        def grown(array: np.ndarray) -> np.ndarray:
-            bigger = np.zeros((capacity, *array.shape[1:]), dtype=array.dtype)
-            bigger[: self.size] = array[: self.size]
-            return bigger
+    def fit(self) -> None:
+        """Give back the spare capacity that doubling left (up to half the arrays), keeping some."""
+        if len(self.rowids) > self.size + self.size // 8 + 1024:
+            self._resize(self.size + self.size // 16 + 1024)
 
-        self.rowids, self.alive = grown(self.rowids), grown(self.alive)
+    def _resize(self, capacity: int) -> None:
+        def resized(array: np.ndarray) -> np.ndarray:
+            fresh = np.zeros((capacity, *array.shape[1:]), dtype=array.dtype)
+            fresh[: self.size] = array[: self.size]
+            return fresh
+
+        self.rowids, self.alive = resized(self.rowids), resized(self.alive)
         if self.compact:
             bits = np.zeros((self.bits.shape[0], capacity), dtype=np.uint64)
             bits[:, : self.size] = self.bits[:, : self.size]
-            self.bits, self.small, self.scale = bits, grown(self.small), grown(self.scale)
+            self.bits, self.small, self.scale = bits, resized(self.small), resized(self.scale)
         else:
-            self.exact = grown(self.exact)
+            self.exact = resized(self.exact)
 
     def extend(self, rowids: np.ndarray, rows: np.ndarray) -> None:
         for rowid in rowids.tolist():
@@ -131,6 +139,15 @@ class _Partition:
         return self.rowids[: self.size], scores
 
 
+def _return_freed_memory(conn: Connection) -> None:
+    """After a load: drop the pages the scan left in SQLite's cache, and hand the heap that the
+    chunks and grown arrays used back to the system (glibc keeps freed memory otherwise)."""
+    conn.execute("pragma shrink_memory")
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):  # not glibc (e.g. musl): nothing to trim
+            ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
 def _sign_bits(rows: np.ndarray) -> np.ndarray:
     packed = np.packbits(rows > 0, axis=1)
     width = (rows.shape[1] + 63) // 64 * 8
@@ -196,7 +213,10 @@ class VectorIndex:
                     -1, self.dim
                 )
                 self._partition(scope).extend(rowids, matrix)
+        for partition in self.partitions.values():
+            partition.fit()
         self.log_position, self.loaded = int(position), True
+        _return_freed_memory(conn)
 
     def _partition(self, scope: str) -> _Partition:
         partition = self.partitions.get(scope)
