@@ -71,18 +71,27 @@ def test_neighbours_obey_the_filters(service: MemoryService) -> None:
     assert all("music" in hit.tags for hit in tagged)
 
 
-def test_very_common_words_are_left_out_of_the_full_text_query(
+def test_the_commonest_words_leave_a_query_that_would_cost_too_much(
     service: MemoryService, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from remembrancer import text_index
 
-    monkeypatch.setattr(text_index, "COMMON_DOCS", 3)
+    monkeypatch.setattr(text_index, "POSTINGS_BUDGET", 8)
     for n in range(6):
         service.remember(f"the weekly report number {n} w{n}a w{n}b")
     service.remember("the quarterly budget review")
-    assert service.store.without_common_words(["weekly", "report", "budget"]) == ["budget"]
-    assert len(service.store.without_common_words(["weekly", "reports"])) == 1  # all common: keeps one
-    assert service.store.without_common_words(["budgets", "unknownword"]) == ["budgets", "unknownword"]
+    scopes = ["default"]
+    # budget 1 + weekly 6 fit; report (6 more) would not: the commonest words go first
+    assert service.store.affordable_words(["weekly", "report", "budget"], scopes) == ["weekly", "budget"]
+    assert service.store.affordable_words(["weekly", "reports"], scopes) == ["weekly"]  # over: keeps one
+    assert service.store.affordable_words(["budgets", "unknownword"], scopes) == ["budgets", "unknownword"]
+    service.remember("another weekly status in another scope", scope="elsewhere")
+    service.store.warm_up()  # with the vector copy loaded, a scope's share of the store scales the cost
+    assert service.store.vectors is not None and service.store.vectors.share_of(scopes) == 7 / 8
+    # weekly is in 8 rows (7 texts, and one row's context), budget in 1: 9 x 7/8 fits 8, 9 does not
+    assert service.store.affordable_words(["weekly", "budget"], scopes) == ["weekly", "budget"]
+    with service.store.lock:
+        assert text_index.affordable_words(service.store.conn, ["weekly", "budget"], 1.0) == ["budget"]
     assert service.recall("weekly budget", mode="text").hits[0].content == "the quarterly budget review"
 
 

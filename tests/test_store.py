@@ -96,7 +96,7 @@ def test_a_version_5_store_gets_scopes_in_its_text_index(
         both = store.full_text('"budget"', RowFilter(("work", "home")), 10)
         assert sorted(rowid for rowid, _ in both) == [1, 2, 3]
         assert store.full_text('"note"', RowFilter(("nowhere",)), 10) == []
-        assert store.without_common_words(["budget", "unknownword"]) == ["budget", "unknownword"]
+        assert store.affordable_words(["budget", "unknownword"], ["work"]) == ["budget", "unknownword"]
     finally:
         store.close()
 

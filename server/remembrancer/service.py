@@ -208,9 +208,8 @@ class MemoryService:
             by_vector = self.store.nearest_filtered(vector, row_filter, depth)
         elif mode != "text":
             by_vector = self.store.nearest(vector, row_filter.scopes, depth)
-        match = (
-            match_expression(self.store.without_common_words(query_words(text))) if mode != "vector" else None
-        )
+        words = self.store.affordable_words(query_words(text), row_filter.scopes) if mode != "vector" else []
+        match = match_expression(words)
         by_text = self.store.full_text(match, row_filter, depth) if match else []
 
         fused = score_fusion(by_vector, by_text)

@@ -362,9 +362,11 @@ class Store(StoreReads):
                 )
             }
 
-    def without_common_words(self, words: list[str]) -> list[str]:
+    def affordable_words(self, words: list[str], scopes: Sequence[str]) -> list[str]:
+        """The query words worth their cost in these scopes (text_index.affordable_words)."""
         with self.lock:
-            return text_index.without_common_words(self.conn, words)
+            share = 1.0 if self.vectors is None else self.vectors.share_of(scopes)
+            return text_index.affordable_words(self.conn, words, share)
 
     def neighbours(self, rowids: list[int]) -> dict[int, list[int]]:
         with self.lock:

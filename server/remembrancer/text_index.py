@@ -102,10 +102,11 @@ def neighbours(conn: Connection, rowids: list[int]) -> dict[int, list[int]]:
     return found
 
 
-#: A word found in more memories than this (or than COMMON_SHARE of them, if more) adds little
-#: to BM25 but makes it score every match: left out of the query when rarer words remain.
-COMMON_DOCS = 5_000
-COMMON_SHARE = 0.02
+#: How many (memory, word) matches a full-text query may make FTS5 score, estimated from each
+#: word's document frequency times the share of the store in the queried scopes. BM25 scores
+#: every memory matching any word (about 1 µs each); the most common words cost the most and
+#: weigh the least, so they are left out first, and only when the query would go over.
+POSTINGS_BUDGET = 20_000
 
 
 def _prepare_query_vocabulary(conn: Connection) -> None:
@@ -120,8 +121,9 @@ def _prepare_query_vocabulary(conn: Connection) -> None:
     )
 
 
-def without_common_words(conn: Connection, words: list[str]) -> list[str]:
-    """The words minus those in too many memories, keeping at least the rarest one."""
+def affordable_words(conn: Connection, words: list[str], scope_share: float = 1.0) -> list[str]:
+    """The words, rarest first, while their matches in the queried scopes fit the budget;
+    always at least the rarest word. Returned in their original order."""
     if len(words) < 2:
         return words
     _prepare_query_vocabulary(conn)
@@ -135,10 +137,11 @@ def without_common_words(conn: Connection, words: list[str]) -> list[str]:
     counts = dict(
         conn.execute(f"select term, doc from memory_fts_vocab where term in ({marks})", list(stems.values()))
     )
-    size = conn.execute("select coalesce(max(rowid), 0) from memories").fetchone()[0]  # an upper bound, O(1)
-    limit = max(COMMON_DOCS, COMMON_SHARE * size)
-    frequency = {index: counts.get(stem, 0) for index, stem in stems.items()}
-    kept = [word for index, word in enumerate(words) if frequency.get(index, 0) <= limit]
-    if not kept:
-        kept = [words[min(frequency, key=lambda index: frequency[index])]]
-    return kept
+    frequency = {index: counts.get(stems[index], 0) if index in stems else 0 for index in range(len(words))}
+    kept, spent = set(), 0.0
+    for index in sorted(frequency, key=lambda index: (frequency[index], index)):
+        spent += frequency[index] * scope_share
+        if kept and spent > POSTINGS_BUDGET:
+            break
+        kept.add(index)
+    return [word for index, word in enumerate(words) if index in kept]

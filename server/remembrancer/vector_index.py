@@ -279,6 +279,14 @@ class VectorIndex:
 
     # -- searching ----------------------------------------------------------------------------
 
+    def share_of(self, scopes: Sequence[str]) -> float:
+        """The share of all vectors that these scopes hold; 1.0 before the copy is loaded."""
+        with self.lock:
+            total = sum(len(partition) for partition in self.partitions.values())
+            if not self.loaded or total == 0:
+                return 1.0
+            return sum(len(self.partitions[scope]) for scope in scopes if scope in self.partitions) / total
+
     def nearest(self, vector: bytes, scopes: Sequence[str], k: int) -> list[tuple[int, float]]:
         """(rowid, cosine distance) of the k nearest vectors in the given scopes."""
         query = np.frombuffer(vector, dtype=np.float32)
