@@ -138,7 +138,8 @@ def affordable_words(conn: Connection, words: list[str], scope_share: float = 1.
         conn.execute(f"select term, doc from memory_fts_vocab where term in ({marks})", list(stems.values()))
     )
     frequency = {index: counts.get(stems[index], 0) if index in stems else 0 for index in range(len(words))}
-    kept, spent = set(), 0.0
+    kept: set[int] = set()
+    spent = 0.0
     for index in sorted(frequency, key=lambda index: (frequency[index], index)):
         spent += frequency[index] * scope_share
         if kept and spent > POSTINGS_BUDGET:
