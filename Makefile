@@ -39,6 +39,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/judge.py
 	$(BIN)/python bench/stress.py
 	$(BIN)/python bench/scale.py
+	$(BIN)/python bench/locomo_scale.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
