@@ -64,7 +64,7 @@ def known_dim(model: str) -> int:
 class FastEmbedder:
     """fastembed behind a lock, loaded on first use or by ``start_loading()`` in the background."""
 
-    def __init__(self, model: str = BUNDLED_MODEL, batch_size: int = 64) -> None:
+    def __init__(self, model: str = BUNDLED_MODEL, batch_size: int = 32) -> None:
         self._model_name = model
         self._dim = known_dim(model)
         self._batch_size = batch_size
