@@ -315,7 +315,7 @@ def main() -> int:
         vectors = sts_vectors(embedder, texts, root)
         runs.append(run(0, "shipped", None, root, embedder, turns, questions))
         for size in sorted(set(args.sizes)):
-            source = root / f"distractors-{size}.db"
+            source = root / f"distractors-{size}-{embedder.name}.db"
             if not source.exists():
                 builds[size] = build_distractors(
                     source, embedder, texts, vectors, size, scopes, speakers, args.seed + size

@@ -8,6 +8,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -72,6 +73,9 @@ class MemoryService:
         self.settings = settings
         self.curator = Curator(store, self._vectors, settings, llm)
         self._stop_review = threading.Event()
+        # A recall's vector search runs beside its full-text query: numpy and SQLite both let
+        # go of the GIL, so on two cores a recall costs about the slower of the two, not both.
+        self._vector_search = ThreadPoolExecutor(max_workers=2, thread_name_prefix="vector-search")
 
     @classmethod
     def open(cls, settings: Settings, embedder: Embedder, *, bind_model: bool = True) -> MemoryService:
@@ -88,6 +92,7 @@ class MemoryService:
 
     def close(self) -> None:
         self._stop_review.set()
+        self._vector_search.shutdown(wait=True)
         self.store.close()
 
     def start_background_work(self) -> None:
@@ -203,14 +208,16 @@ class MemoryService:
         vector = self._vectors([text])[0]
         depth = max(RETRIEVAL_DEPTH, limit * 4)
 
-        by_vector: list[tuple[int, float]] = []
+        vector_job: Future[list[tuple[int, float]]] | None = None
         if mode != "text" and row_filter.narrows:
-            by_vector = self.store.nearest_filtered(vector, row_filter, depth)
-        elif mode != "text":
-            by_vector = self.store.nearest(vector, row_filter.scopes, depth)
+            vector_job = self._vector_search.submit(self.store.nearest_filtered, vector, row_filter, depth)
+        elif mode != "text":  # brought up to date here, so the search never waits for the store lock
+            index = self.store.current_vectors()
+            vector_job = self._vector_search.submit(index.nearest, vector, row_filter.scopes, depth)
         words = self.store.affordable_words(query_words(text), row_filter.scopes) if mode != "vector" else []
         match = match_expression(words)
         by_text = self.store.full_text(match, row_filter, depth) if match else []
+        by_vector = [] if vector_job is None else vector_job.result()
 
         fused = score_fusion(by_vector, by_text)
         neighbours = self.store.neighbours(fused[:SMOOTHING_DEPTH]) if mode == "hybrid" else {}

@@ -303,9 +303,12 @@ class Store(StoreReads):
 
     def nearest(self, vector: bytes, scopes: Sequence[str], k: int) -> list[tuple[int, float]]:
         """(rowid, cosine distance) of the k nearest vectors in the given scopes."""
+        return self.current_vectors().nearest(vector, scopes, k)
+
+    def current_vectors(self) -> VectorIndex:
+        """The vector copy, brought up to date; searching it needs no store lock."""
         with self.lock:
-            index = self._current_vectors()
-        return index.nearest(vector, scopes, k)
+            return self._current_vectors()
 
     def nearest_filtered(self, vector: bytes, row_filter: RowFilter, k: int) -> list[tuple[int, float]]:
         """Nearest neighbours among the rows the filter admits."""
