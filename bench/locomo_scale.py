@@ -53,7 +53,7 @@ from remembrancer.config import BUNDLED_MODEL, Settings
 from remembrancer.embeddings import FastEmbedder
 from remembrancer.rows import NewMemory
 from remembrancer.service import MemoryService
-from scale import TAGS
+from scale import TAGS, machine_conditions
 
 STS = DEFAULT_DATA.parents[1] / "stsbenchmark" / "sts-train.csv"
 CONFIGS = {  # name: (exact vectors, exact full text)
@@ -325,11 +325,10 @@ def main() -> int:
         if args.keep_dir is None:
             shutil.rmtree(root, ignore_errors=True)
 
-    loads = ["/".join(f"{x:.2f}" for x in avg) for avg in (load_before, os.getloadavg())]
     print(f"\n## LoCoMo recall inside a large store ({args.data.name}, {BUNDLED_MODEL}, hybrid)\n")
     print(
-        f"cpu count: {os.cpu_count()} · load average (1/5/15 min) {loads[0]} at start, {loads[1]} at end · "
-        f"{len(scopes)} scopes hold the distractors ({len(texts):,} STS-B train sentences as bases) · "
+        f"{machine_conditions(load_before)} · {len(scopes)} scopes hold the distractors"
+        f" ({len(texts):,} STS-B train sentences as bases) · "
         f"{len(turns):,} turns, {len(questions)} questions · whole run {time.perf_counter() - began:.0f} s\n"
     )
     for size, seconds in builds.items():

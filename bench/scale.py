@@ -198,6 +198,12 @@ class Measured:
     rss: dict[str, int] = field(default_factory=dict)
 
 
+def machine_conditions(load_before: tuple[float, float, float]) -> str:
+    """Core count and load before and after a run: the other jobs a timing shared the machine with."""
+    loads = ["/".join(f"{x:.2f}" for x in avg) for avg in (load_before, os.getloadavg())]
+    return f"cpu count: {os.cpu_count()} · load average (1/5/15 min) {loads[0]} at start, {loads[1]} at end"
+
+
 def timed(call: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[float, Any]:
     started = time.perf_counter()
     value = call(*args, **kwargs)
@@ -373,11 +379,10 @@ def main() -> int:
     finally:
         if args.keep_dir is None:
             shutil.rmtree(root, ignore_errors=True)
-    loads = ["/".join(f"{x:.2f}" for x in avg) for avg in (load_before, os.getloadavg())]
     print(f"## Remembrancer at scale ({BUNDLED_MODEL}; through MemoryService, query embedding included)\n")
     print(
-        f"cpu count: {os.cpu_count()} · load average (1/5/15 min) {loads[0]} at start, {loads[1]} at end · "
-        f"Python {sys.version.split()[0]} · {len(corpus.texts):,} base texts, {len(SCOPES)} scopes, queries "
+        f"{machine_conditions(load_before)} · Python {sys.version.split()[0]}"
+        f" · {len(corpus.texts):,} base texts, {len(SCOPES)} scopes, queries "
         f"in {QUERY_SCOPES[0]} or {QUERY_SCOPES[1]} · whole run {time.perf_counter() - began:.0f} s\n"
     )
     print("\n".join([*table(results, import_rate, args.import_count), "", *notes(results)]))

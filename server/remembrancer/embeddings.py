@@ -26,7 +26,6 @@ BUNDLED_FASTEMBED_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 # onnxruntime's CPU arena keeps the high-water mark of every batch: about 170 MB more resident
 # memory after an import, for no measurable speed here.
 SESSION_OPTIONS: dict[str, Any] = {"enable_cpu_mem_arena": False}
-TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "config.json")
 
 
 class Embedder(Protocol):

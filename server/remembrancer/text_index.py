@@ -137,7 +137,7 @@ def affordable_words(conn: Connection, words: list[str], scope_share: float = 1.
     counts = dict(
         conn.execute(f"select term, doc from memory_fts_vocab where term in ({marks})", list(stems.values()))
     )
-    frequency = {index: counts.get(stems[index], 0) if index in stems else 0 for index in range(len(words))}
+    frequency = {index: counts.get(stems.get(index), 0) for index in range(len(words))}
     kept: set[int] = set()
     spent = 0.0
     for index in sorted(frequency, key=lambda index: (frequency[index], index)):
