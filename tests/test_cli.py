@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from conftest import FakeEmbedder
+from remembrancer import transfer
 from remembrancer.cli import main
 from remembrancer.config import Settings
+from remembrancer.errors import InvalidInput
 from remembrancer.models import ExportRecord
 from remembrancer.service import MemoryService
 
@@ -42,6 +45,35 @@ def test_export_import_round_trip_loses_nothing(tmp_path: Path) -> None:
         assert target.recall("deploy release", scope="proj").hits[0].content == "Deploy with make release"
     finally:
         target.close()
+
+
+def _record(i: int, content: str | None = None) -> ExportRecord:
+    at = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(minutes=i)
+    return ExportRecord(
+        id=f"m_{i:016x}", content=content or f"note number {i}", created_at=at, updated_at=at, scope="default"
+    )
+
+
+def test_import_across_batches_skips_repeats_and_stops_cleanly_at_a_bad_record(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Batches are embedded ahead of the writes: an id repeated in the next batch is still skipped,
+    and a record that fails validation stops the import after every batch before it is written."""
+    monkeypatch.setattr(transfer, "BATCH", 3)
+    service = MemoryService.open(Settings(db_path=tmp_path / "m.db", max_content_bytes=64), FakeEmbedder())
+    try:
+        first = [_record(i) for i in range(5)] + [_record(2), _record(5), _record(6)]
+        report = service.import_records(first)
+        assert (report.imported, report.skipped_existing) == (7, 1)
+        assert {hit.content for hit in service.recall("note number 6", limit=20).hits} >= {"note number 6"}
+        bad = [_record(i) for i in range(10, 17)] + [_record(17, "x" * 65), _record(18)]
+        with pytest.raises(InvalidInput, match=r"record m_0+11: content is 65 bytes.*6 memories read before"):
+            service.import_records(bad)
+        ids = {record.id for record in service.export()}
+        assert {r.id for r in bad[:6]} <= ids and not {r.id for r in bad[6:]} & ids
+        assert len(ids) == 13
+    finally:
+        service.close()
 
 
 @pytest.mark.slow

@@ -63,3 +63,18 @@ def test_fallback_judge_with_the_real_model_keeps_every_fact(real_service: Memor
     assert again.status == "duplicate" and again.duplicate_of == berlin.memory.id
     contents = {hit.content for hit in real_service.recall("where does the user live", limit=5).hits}
     assert {"I live in Berlin", "I moved to Munich last year"} <= contents
+
+
+def test_a_text_gets_the_same_vector_alone_or_in_a_long_list_embedded_side_by_side(
+    real_embedder: FastEmbedder,
+) -> None:
+    texts = [
+        f"{'a much longer note about ' * (i % 5)}fact number {i} about {word}"
+        for i, word in enumerate(["Berlin", "sushi", "March", "nursing", "Python", "Rust", "dark mode"] * 6)
+    ]
+    pooled = FastEmbedder(workers=2)
+    together = pooled.embed(texts)
+    one_by_one = [real_embedder.embed([text])[0] for text in texts]
+    for a, b in zip(together, one_by_one, strict=True):
+        assert a == b
+    assert pooled.sessions == 2

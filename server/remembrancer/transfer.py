@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime
 
 from remembrancer import validation as check
 from remembrancer.config import Settings
+from remembrancer.errors import InvalidInput
 from remembrancer.models import ExportRecord, ImportReport, Memory, Sighting
 from remembrancer.rows import MemoryRow, NewMemory
 from remembrancer.store import Store
 
-BATCH = 256
+BATCH = 1024
 Embed = Callable[[Sequence[str]], list[bytes]]
 
 
@@ -61,6 +64,44 @@ def _record_for_import(memory: ExportRecord, settings: Settings) -> NewMemory:
     )
 
 
+@dataclass
+class _ImportBatch:
+    """Records read together: the fresh ones prepared, their vectors being embedded meanwhile."""
+
+    size: int
+    fresh: list[ExportRecord]
+    prepared: list[NewMemory]
+    vectors: Future[list[bytes]]
+
+
+def _prepare(
+    store: Store, settings: Settings, chunk: list[ExportRecord], unwritten: set[str], done: int
+) -> tuple[list[ExportRecord], list[NewMemory]]:
+    present = store.existing_ids([m.id for m in chunk])
+    fresh = list({m.id: m for m in chunk if m.id not in present and m.id not in unwritten}.values())
+    prepared = []
+    for memory in fresh:
+        try:
+            prepared.append(_record_for_import(memory, settings))
+        except InvalidInput as exc:
+            raise InvalidInput(
+                f"record {memory.id}: {exc} The {done} memories read before it were imported; "
+                "fix the record and import again (memories already present are skipped)."
+            ) from None
+    return fresh, prepared
+
+
+def _write(store: Store, batch: _ImportBatch, actor: str) -> None:
+    with store.transaction():
+        for memory, record, vector in zip(batch.fresh, batch.prepared, batch.vectors.result(), strict=True):
+            rowid = store.insert(record, vector, actor, event="imported")
+            store.insert_sightings(
+                rowid, [(check.timestamp(s.seen_at), s.metadata, s.content) for s in memory.sightings]
+            )
+            if memory.superseded_by is not None:
+                store.set_superseded([rowid], memory.superseded_by, record.updated_at)
+
+
 def import_records(
     store: Store,
     embed: Embed,
@@ -70,37 +111,48 @@ def import_records(
     actor: str = "import",
     progress: Callable[[int], None] | None = None,
 ) -> ImportReport:
-    """Store memories exactly as given (ids, timestamps), in batches; ids already present are skipped."""
-    imported = skipped = 0
-    batch: list[ExportRecord] = []
+    """Store memories exactly as given (ids, timestamps), in batches; ids already present are skipped.
 
-    def flush() -> None:
-        nonlocal imported, skipped
-        present = store.existing_ids([m.id for m in batch])
-        fresh = list({m.id: m for m in batch if m.id not in present}.values())
-        skipped += len(batch) - len(fresh)
-        prepared = [_record_for_import(memory, settings) for memory in fresh]
-        vectors = embed([record.content for record in prepared]) if prepared else []
-        with store.transaction():
-            for memory, record, vector in zip(fresh, prepared, vectors, strict=True):
-                rowid = store.insert(record, vector, actor, event="imported")
-                store.insert_sightings(
-                    rowid, [(check.timestamp(s.seen_at), s.metadata, s.content) for s in memory.sightings]
-                )
-                if memory.superseded_by is not None:
-                    store.set_superseded([rowid], memory.superseded_by, record.updated_at)
-        imported += len(fresh)
-        if progress is not None:
-            progress(len(batch))
-        batch.clear()
+    Each batch is embedded while the one before it is written, so the embedding sessions never
+    wait on SQLite. A record that fails validation stops the import after the batches before it.
+    """
+    imported = read = 0
+    in_flight: _ImportBatch | None = None
 
-    for memory in records:
-        batch.append(memory)
-        if len(batch) >= BATCH:
-            flush()
-    if batch:
-        flush()
-    return ImportReport(imported=imported, skipped_existing=skipped)
+    def finish() -> None:
+        nonlocal imported, in_flight
+        if in_flight is not None:
+            _write(store, in_flight, actor)
+            imported += len(in_flight.fresh)
+            if progress is not None:
+                progress(in_flight.size)
+            in_flight = None
+
+    with ThreadPoolExecutor(1, thread_name_prefix="import-embed") as ahead:
+        for chunk in _chunks(records, BATCH):
+            unwritten = set() if in_flight is None else {m.id for m in in_flight.fresh}
+            try:
+                fresh, prepared = _prepare(store, settings, chunk, unwritten, read)
+            except InvalidInput:
+                finish()
+                raise
+            vectors = ahead.submit(embed, [record.content for record in prepared])
+            finish()
+            in_flight = _ImportBatch(len(chunk), fresh, prepared, vectors)
+            read += len(chunk)
+        finish()
+    return ImportReport(imported=imported, skipped_existing=read - imported)
+
+
+def _chunks(records: Iterable[ExportRecord], size: int) -> Iterator[list[ExportRecord]]:
+    chunk: list[ExportRecord] = []
+    for record in records:
+        chunk.append(record)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 def reembed(
