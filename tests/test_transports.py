@@ -187,3 +187,22 @@ def test_mcp_inspector_cli(tmp_path: Path) -> None:
     missing = call("forget", f"ids={json.dumps([memory_id])}")
     assert missing.get("isError") is True, missing
     assert memory_id in missing["content"][0]["text"]
+
+
+def test_serving_starts_without_importing_the_heavy_libraries(tmp_path: Path) -> None:
+    """What `serve` does before the handshake loads none of the model, LLM or vector libraries:
+    they load in the background afterwards, so a client's start-up timeout is never at risk."""
+    script = f"""
+import sys
+from remembrancer.cli import TRANSPORTS
+from remembrancer.config import Settings
+from remembrancer.embeddings import FastEmbedder
+from remembrancer.server import build_server
+from remembrancer.service import MemoryService
+service = MemoryService.open(Settings(db_path={str(tmp_path / "m.db")!r}), FastEmbedder())
+build_server(service)
+heavy = {{"onnxruntime", "fastembed", "anthropic", "numpy", "tokenizers"}}
+print(sorted(heavy & set(sys.modules)))
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]", done.stdout

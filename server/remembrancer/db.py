@@ -7,6 +7,7 @@ own ``sqlite3`` cannot.
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
 import time
@@ -16,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import sqlean
-import sqlite_vec
 
 from remembrancer.errors import StoreError
 from remembrancer.migrations import migrate
@@ -86,6 +86,17 @@ def _with_retries(step: Callable[[], object], seconds: float = BUSY_TIMEOUT_MS /
             pause = min(pause * 2, 0.5)
 
 
+def sqlite_vec_path() -> str:
+    """The sqlite-vec extension file, found without importing the package: its ``__init__``
+    imports numpy, about 50 ms that a server's start-up should not wait for."""
+    spec = importlib.util.find_spec("sqlite_vec")
+    if spec is None or spec.origin is None:
+        raise StoreError(
+            "the sqlite-vec package is not installed; run `make run` or `pip install sqlite-vec`."
+        )
+    return os.path.join(os.path.dirname(spec.origin), "vec0")
+
+
 def connect(path: Path, *, migrate_schema: bool = True) -> Connection:
     """A connection in autocommit mode: callers open transactions explicitly."""
     path = path.expanduser()
@@ -93,7 +104,7 @@ def connect(path: Path, *, migrate_schema: bool = True) -> Connection:
     try:
         conn = sqlean.connect(str(path), isolation_level=None, check_same_thread=False, timeout=30)
         conn.enable_load_extension(True)
-        sqlite_vec.load(conn)
+        conn.load_extension(sqlite_vec_path())
         conn.enable_load_extension(False)
         conn.execute(f"pragma busy_timeout = {BUSY_TIMEOUT_MS}")
         _check_is_ours(conn, path)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -105,3 +106,8 @@ def marks(count: int) -> str:
 
 def to_json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def float32_bytes(vector: Sequence[float]) -> bytes:
+    """A vector as sqlite-vec stores it: float32 values, native byte order."""
+    return struct.pack(f"{len(vector)}f", *vector)

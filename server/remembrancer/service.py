@@ -14,8 +14,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-import sqlite_vec
-
 from remembrancer import transfer
 from remembrancer import validation as check
 from remembrancer.config import Settings
@@ -47,7 +45,7 @@ from remembrancer.retrieval import (
     score_fusion,
 )
 from remembrancer.review import review_pending, run_review_loop, undo
-from remembrancer.rows import RowFilter
+from remembrancer.rows import RowFilter, float32_bytes
 from remembrancer.store import Store
 from remembrancer.transfer import to_memory
 
@@ -110,7 +108,7 @@ class MemoryService:
             ).start()
 
     def _vectors(self, texts: Sequence[str]) -> list[bytes]:
-        return [sqlite_vec.serialize_float32(vector) for vector in self.embedder.embed(texts)]
+        return [float32_bytes(vector) for vector in self.embedder.embed(texts)]
 
     # -- remember -------------------------------------------------------------------------
 

@@ -10,16 +10,16 @@ import json
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
-
-import sqlite_vec
+from typing import TYPE_CHECKING, Any
 
 from remembrancer import text_index
 from remembrancer.db import Connection
 from remembrancer.errors import ModelMismatch, NotFound, StoreError
-from remembrancer.rows import MemoryRow, NewMemory, RowFilter, marks, to_json
+from remembrancer.rows import MemoryRow, NewMemory, RowFilter, float32_bytes, marks, to_json
 from remembrancer.store_reads import StoreReads
-from remembrancer.vector_index import VectorIndex
+
+if TYPE_CHECKING:
+    from remembrancer.vector_index import VectorIndex
 
 
 class Store(StoreReads):
@@ -102,7 +102,7 @@ class Store(StoreReads):
                     f"model: `remembrancer reembed --db {self.path}`."
                 )
         self.embedding_dim = dim
-        self.vectors = VectorIndex(dim)
+        self.vectors = None  # made, and loaded, by the first search
 
     def _create_vector_table(self, dim: int) -> None:
         # dim is an int we computed, never user text; a virtual table's declaration can't be bound.
@@ -124,7 +124,7 @@ class Store(StoreReads):
             self._set_meta("embedding_dim", str(dim))
             self._log_vector(0, "reset")
         self.embedding_dim = dim
-        self.vectors = VectorIndex(dim)
+        self.vectors = None  # made, and loaded, by the first search
 
     # -- writes -------------------------------------------------------------------------
 
@@ -242,7 +242,7 @@ class Store(StoreReads):
         """Remove memories and every trace of their text; history keeps only id, time and actor."""
         if self.embedding_dim is None:
             raise StoreError("the vector table is not bound to a model yet")
-        zeros = sqlite_vec.serialize_float32([0.0] * self.embedding_dim)
+        zeros = float32_bytes([0.0] * self.embedding_dim)
         with self.transaction():
             for row in rows:
                 found = self.conn.execute(
@@ -296,8 +296,12 @@ class Store(StoreReads):
     # -- reads --------------------------------------------------------------------------
 
     def _current_vectors(self) -> VectorIndex:
-        if self.vectors is None:
+        if self.embedding_dim is None:
             raise StoreError("the vector table is not bound to a model yet")
+        if self.vectors is None:
+            from remembrancer.vector_index import VectorIndex  # numpy: not needed to start serving
+
+            self.vectors = VectorIndex(self.embedding_dim)
         self.vectors.ensure_current(self.conn)
         return self.vectors
 
