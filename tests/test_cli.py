@@ -101,7 +101,9 @@ def test_cli_remember_recall_forget_export_import(tmp_path: Path, capsys: pytest
     assert "forgotten" in out
 
 
-def test_cli_errors_are_one_clear_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_errors_are_one_clear_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     bad = tmp_path / "bad.db"
     bad.write_bytes(b"garbage" * 100)
     code, _, err = _run(capsys, "stats", "--db", str(bad))
@@ -113,6 +115,17 @@ def test_cli_errors_are_one_clear_line(tmp_path: Path, capsys: pytest.CaptureFix
     broken.write_text('{"id": "m_1", "content": "ok"}\n')
     code, _, err = _run(capsys, "import", str(broken), "--db", str(tmp_path / "new.db"))
     assert code == 2 and "line 1" in err and "nothing was imported" in err
+
+    monkeypatch.setenv("REMEMBRANCER_MAX_CONTENT_BYTES", "64")
+    too_long = tmp_path / "too_long.jsonl"
+    records = [_record(1), _record(2, "x" * 100), _record(3)]
+    too_long.write_text("".join(record.model_dump_json() + "\n" for record in records))
+    target = tmp_path / "small.db"
+    code, _, err = _run(capsys, "import", str(too_long), "--db", str(target))
+    assert code == 2 and "record m_0000000000000002: content is 100 bytes" in err
+    assert "Nothing was imported" in err and "Traceback" not in err
+    code, out, _ = _run(capsys, "stats", "--db", str(target), "--json")
+    assert json.loads(out)["memories"] == 0
 
 
 @pytest.mark.slow

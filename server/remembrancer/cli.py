@@ -190,6 +190,7 @@ def _read_records(path: str) -> list[ExportRecord]:
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     records = _read_records(args.path)
     with _service(settings) as service:
+        service.check_import(records)
         report = service.import_records(records, progress=progress_bar(len(records)))
     _emit(
         args, report, lambda: f"imported {report.imported}, skipped {report.skipped_existing} already present"

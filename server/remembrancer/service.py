@@ -310,6 +310,10 @@ class MemoryService:
     def export(self) -> Iterator[ExportRecord]:
         return transfer.export_records(self.store)
 
+    def check_import(self, records: Iterable[ExportRecord]) -> None:
+        """Raise InvalidInput, naming the record, if any record would be refused on import."""
+        transfer.check_records(records, self.settings)
+
     def import_records(
         self,
         records: Iterable[ExportRecord],

@@ -74,6 +74,15 @@ class _ImportBatch:
     vectors: Future[list[bytes]]
 
 
+def check_records(records: Iterable[ExportRecord], settings: Settings) -> None:
+    """Validate every record as the import will, before anything is stored."""
+    for memory in records:
+        try:
+            _record_for_import(memory, settings)
+        except InvalidInput as exc:
+            raise InvalidInput(f"record {memory.id}: {exc} Nothing was imported.") from None
+
+
 def _prepare(
     store: Store, settings: Settings, chunk: list[ExportRecord], unwritten: set[str], done: int
 ) -> tuple[list[ExportRecord], list[NewMemory]]:
