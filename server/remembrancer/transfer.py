@@ -15,7 +15,7 @@ from remembrancer.models import ExportRecord, ImportReport, Memory, Sighting
 from remembrancer.rows import MemoryRow, NewMemory
 from remembrancer.store import Store
 
-BATCH = 1024
+BATCH = 512  # records per write transaction; the progress bar moves once per batch
 Embed = Callable[[Sequence[str]], list[bytes]]
 
 
