@@ -67,7 +67,10 @@ def test_import_across_batches_skips_repeats_and_stops_cleanly_at_a_bad_record(
         assert (report.imported, report.skipped_existing) == (7, 1)
         assert {hit.content for hit in service.recall("note number 6", limit=20).hits} >= {"note number 6"}
         bad = [_record(i) for i in range(10, 17)] + [_record(17, "x" * 65), _record(18)]
-        with pytest.raises(InvalidInput, match=r"record m_0+11: content is 65 bytes.*6 memories read before"):
+        with pytest.raises(
+            InvalidInput,
+            match=r"record m_0+11: content is 65 bytes.*The 6 records before its batch are stored",
+        ):
             service.import_records(bad)
         ids = {record.id for record in service.export()}
         assert {r.id for r in bad[:6]} <= ids and not {r.id for r in bad[6:]} & ids

@@ -94,8 +94,8 @@ def _prepare(
             prepared.append(_record_for_import(memory, settings))
         except InvalidInput as exc:
             raise InvalidInput(
-                f"record {memory.id}: {exc} The {done} memories read before it were imported; "
-                "fix the record and import again (memories already present are skipped)."
+                f"record {memory.id}: {exc} The {done} records before its batch are stored; fix "
+                "this one and import again (records already present are skipped)."
             ) from None
     return fresh, prepared
 
