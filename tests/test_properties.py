@@ -385,7 +385,7 @@ class World:
 
     def _after_recall(self, arguments: dict[str, Any], data: dict[str, Any], shown: str) -> None:
         # Property 4.
-        limit = arguments.get("limit", 5)
+        limit = int(arguments.get("limit", 5))  # "5" and 5.0 pass validation as 5
         asked = arguments.get("scope")
         scopes = [self.default_scope] if asked is None else [asked] if isinstance(asked, str) else asked
         assert data["scopes"] == list(dict.fromkeys(scopes)), f"recall({shown}) searched {data['scopes']}"
