@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
 import numpy as np
 import pytest
 
-from conftest import FakeEmbedder
-from remembrancer import vector_index
+from conftest import FAKE_DIM, FakeEmbedder
+from remembrancer import vec0_reader, vector_index
 from remembrancer.config import Settings
+from remembrancer.models import ExportRecord
 from remembrancer.rows import NewMemory
 from remembrancer.service import MemoryService
 from remembrancer.vector_index import VectorIndex
 
 NOW = "2025-01-01T00:00:00+00:00"
+WORDS = ["kites", "harbours", "orchards", "lighthouses", "glaciers", "violins", "lanterns", "meadows"]
 
 
 def _unit(rows: np.ndarray) -> np.ndarray:
@@ -125,3 +130,49 @@ def test_many_removals_compact_the_arrays() -> None:
     found = [rowid for rowid, _ in index.nearest(matrix[0].tobytes(), ["s"], 3000)]
     assert len(found) == 1500 and all(rowid % 2 == 0 for rowid in found)
     assert found[:5] == [i + 1 for i in np.argsort(-(matrix @ matrix[0])) if (i + 1) % 2 == 0][:5]
+
+
+def _vectors_by_rowid(groups: Iterable[vec0_reader.Group]) -> dict[int, tuple[str, bytes]]:
+    found: dict[int, tuple[str, bytes]] = {}
+    for scope, rowids, matrix in groups:
+        for rowid, row in zip(rowids.tolist(), matrix, strict=True):
+            assert rowid not in found
+            found[rowid] = (scope, row.tobytes())
+    return found
+
+
+def test_reading_vec0_chunks_gives_what_the_table_gives(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Several chunks per scope, a partly filled last chunk, forgotten memories (cleared slots):
+    the bulk read of sqlite-vec's chunks equals a scan of the virtual table, and a layout it
+    does not recognise makes it fall back to that scan."""
+    service = MemoryService.open(settings, FakeEmbedder())
+    try:
+        at = datetime(2025, 1, 1, tzinfo=UTC)
+        service.import_records(
+            ExportRecord(
+                id=f"m_{i:016x}",
+                content=f"note {i} about {WORDS[i % len(WORDS)]} and {WORDS[i % 7]}",
+                scope=("alpha", "beta", "gamma")[i % 3],
+                created_at=at,
+                updated_at=at,
+            )
+            for i in range(3500)
+        )
+        service.forget([f"m_{i:016x}" for i in range(0, 3500, 5)])
+        conn = service.store.conn
+        with vec0_reader.snapshot(conn):
+            chunked = _vectors_by_rowid(vec0_reader.read_vectors(conn, FAKE_DIM))
+            scanned = _vectors_by_rowid(vec0_reader._from_scan(conn, FAKE_DIM))
+        assert chunked == scanned and len(chunked) == 2800
+        assert {scope for scope, _ in chunked.values()} == {"alpha", "beta", "gamma"}
+        assert not caplog.records
+
+        monkeypatch.setattr(vec0_reader, "CHUNK_COLUMNS", {*vec0_reader.CHUNK_COLUMNS, "offsets"})
+        with vec0_reader.snapshot(conn):
+            fallback = _vectors_by_rowid(vec0_reader.read_vectors(conn, FAKE_DIM))
+        assert fallback == scanned
+        assert "reading vectors one by one" in caplog.text
+    finally:
+        service.close()

@@ -23,6 +23,8 @@ from typing import Any
 
 import numpy as np
 
+from remembrancer.vec0_reader import read_vectors, snapshot
+
 Connection = Any
 COMPACT_ABOVE = 50_000
 CANDIDATES = 4_000
@@ -198,20 +200,12 @@ class VectorIndex:
             self.data_version = version
 
     def _load(self, conn: Connection) -> None:
-        position = conn.execute("select coalesce(max(seq), 0) from vector_log").fetchone()[0]
-        total = conn.execute("select count(*) from memories").fetchone()[0]
-        self.compact = total > COMPACT_ABOVE
-        self.partitions = {}
-        cursor = conn.execute("select rowid, scope, embedding from memory_vectors")
-        while chunk := cursor.fetchmany(20_000):  # whole chunks at a time: no per-row Python
-            by_scope: dict[str, list[tuple[int, bytes]]] = {}
-            for rowid, scope, blob in chunk:
-                by_scope.setdefault(str(scope), []).append((int(rowid), blob))
-            for scope, rows in by_scope.items():
-                rowids = np.fromiter((rowid for rowid, _ in rows), dtype=np.int64, count=len(rows))
-                matrix = np.frombuffer(b"".join(blob for _, blob in rows), dtype=np.float32).reshape(
-                    -1, self.dim
-                )
+        with snapshot(conn):
+            position = conn.execute("select coalesce(max(seq), 0) from vector_log").fetchone()[0]
+            total = conn.execute("select count(*) from memories").fetchone()[0]
+            self.compact = total > COMPACT_ABOVE
+            self.partitions = {}
+            for scope, rowids, matrix in read_vectors(conn, self.dim):
                 self._partition(scope).extend(rowids, matrix)
         for partition in self.partitions.values():
             partition.fit()
