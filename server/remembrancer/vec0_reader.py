@@ -78,10 +78,11 @@ def _checked_chunks(conn: Connection, dim: int) -> dict[int, Chunk] | None:
         log.warning("sqlite-vec's chunk tables are not as expected; reading vectors one by one")
         return None
     chunks: dict[int, Chunk] = {}
+    lengths = dict(conn.execute(f"select rowid, length(vectors) from {TABLE}_vector_chunks00"))
     for chunk_id, size, scope, validity, rowids in conn.execute(
         f"select chunk_id, size, partition00, validity, rowids from {TABLE}_chunks"
     ):
-        if len(rowids) != 8 * size or len(validity) * 8 < size:
+        if len(rowids) != 8 * size or len(validity) * 8 < size or lengths.get(chunk_id) != 4 * dim * size:
             log.warning("a sqlite-vec chunk has an unexpected size; reading vectors one by one")
             return None
         valid = np.unpackbits(np.frombuffer(validity, dtype=np.uint8), bitorder="little")[:size].astype(bool)
