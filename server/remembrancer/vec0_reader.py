@@ -104,7 +104,7 @@ def _agrees_with_vec0(conn: Connection, chunks: dict[int, Chunk], dim: int) -> b
         return False
     rng = np.random.default_rng()
     partial = [chunk_id for chunk_id, chunk in chunks.items() if not chunk[2].all()]
-    full = [chunk_id for chunk_id in chunks if chunk_id not in set(partial)]
+    full = [chunk_id for chunk_id, chunk in chunks.items() if chunk[2].all()]
     sample = [int(i) for i in rng.permutation(partial)[:SAMPLES]] + [
         int(i) for i in rng.permutation(full)[:SAMPLES]
     ]
