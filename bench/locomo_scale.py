@@ -40,7 +40,6 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 from unittest import mock
 
 import numpy as np
@@ -53,7 +52,7 @@ from remembrancer.config import BUNDLED_MODEL, Settings
 from remembrancer.embeddings import FastEmbedder
 from remembrancer.rows import NewMemory
 from remembrancer.service import MemoryService
-from scale import TAGS, machine_conditions
+from scale import TAGS, SittingTracker, machine_conditions
 
 STS = DEFAULT_DATA.parents[1] / "stsbenchmark" / "sts-train.csv"
 CONFIGS = {  # name: (exact vectors, exact full text)
@@ -125,14 +124,7 @@ def build_distractors(
     step = (SPAN_END - SPAN_START).total_seconds() / sittings  # between the starts of two sittings
     assert step > SITTING * TURN_SECONDS + text_index.SITTING_SECONDS, "too many distractors for the span"
     people = [name for name in PEOPLE if not set(name.split()) & speakers]  # "Maria" is one
-    last: dict[str, tuple[int, str, str]] = {}
-
-    def tracked_previous(conn: Any, scope: str, created_at: str) -> tuple[int, str] | None:
-        if scope not in last:
-            return None
-        rowid, content, at = last[scope]
-        gap = abs((datetime.fromisoformat(created_at) - datetime.fromisoformat(at)).total_seconds())
-        return (rowid, content) if gap <= text_index.SITTING_SECONDS else None
+    tracker = SittingTracker()
 
     service = MemoryService.open(Settings(db_path=building), embedder)
     store, began = service.store, time.perf_counter()
@@ -141,7 +133,7 @@ def build_distractors(
     try:
         with ExitStack() as stack:
             if fast:
-                stack.enter_context(mock.patch.object(text_index, "previous_in_sitting", tracked_previous))
+                stack.enter_context(mock.patch.object(text_index, "previous_in_sitting", tracker.previous))
             scope = scopes[0]
             for start in range(0, size, CHUNK):
                 count = min(CHUNK, size - start)
@@ -159,12 +151,12 @@ def build_distractors(
                         memory = NewMemory(
                             transfer.new_id(), text, check.content_hash(text), scope, tags, {}, at, at
                         )
-                        last[scope] = (store.insert(memory, noisy[j].tobytes(), actor="bench"), text, at)
+                        rowid = store.insert(memory, noisy[j].tobytes(), actor="bench")
+                        tracker.last[scope] = (rowid, text, at)
                 if (start // CHUNK) % 20 == 19 or start + count == size:
                     rate = (start + count) / (time.perf_counter() - began)
                     print(f"  {start + count:,} ({rate:,.0f}/s)", file=sys.stderr, flush=True)
-        for name, (rowid, content, at) in last.items():  # the bench's lookup agreed with the server's
-            assert text_index.previous_in_sitting(store.conn, name, at) == (rowid, content), name
+        tracker.agrees_with_server(store.conn)
         store.checkpoint()
     finally:
         service.close()

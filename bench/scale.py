@@ -131,22 +131,34 @@ class Build:
     reused: bool = False
 
 
+class SittingTracker:
+    """The bench's context lookup: the last memory written per scope, instead of the server's
+    query for the previous memory in the sitting (which grows with the scope)."""
+
+    def __init__(self) -> None:
+        self.last: dict[str, tuple[int, str, str]] = {}  # scope -> (rowid, content, created_at)
+
+    def previous(self, conn: Any, scope: str, created_at: str) -> tuple[int, str] | None:
+        if scope not in self.last:
+            return None
+        rowid, content, at = self.last[scope]
+        gap = abs((datetime.fromisoformat(created_at) - datetime.fromisoformat(at)).total_seconds())
+        return (rowid, content) if gap <= text_index.SITTING_SECONDS else None
+
+    def agrees_with_server(self, conn: Any) -> None:
+        for scope, (rowid, content, at) in self.last.items():
+            assert text_index.previous_in_sitting(conn, scope, at) == (rowid, content), scope
+
+
 def build(service: MemoryService, corpus: Corpus, size: int, seed: int, fast_context: bool) -> Build:
     store, dim = service.store, corpus.vectors.shape[1]
     rng, words = np.random.default_rng(seed), random.Random(seed)
     sigma = float(np.sqrt((1 / COSINE_TO_BASE**2 - 1) / dim))  # noise norm tan(acos(0.9)) ≈ 0.48
-    last: dict[str, tuple[int, str, str]] = {}
-
-    def tracked_previous(conn: Any, scope: str, created_at: str) -> tuple[int, str] | None:
-        if scope not in last:
-            return None
-        rowid, content, at = last[scope]
-        gap = abs((datetime.fromisoformat(created_at) - datetime.fromisoformat(at)).total_seconds())
-        return (rowid, content) if gap <= text_index.SITTING_SECONDS else None
+    tracker = SittingTracker()
 
     assert store.counts()["memories"] == 0, "build needs an empty store"
     timer, result = TimedConn(store.conn), Build(server_lookup=not fast_context)
-    patch = mock.patch.object(text_index, "previous_in_sitting", tracked_previous)
+    patch = mock.patch.object(text_index, "previous_in_sitting", tracker.previous)
     store.conn, began = timer, time.perf_counter()
     try:
         if fast_context:
@@ -163,7 +175,7 @@ def build(service: MemoryService, corpus: Corpus, size: int, seed: int, fast_con
                     tags = words.sample(TAGS, words.randrange(3))
                     digest, memory_id = check.content_hash(text), transfer.new_id()
                     memory = NewMemory(memory_id, text, digest, scope, tags, {}, at, at)
-                    last[scope] = (store.insert(memory, noisy[j].tobytes(), actor="bench"), text, at)
+                    tracker.last[scope] = (store.insert(memory, noisy[j].tobytes(), actor="bench"), text, at)
             elapsed = time.perf_counter() - chunk_began
             result.last_rate = count / elapsed
             result.last_us = {k: (v - before.get(k, 0.0)) * 1e6 / count for k, v in timer.spent.items()}
@@ -176,8 +188,7 @@ def build(service: MemoryService, corpus: Corpus, size: int, seed: int, fast_con
         store.conn = timer.conn
     result.seconds = time.perf_counter() - began
     result.rate = size / result.seconds
-    for scope, (rowid, content, at) in last.items():  # the bench's lookup agreed with the server's
-        assert text_index.previous_in_sitting(store.conn, scope, at) == (rowid, content), scope
+    tracker.agrees_with_server(store.conn)
     store.checkpoint()
     on_disk = (store.path, f"{store.path}-wal")
     result.bytes_per_memory = sum(os.path.getsize(p) for p in on_disk if os.path.exists(p)) / size
