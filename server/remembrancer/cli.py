@@ -49,6 +49,25 @@ def _emit(args: argparse.Namespace, value: BaseModel | list[Any], human: Callabl
         print(human())
 
 
+def _parse_event(value: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(  # noqa: B904 - argparse shows only the message
+            f"{value!r} is not an event number; `remembrancer history` shows them in its first column"
+        )
+
+
+def _positive(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number of at least 1")
+    return number
+
+
 def _parse_time(value: str) -> datetime:
     try:
         return datetime.fromisoformat(value)
@@ -236,7 +255,10 @@ def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
 
     with _service(settings, bind_model=False) as service:
         pages = backup(service.store, Path(args.path))
-    print(f"backed up {settings.db_path} to {args.path} ({pages} pages)")
+    if args.json:
+        print(json.dumps({"database": str(settings.db_path), "backup": args.path, "pages": pages}, indent=2))
+    else:
+        print(f"backed up {settings.db_path} to {args.path} ({pages} pages)")
     return 0
 
 
@@ -244,7 +266,10 @@ def cmd_reembed(args: argparse.Namespace, settings: Settings) -> int:
     with _service(settings, bind_model=False) as service:
         total = service.store.counts()["memories"]
         count = service.reembed(progress=progress_bar(total))
-    print(f"re-embedded {count} memories with {settings.embedding_model}")
+    if args.json:
+        print(json.dumps({"reembedded": count, "embedding_model": settings.embedding_model}, indent=2))
+    else:
+        print(f"re-embedded {count} memories with {settings.embedding_model}")
     return 0
 
 
@@ -334,6 +359,21 @@ def build_parser() -> argparse.ArgumentParser:
     history.add_argument("id", nargs="?", help="one memory's id; omit for the latest events")
     history.add_argument("--limit", type=int, default=100)
     history.set_defaults(run=cmd_history)
+
+    undo = sub.add_parser("undo", parents=[common], help="revert one update or supersede")
+    undo.add_argument(
+        "event",
+        metavar="EVENT",
+        type=_parse_event,
+        help="the event's number, as `history` shows it (first column)",
+    )
+    undo.set_defaults(run=cmd_undo)
+
+    review = sub.add_parser(
+        "review", parents=[common], help="put fallback-stored memories before the LLM judge"
+    )
+    review.add_argument("--limit", type=_positive, default=50, help="most memories to review (default 50)")
+    review.set_defaults(run=cmd_review)
 
     sub.add_parser("stats", parents=[common], help="counts and sizes").set_defaults(run=cmd_stats)
 

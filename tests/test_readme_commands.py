@@ -1,0 +1,361 @@
+"""Every command in the README's command-line block, run through the installed `remembrancer` script.
+
+The block under "## Command line" is parsed; each subcommand it shows must have a runner below
+that uses it for real (a subprocess of the console script, a temporary database, no API key),
+so a documented command can never again be missing from the parser or broken at start-up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fake_messages_api import FakeMessagesAPI, decision
+from remembrancer.cli import build_parser
+from servers import free_port, wait_for_port
+
+pytestmark = pytest.mark.slow
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+SCRIPT = Path(sys.executable).parent / "remembrancer"
+
+
+def readme_command_lines() -> list[str]:
+    """The lines starting with `remembrancer ` in the first fenced block under "## Command line",
+    trailing `# comments` removed."""
+    text = README.read_text(encoding="utf-8")
+    section = re.search(r"^## Command line\n(.*?)(?=^## )", text, re.M | re.S)
+    assert section, "README.md has no '## Command line' section"
+    block = re.search(r"^```[^\n]*\n(.*?)^```", section.group(1), re.M | re.S)
+    assert block, "the '## Command line' section has no fenced code block"
+    lines = [re.split(r"\s+#\s", line, maxsplit=1)[0].strip() for line in block.group(1).splitlines()]
+    commands = [line for line in lines if line.startswith("remembrancer ")]
+    assert commands, "the command-line block shows no `remembrancer` commands"
+    return commands
+
+
+def readme_subcommands() -> dict[str, str]:
+    return {line.split()[1]: line for line in readme_command_lines()}
+
+
+# -- running the console script ---------------------------------------------------------------
+
+
+def _clean_env(tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("REMEMBRANCER_", "ANTHROPIC_"))}
+    env.update(
+        HF_HUB_OFFLINE="1",
+        XDG_DATA_HOME=str(tmp_path / "xdg-data"),  # nothing falls back to the user's data folder
+    )
+    return env
+
+
+class Cli:
+    """`remembrancer ...` in a subprocess, with --db pointing at this test's database."""
+
+    def __init__(self, tmp_path: Path, db: Path) -> None:
+        self.tmp = tmp_path
+        self.db = db
+        self.env = _clean_env(tmp_path)
+
+    def run(
+        self, *args: str, expect: int = 0, stdin: str | None = None, db: Path | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        proc = subprocess.run(
+            [str(SCRIPT), *args, "--db", str(db or self.db)],
+            input=stdin,
+            stdin=None if stdin is not None else subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            env=self.env,
+            cwd=self.tmp,
+            timeout=120,
+        )
+        assert proc.returncode == expect, (
+            f"remembrancer {' '.join(args)} exited {proc.returncode}, expected {expect}\n"
+            f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
+        )
+        if expect == 0:
+            assert "Traceback" not in proc.stderr, proc.stderr
+        return proc
+
+    def json(self, *args: str, db: Path | None = None) -> Any:
+        return json.loads(self.run(*args, "--json", db=db).stdout)
+
+    def use_llm(self, api: FakeMessagesAPI) -> None:
+        self.env.update(
+            ANTHROPIC_API_KEY="sk-test",
+            ANTHROPIC_BASE_URL=api.url,
+            REMEMBRANCER_LLM_MAX_RETRIES="0",
+            # Generous: a loaded machine must not turn a scripted answer into a timeout.
+            REMEMBRANCER_LLM_TIMEOUT="10",
+            REMEMBRANCER_LLM_BUDGET="20",
+        )
+
+
+BERLIN = "I live in Berlin"
+DEPLOY = "Deploy the website with make release"
+
+
+@pytest.fixture(scope="module")
+def seeded_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Two memories stored by the CLI, made once and copied for each test that reads them."""
+    tmp = tmp_path_factory.mktemp("seed")
+    cli = Cli(tmp, tmp / "seed.db")
+    cli.run("remember", BERLIN, "--tag", "home", "--metadata", '{"source": "chat"}')
+    cli.run("remember", DEPLOY, "--tag", "work", "--scope", "proj")
+    return cli.db
+
+
+@pytest.fixture
+def cli(tmp_path: Path, seeded_db: Path) -> Cli:
+    db = tmp_path / "memory.db"
+    shutil.copyfile(seeded_db, db)
+    return Cli(tmp_path, db)
+
+
+@pytest.fixture
+def fake_api() -> Iterator[FakeMessagesAPI]:
+    api = FakeMessagesAPI().start()
+    yield api
+    api.stop()
+
+
+def _ids(memories: list[dict[str, Any]]) -> dict[str, str]:
+    return {m["content"]: m["id"] for m in memories}
+
+
+# -- one runner per documented subcommand -----------------------------------------------------
+
+
+def run_serve(cli: Cli, api: FakeMessagesAPI) -> None:
+    port = free_port()
+    log = cli.tmp / "serve.log"
+    env = {**cli.env, "REMEMBRANCER_LOG_LEVEL": "INFO", "REMEMBRANCER_REVIEW_INTERVAL": "0"}
+    args = ["serve", "--transport", "http", "--host", "127.0.0.1", "--port", str(port)]
+    args += ["--db", str(cli.db), "--scope", "proj", "--no-auth"]
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [str(SCRIPT), *args], stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, env=env
+        )
+    try:
+        wait_for_port(port, proc, log)
+        assert proc.poll() is None, log.read_text()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    assert f"memory store: {cli.db}" in log.read_text()
+
+
+def run_remember(cli: Cli, api: FakeMessagesAPI) -> None:
+    result = cli.json(
+        "remember", "The user prefers dark mode", "--tag", "ui", "--tag", "Preference",
+        "--metadata", '{"from": "settings"}', "--scope", "proj",
+    )  # fmt: skip
+    assert result["status"] == "added"
+    memory = result["memory"]
+    assert (memory["scope"], sorted(memory["tags"]), memory["metadata"]) == (
+        "proj", ["preference", "ui"], {"from": "settings"}
+    )  # fmt: skip
+    again = cli.run("remember", "the user prefers DARK mode", "--scope", "proj").stdout
+    assert f"known as {memory['id']}" in again and "seen 2 times" in again
+    assert cli.json("list", "--scope", "proj", "--tag", "ui")[0]["seen_count"] == 2
+
+
+def run_recall(cli: Cli, api: FakeMessagesAPI) -> None:
+    out = cli.run("recall", "Where do I live?", "--limit", "1").stdout
+    assert BERLIN in out and DEPLOY not in out
+    hits = cli.json(
+        "recall", "how do we ship the site", "--scope", "proj", "--scope", "default", "--tag", "work",
+        "--since", "2000-01-01", "--until", "2999-12-31",
+    )["hits"]  # fmt: skip
+    assert [hit["content"] for hit in hits] == [DEPLOY]
+
+
+def run_forget(cli: Cli, api: FakeMessagesAPI) -> None:
+    ids = _ids(cli.json("list", "--scope", "default", "--scope", "proj"))
+    out = cli.run("forget", ids[BERLIN], ids[DEPLOY]).stdout
+    assert ids[BERLIN] in out and ids[DEPLOY] in out
+    assert cli.json("list") == [] and cli.json("stats")["memories"] == 0
+    error = cli.run("forget", ids[BERLIN], expect=2).stderr
+    assert error.startswith("remembrancer: ") and len(error.strip().splitlines()) == 1
+
+
+def run_list(cli: Cli, api: FakeMessagesAPI) -> None:
+    out = cli.run("list").stdout
+    assert BERLIN in out and DEPLOY not in out  # the default scope only
+    both = cli.json("list", "--scope", "default", "--scope", "proj", "--limit", "5")
+    assert [m["content"] for m in both] == [DEPLOY, BERLIN]  # newest first
+    assert [m["content"] for m in cli.json("list", "--scope", "proj", "--tag", "work", "--limit", "1")] == [
+        DEPLOY
+    ]
+    assert cli.json("list", "--tag", "home", "--since", "2000-01-01", "--until", "2000-01-02") == []
+
+
+def run_history(cli: Cli, api: FakeMessagesAPI) -> None:
+    ids = _ids(cli.json("list", "--scope", "default", "--scope", "proj"))
+    events = cli.json("history")
+    assert {(e["event"], e["memory_id"]) for e in events} == {("added", ids[BERLIN]), ("added", ids[DEPLOY])}
+    out = cli.run("history", ids[BERLIN]).stdout
+    assert "added" in out and ids[BERLIN] in out and "by cli" in out and ids[DEPLOY] not in out
+
+
+def run_undo(cli: Cli, api: FakeMessagesAPI) -> None:
+    fresh = cli.tmp / "undo.db"
+    cli.use_llm(api)
+    berlin = cli.json("remember", BERLIN, db=fresh)["memory"]["id"]
+    api.queue(decision("supersede", ["M1"], reason="moved"))
+    munich = cli.json("remember", "I live in Munich now", db=fresh)
+    assert api.calls == 1 and munich["status"] == "superseded" and munich["superseded"] == [berlin]
+
+    event = next(e for e in cli.json("history", db=fresh) if e["event"] == "superseded")
+    assert event["memory_id"] == berlin
+    undone = cli.json("undo", str(event["id"]), db=fresh)
+    # Undoing the "superseded" event undoes the decision that made it: the new memory's "added".
+    decided = event["details"]["decision"]
+    assert undone == {"event": decided, "restored": [berlin], "removed": [munich["memory"]["id"]]}
+    assert _ids(cli.json("list", db=fresh)) == {BERLIN: berlin}  # Munich removed, Berlin current again
+
+    for bad, message in ((str(event["id"]), "already undone"), ("9999", "no history event 9999")):
+        error = cli.run("undo", bad, db=fresh, expect=2).stderr
+        assert message in error and len(error.strip().splitlines()) == 1 and "Traceback" not in error
+
+
+def run_review(cli: Cli, api: FakeMessagesAPI) -> None:
+    fresh = cli.tmp / "review.db"
+    cli.use_llm(api)
+    cli.json("remember", BERLIN, db=fresh)
+    munich = cli.json("remember", "I live in Munich now", db=fresh)  # the fake answers 500
+    assert api.calls == 1 and munich["status"] == "added"
+    assert munich["judge"] == "fallback" and munich["needs_review"] is True
+
+    api.queue(decision("supersede", ["M1"], reason="moved"))
+    report = cli.json("review", "--limit", "10", db=fresh)
+    assert report == {"reviewed": 1, "changed": 1, "remaining": 0, "error": None}
+    assert [m["content"] for m in cli.json("list", db=fresh)] == ["I live in Munich now"]  # Berlin superseded
+    assert cli.run("review", db=fresh).stdout.strip() == "reviewed 0, changed 0, 0 still waiting"
+
+
+def run_stats(cli: Cli, api: FakeMessagesAPI) -> None:
+    stats = cli.json("stats")
+    assert (stats["memories"], stats["history_events"]) == (2, 2)
+    assert {s["scope"]: s["memories"] for s in stats["scopes"]} == {"default": 1, "proj": 1}
+    out = cli.run("stats").stdout
+    assert "memories:   2" in out and str(cli.db) in out
+
+
+def run_export(cli: Cli, api: FakeMessagesAPI) -> None:
+    """Export to a file and to stdout (the default); import both ways loses nothing."""
+    exported = cli.tmp / "export.jsonl"
+    result = cli.run("export", str(exported))
+    assert result.stdout == "" and "exported 2 memories" in result.stderr
+    lines = exported.read_text(encoding="utf-8").splitlines()
+    assert {json.loads(line)["content"] for line in lines} == {BERLIN, DEPLOY}
+    assert cli.run("export").stdout.splitlines() == lines
+
+    copy = cli.tmp / "copy.db"
+    assert "imported 2, skipped 0" in cli.run("import", str(exported), db=copy).stdout
+    assert cli.run("export", db=copy).stdout.splitlines() == lines
+
+
+def run_import(cli: Cli, api: FakeMessagesAPI) -> None:
+    exported = cli.run("export").stdout
+    copy = cli.tmp / "stdin.db"
+    report = json.loads(cli.run("import", "-", "--json", stdin=exported, db=copy).stdout)
+    assert report == {"imported": 2, "skipped_existing": 0}
+    assert "imported 0, skipped 2 already present" in cli.run("import", "-", stdin=exported, db=copy).stdout
+    assert cli.run("export", db=copy).stdout == exported
+
+
+def run_reembed(cli: Cli, api: FakeMessagesAPI) -> None:
+    assert "re-embedded 2 memories with all-MiniLM-L6-v2-q8" in cli.run("reembed").stdout
+    assert cli.json("reembed") == {"reembedded": 2, "embedding_model": "all-MiniLM-L6-v2-q8"}
+    assert cli.json("recall", "Where do I live?")["hits"][0]["content"] == BERLIN
+
+
+def run_doctor(cli: Cli, api: FakeMessagesAPI) -> None:
+    out = cli.run("doctor").stdout
+    for part in ("python", "sqlite", "embedding model", "database", "llm"):
+        assert f"[ok] {part}:" in out
+    repaired = cli.run("doctor", "--repair", "--json")
+    assert "repaired:" in repaired.stderr
+    assert all(check["ok"] for check in json.loads(repaired.stdout))
+    assert cli.json("recall", "Where do I live?")["hits"][0]["content"] == BERLIN
+
+
+def run_backup(cli: Cli, api: FakeMessagesAPI) -> None:
+    target = cli.tmp / "backup.db"
+    assert f"to {target}" in cli.run("backup", str(target)).stdout
+    assert target.stat().st_size > 0
+    assert _ids(cli.json("list", db=target)) == _ids(cli.json("list"))
+    error = cli.run("backup", str(target), expect=2).stderr
+    assert "already exists" in error and len(error.strip().splitlines()) == 1
+    assert cli.json("backup", str(cli.tmp / "second.db"))["pages"] > 0
+
+
+RUNNERS: dict[str, Callable[[Cli, FakeMessagesAPI], None]] = {
+    "serve": run_serve,
+    "remember": run_remember,
+    "recall": run_recall,
+    "forget": run_forget,
+    "list": run_list,
+    "history": run_history,
+    "undo": run_undo,
+    "review": run_review,
+    "stats": run_stats,
+    "export": run_export,
+    "import": run_import,
+    "reembed": run_reembed,
+    "doctor": run_doctor,
+    "backup": run_backup,
+}
+
+
+# -- the tests ----------------------------------------------------------------------------------
+
+
+def test_every_readme_command_has_a_runner() -> None:
+    documented = set(readme_subcommands())
+    assert documented == set(RUNNERS), (
+        f"README commands without a runner here: {sorted(documented - set(RUNNERS))}; "
+        f"runners for commands the README does not show: {sorted(set(RUNNERS) - documented)}"
+    )
+
+
+def _subparsers() -> dict[str, Any]:
+    parser = build_parser()
+    action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return dict(action.choices)
+
+
+@pytest.mark.parametrize("command", sorted(readme_subcommands()))
+def test_readme_options_exist(command: str) -> None:
+    """Each option the README shows for a command, and --db and --json, is one the parser knows."""
+    known = _subparsers()
+    assert command in known, f"the README shows `remembrancer {command}`, which the parser lacks"
+    options = set(known[command]._option_string_actions)
+    shown = set(re.findall(r"--[a-z][a-z-]*", readme_subcommands()[command]))
+    assert shown | {"--db", "--json"} <= options, f"{command}: {sorted(shown - options)} not accepted"
+
+
+@pytest.mark.parametrize("command", sorted(RUNNERS))
+def test_readme_command_runs(command: str, cli: Cli, fake_api: FakeMessagesAPI) -> None:
+    RUNNERS[command](cli, fake_api)
+
+
+def test_review_without_an_llm_is_one_clear_line(cli: Cli) -> None:
+    for args in (("review",), ("review", "--limit", "10"), ("review", "--json")):
+        proc = cli.run(*args, expect=2)
+        assert proc.stdout == ""
+        assert proc.stderr.startswith("remembrancer: no LLM is configured")
+        assert "ANTHROPIC_API_KEY" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
