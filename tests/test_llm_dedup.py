@@ -293,3 +293,78 @@ def test_without_an_llm_a_passage_is_stored_whole(service: MemoryService) -> Non
     passage = "We talked about a lot today. I moved to Munich last month. Also my cat Miso is doing great."
     result = service.remember(passage)
     assert result.status == "added" and result.memory is not None and result.memory.content == passage
+
+
+# -- the three cases of a changed fact, end to end: decision -> store -> recall -> history -> undo
+
+
+def test_the_prompt_spells_out_repeats_changes_and_look_alikes(
+    llm_service: MemoryService, fake_api: FakeMessagesAPI
+) -> None:
+    llm_service.remember("My locker code is 4411")
+    fake_api.queue(decision("supersede", ["M1"], reason="code changed: 4411 -> 9376"))
+    llm_service.remember("My locker code is 9376")
+    system = fake_api.system()
+    for case in ("reworded repeat", "CHANGED VALUE", "negation", "DIFFERENT FACT THAT MERELY LOOKS ALIKE"):
+        assert case in system
+    assert "Never answer duplicate when the new content carries a number" in system
+
+
+def test_a_changed_value_superseded_by_the_llm_is_named_by_recall_and_undone(
+    llm_service: MemoryService, fake_api: FakeMessagesAPI
+) -> None:
+    old = llm_service.remember("The project targets Python 3.11")
+    fake_api.queue(decision("supersede", ["M1"], reason="version changed: 3.11 -> 3.12"))
+    new = llm_service.remember("The project targets Python 3.12")
+    assert (new.status, new.superseded, new.reason) == (
+        "superseded",
+        [old.memory.id],
+        "version changed: 3.11 -> 3.12",
+    )
+    hits = llm_service.recall("Which Python does the project target?").hits
+    assert [hit.id for hit in hits] == [new.memory.id]
+    assert [(r.id, r.change) for r in hits[0].replaces] == [(old.memory.id, "superseded")]
+    event = next(e for e in llm_service.history(new.memory.id) if e.event == "added")
+    assert event.details["supersedes"] == [old.memory.id] and event.details["judge"] == "llm"
+
+    llm_service.undo(event.id)
+    assert [hit.id for hit in llm_service.recall("Which Python does the project target?").hits] == [
+        old.memory.id
+    ]
+
+
+def test_a_reworded_repeat_judged_by_the_llm_stays_one_memory(
+    llm_service: MemoryService, fake_api: FakeMessagesAPI
+) -> None:
+    first = llm_service.remember("The user is vegetarian")
+    fake_api.queue(decision("duplicate", ["M1"], reason="same fact"))
+    again = llm_service.remember("The user does not eat meat, being vegetarian")
+    assert (again.status, again.duplicate_of) == ("duplicate", first.memory.id)
+    assert llm_service.stats().memories == 1
+    assert [hit.id for hit in llm_service.recall("is the user vegetarian").hits] == [first.memory.id]
+    assert _events(llm_service, first.memory.id) == ["added", "seen"]
+
+
+def test_look_alikes_kept_by_the_llm_are_each_found_by_their_own_question(
+    llm_service: MemoryService, fake_api: FakeMessagesAPI
+) -> None:
+    wife = llm_service.remember("My wife's name is Anna")
+    fake_api.queue(decision("add", reason="a different person"))
+    sister = llm_service.remember("My sister's name is Anna")
+    assert sister.status == "added" and sister.replaces == [] and sister.judge == "llm"
+    assert llm_service.recall("wife's name").hits[0].id == wife.memory.id
+    assert llm_service.recall("sister's name").hits[0].id == sister.memory.id
+    assert _events(llm_service, sister.memory.id) == ["added"]
+
+
+def test_an_llm_duplicate_that_drops_a_new_value_is_refused(
+    llm_service: MemoryService, fake_api: FakeMessagesAPI
+) -> None:
+    old = llm_service.remember("Our API listens on port 8080")
+    fake_api.queue(decision("duplicate", ["M1"], reason="same"))
+    new = llm_service.remember("Our API listens on port 9090")
+    assert (new.status, new.judge, new.replaces) == ("added", "llm", [old.memory.id])
+    assert "the LLM called it a duplicate" in new.reason and "8080 → 9090" in new.reason
+    hits = llm_service.recall("Which port does our API listen on?").hits
+    assert [hit.id for hit in hits[:2]] == [new.memory.id, old.memory.id]
+    assert llm_service.history(new.memory.id)[0].details["replaces"] == [old.memory.id]

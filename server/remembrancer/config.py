@@ -36,10 +36,10 @@ class Settings(BaseModel):
     db_path: Path = Field(default_factory=default_db_path)
     default_scope: str = Field(default="default", pattern=SCOPE_PATTERN)
     embedding_model: str = BUNDLED_MODEL
-    # bench/dedup_threshold.py on STS-B dev pairs: precision 0.961, recall 0.557 here. The lowest
-    # cosine with precision >= 0.95 is 0.83 (0.951 / 0.667); the margin is kept because a false
-    # duplicate folds a distinct fact into another memory's sightings.
-    duplicate_threshold: float = Field(default=0.86, gt=0.0, le=1.0)
+    # A repeat needs this cosine similarity *and* the local judge's reading of both texts (no
+    # value, name, negation or subject differs). bench/dedup_threshold.py on STS-B dev pairs with
+    # both, 0.61 is the lowest with precision >= 0.95; 0.75 keeps a margin (0.973 / recall 0.417).
+    duplicate_threshold: float = Field(default=0.75, gt=0.0, le=1.0)
     max_content_bytes: int = Field(default=32_768, ge=64)
     max_metadata_bytes: int = Field(default=16_384, ge=64)
     max_tags: int = Field(default=32, ge=1)

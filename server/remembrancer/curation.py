@@ -13,13 +13,14 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from remembrancer import validation as check
+from remembrancer.comparison import compare, values_only_in
 from remembrancer.config import Settings
-from remembrancer.dedup import Candidate, Decision, JudgeUnavailable, SimilarityJudge
+from remembrancer.dedup import Candidate, Decision, JudgeUnavailable, LocalJudge
 from remembrancer.errors import InvalidInput
 from remembrancer.llm_judge import AnthropicJudge
 from remembrancer.models import FactOutcome
@@ -77,7 +78,7 @@ class Curator:
         self.embed = embed
         self.settings = settings
         self.llm = llm
-        self.fallback = SimilarityJudge(settings.duplicate_threshold)
+        self.fallback = LocalJudge(settings.duplicate_threshold)
 
     # -- deciding -------------------------------------------------------------------------
 
@@ -102,7 +103,7 @@ class Curator:
             decision = call_with_deadline(lambda: llm.decide(text, candidates), deadline - time.monotonic())
             if decision.action == "update":
                 check.check_content(decision.merged_text or "", self.settings)
-            return decision, False
+            return self._not_a_duplicate_if_new(decision, text, candidates), False
         except (JudgeUnavailable, InvalidInput) as exc:
             problem = str(exc)
         except Exception as exc:  # an SDK or network surprise must not lose the memory
@@ -117,6 +118,28 @@ class Curator:
             reason=f"LLM unavailable ({problem[:200]}); {local.reason}",
         )
         return noted, local.action == "add"
+
+    def _not_a_duplicate_if_new(
+        self, decision: Decision, text: str, candidates: Sequence[Candidate]
+    ) -> Decision:
+        """An LLM's 'duplicate' for a text stating a number, date, name or code the stored one
+        lacks is not truthful: judge it locally instead (kept, and linked if it changes a value)."""
+        if decision.action != "duplicate":
+            return decision
+        stored = next(c for c in candidates if c.memory_id == decision.target_ids[0])
+        if not values_only_in(text, stored.content):
+            return decision
+        local = self.fallback.decide(text, candidates)
+        if local.action == "duplicate":
+            local = Decision("add", reason="it states values the closest memory lacks")
+        return Decision(
+            action="add",
+            similarity=local.similarity,
+            reason=f"the LLM called it a duplicate of {stored.memory_id}, but {local.reason}",
+            judge="llm",
+            model=decision.model,
+            conflicts=local.conflicts,
+        )
 
     def remember_fact(self, fact: Fact, deadline: float) -> FactOutcome:
         digest = check.content_hash(fact.text)
@@ -144,6 +167,10 @@ class Curator:
             return self._seen_again(live[0], fact, decision, now, how)
         if decision.action == "update":
             return self._update(live[0], fact, decision, now)
+        if decision.action == "add":
+            live = list(
+                self.store.get_by_ids([conflict.memory_id for conflict in decision.conflicts]).values()
+            )
         return self._store_new(decision, fact, digest, vector, now, needs_review, live)
 
     def _details(self, judged: Decision, **extra: Any) -> dict[str, Any]:
@@ -166,7 +193,9 @@ class Curator:
         with self.store.transaction():
             live = self.store.is_live(row.rowid)
             if live:
-                wording = None if how == "hash" else fact.text
+                decision = self._restate(row, decision, now)
+                digest = check.content_hash(fact.text)
+                wording = None if digest == row.content_hash else (fact.text, digest)
                 self.store.record_sighting(
                     row.rowid, row.id, now, fact.metadata, fact.actor, self._details(decision), wording
                 )
@@ -175,6 +204,26 @@ class Curator:
             added = Decision("add", reason="the memory holding this fact changed meanwhile")
             return self._store_new(added, fact, check.content_hash(fact.text), vector, now, False, [])
         return self._outcome("duplicate", row.id, decision, duplicate_of=row.id, matched_by=how)
+
+    def _restate(self, row: MemoryRow, decision: Decision, now: str) -> Decision:
+        """A fact stated again after a newer memory changed its value is the current value again:
+        the links turn round, so recall puts it first. Caller holds a transaction."""
+        newer = self.store.newer_links(row.rowid)
+        if not newer:
+            return decision
+        others = self.store.get_by_rowids([link.newer for link in newer])
+        self.store.drop_links_to(row.rowid)
+        links = []
+        for other in others.values():
+            comparison = compare(row.content, other.content)
+            links.append(
+                (other.rowid, comparison.change or "stated again", (comparison.guard, comparison.pair_guard))
+            )
+        self.store.add_links(row.rowid, links, now)
+        names = ", ".join(sorted(other.id for other in others.values()))
+        return replace(
+            decision, reason=f"{decision.reason}; stated again, so it is current again (over {names})"
+        )
 
     def _update(self, row: MemoryRow, fact: Fact, decision: Decision, now: str) -> FactOutcome:
         merged = check.check_content(decision.merged_text or "", self.settings)
@@ -216,14 +265,23 @@ class Curator:
             needs_review=needs_review,
         )
         superseding = decision.action == "supersede"
+        changes = {conflict.memory_id: conflict for conflict in decision.conflicts}
         with self.store.transaction():
             raced = self.store.find_by_hash(fact.scope, digest)
             replaced = [row for row in replaced if self.store.is_live(row.rowid)]  # as of now
             superseding = superseding and bool(replaced)
+            linked = [row for row in replaced if row.id in changes] if not superseding else []
             if raced is None:
-                extra = {"supersedes": [row.id for row in replaced]} if superseding else {}
-                self.store.insert(record, vector, fact.actor, details=self._details(decision, **extra))
+                extra: dict[str, Any] = {"supersedes": [row.id for row in replaced]} if superseding else {}
+                if linked:
+                    extra["replaces"] = [row.id for row in linked]
+                rowid = self.store.insert(
+                    record, vector, fact.actor, details=self._details(decision, **extra)
+                )
                 event_id = self.store.last_history_id()
+                self.store.add_links(
+                    rowid, [(row.rowid, changes[row.id].change, changes[row.id].guard) for row in linked], now
+                )
                 if superseding:
                     self.store.set_superseded([row.rowid for row in replaced], record.id, now)
                     for row in replaced:
@@ -233,4 +291,4 @@ class Curator:
             return self._seen_again(raced, fact, Decision("duplicate", reason="identical text"), now, "hash")
         if superseding:
             return self._outcome("superseded", record.id, decision, superseded=[row.id for row in replaced])
-        return self._outcome("added", record.id, decision)
+        return self._outcome("added", record.id, decision, replaces=[row.id for row in linked])

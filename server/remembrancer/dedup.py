@@ -1,8 +1,12 @@
 """Deciding what a new fact means relative to similar stored ones. No SQL here.
 
-``Judge`` is the seam: the local ``SimilarityJudge`` (the fallback) and the LLM judge in
+``Judge`` is the seam: the local ``LocalJudge`` (the fallback) and the LLM judge in
 ``llm_judge.py`` both return a ``Decision``. A judge can only name candidates it was shown,
 and no decision deletes anything: update and supersede are reversible.
+
+The local judge reads each close candidate with ``comparison.compare``: a reworded repeat is
+a duplicate; a changed value is stored beside the old memory with a link, so recall puts the
+newer first and says what changed; a different fact that looks alike is simply added.
 """
 
 from __future__ import annotations
@@ -10,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
+
+from remembrancer.comparison import Comparison, compare_readings, read
 
 Action = Literal["add", "duplicate", "update", "supersede"]
 
@@ -28,6 +34,15 @@ class Candidate:
 
 
 @dataclass(frozen=True)
+class Conflict:
+    """A stored memory whose value the new fact changes; both stay, the new one ranks first."""
+
+    memory_id: str
+    change: str
+    guard: tuple[tuple[str, ...], tuple[str, ...]]  # the stored memory's own words (see Comparison)
+
+
+@dataclass(frozen=True)
 class Decision:
     action: Action
     target_ids: tuple[str, ...] = ()
@@ -36,28 +51,73 @@ class Decision:
     reason: str = ""
     judge: str = "fallback"
     model: str | None = None
+    conflicts: tuple[Conflict, ...] = ()  # for "add": the older memories it changes
 
 
 class Judge(Protocol):
     def decide(self, content: str, candidates: Sequence[Candidate]) -> Decision: ...
 
 
-class SimilarityJudge:
-    """The local fallback: a near duplicate is a candidate whose cosine similarity reaches the threshold."""
+#: Below this cosine similarity two statements are not read as the same fact at all.
+RELATED_SIMILARITY = 0.4
+#: A statement whose every word the stored one holds is a repeat from this similarity on
+#: (rare on STS-B: it adds no false merge there; see bench/dedup_threshold.py).
+SUBSET_SIMILARITY = 0.6
+
+
+class LocalJudge:
+    """The judge without an LLM: cosine similarity says which memories are close, and a reading
+    of both texts (``comparison.py``) says whether the new one repeats, changes or differs."""
 
     def __init__(self, threshold: float) -> None:
         self.threshold = threshold
 
     def decide(self, content: str, candidates: Sequence[Candidate]) -> Decision:
-        best = max(candidates, key=lambda candidate: candidate.similarity, default=None)
-        if best is not None and best.similarity >= self.threshold:
+        reading = read(content)
+        related = [
+            (candidate, compare_readings(reading, read(candidate.content)))
+            for candidate in candidates
+            if candidate.similarity >= RELATED_SIMILARITY
+        ]
+        repeats = [
+            c
+            for c, comparison in related
+            if comparison.verdict == "same"
+            and (
+                c.similarity >= self.threshold
+                or (comparison.adds_nothing and c.similarity >= SUBSET_SIMILARITY)
+            )
+        ]
+        if repeats:
+            best = max(repeats, key=lambda candidate: candidate.similarity)
             return Decision(
                 action="duplicate",
                 target_ids=(best.memory_id,),
                 similarity=best.similarity,
-                reason=f"cosine similarity {best.similarity:.3f} >= {self.threshold:.3f}",
+                reason=f"same information as memory {best.memory_id} (cosine {best.similarity:.3f})",
             )
-        return Decision(action="add", reason="no stored memory is close enough to be the same fact")
+        changed = [(c, comparison) for c, comparison in related if comparison.verdict == "changed"]
+        if changed:
+            conflicts = tuple(
+                Conflict(c.memory_id, comparison.change, (comparison.guard, comparison.pair_guard))
+                for c, comparison in changed
+            )
+            first, comparison = changed[0]
+            also = f" (and {len(changed) - 1} more)" if len(changed) > 1 else ""
+            return Decision(
+                action="add",
+                similarity=first.similarity,
+                reason=f"{comparison.change} (memory {first.memory_id}{also}); both kept, this one first",
+                conflicts=conflicts,
+            )
+        return Decision(action="add", reason=_why_added(related))
+
+
+def _why_added(related: Sequence[tuple[Candidate, Comparison]]) -> str:
+    if not related:
+        return "no stored memory is close enough to be the same fact"
+    best, _ = max(related, key=lambda pair: pair[0].similarity)
+    return f"closest memory {best.memory_id} (cosine similarity {best.similarity:.3f}) states another fact"
 
 
 def check_decision(decision: Decision, candidates: Sequence[Candidate]) -> Decision:

@@ -139,6 +139,43 @@ def _006_scope_in_text_index(conn: Connection) -> None:
     conn.execute("create virtual table memory_fts_vocab using fts5vocab(memory_fts, 'row')")
 
 
+def _frozen_hash_v1(content: str) -> str:
+    # validation.content_hash as of migration 7, copied so later changes cannot alter this step.
+    import hashlib
+    import re
+    import unicodedata
+
+    text = re.sub(r"\s+", " ", unicodedata.normalize("NFKC", content)).strip().casefold()
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _007_changed_facts(conn: Connection) -> None:
+    # A newer memory that states a changed value of an older one, both kept live: recall puts
+    # the newer first. ``guard`` holds the older's own words ({"any": [...], "pair": [...]}): a
+    # query naming one of the first, or two of the second, asks about the older fact itself.
+    conn.execute(
+        """
+        create table memory_links (
+            newer_rowid integer not null references memories(rowid) on delete cascade,
+            older_rowid integer not null references memories(rowid) on delete cascade,
+            change text not null,
+            guard text not null,
+            at text not null,
+            primary key (newer_rowid, older_rowid)
+        ) without rowid
+        """
+    )
+    conn.execute("create index memory_links_by_older on memory_links(older_rowid)")
+    conn.execute(
+        "create index memories_by_superseder on memories(superseded_by) where superseded_by is not null"
+    )
+    # A folded wording is recognised by its hash, like a memory's own text.
+    conn.execute("alter table sightings add column content_hash text")
+    conn.create_function("frozen_hash_v1", 1, _frozen_hash_v1, deterministic=True)
+    conn.execute("update sightings set content_hash = frozen_hash_v1(content) where content is not null")
+    conn.execute("create index sightings_by_hash on sightings(content_hash) where content_hash is not null")
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "core tables", _001_core_tables),
     (2, "supersede and review", _002_supersede_and_review),
@@ -146,6 +183,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (4, "live rows by scope", _004_live_rows_by_scope),
     (5, "text vocabulary", _005_text_vocabulary),
     (6, "scope in the text index", _006_scope_in_text_index),
+    (7, "changed facts and folded wordings", _007_changed_facts),
 ]
 
 LATEST_VERSION = MIGRATIONS[-1][0]

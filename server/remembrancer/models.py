@@ -37,6 +37,9 @@ class ExportRecord(Memory):
     """One line of an export: a memory with the sightings a round trip must keep."""
 
     sightings: list[Sighting] = Field(default_factory=list)
+    replaces: list[str] = Field(
+        default_factory=list, description="Ids of older memories whose value this one changed (both kept)."
+    )
 
 
 class Judgement(BaseModel):
@@ -45,6 +48,10 @@ class Judgement(BaseModel):
     duplicate_of: str | None = Field(default=None, description="For a duplicate, the id of the memory kept.")
     superseded: list[str] = Field(
         default_factory=list, description="Ids of memories this fact replaced (kept, but left out of recall)."
+    )
+    replaces: list[str] = Field(
+        default_factory=list,
+        description="Ids of older memories whose value this fact changed: both kept, recall puts this first.",
     )
     matched_by: Literal["hash", "similarity", "llm"] | None = Field(
         default=None,
@@ -84,8 +91,25 @@ class RememberResult(Judgement):
         return cls(**outcome.model_dump(exclude={"memory"}), memory=outcome.memory)
 
 
+class LinkedMemory(BaseModel):
+    """Another memory stating the same fact with a different value."""
+
+    id: str
+    created_at: datetime
+    change: str = Field(description="What changed, e.g. 'value changed: 4411 → 9376'.")
+
+
 class RecallHit(Memory):
     """A memory with how well it matched the query."""
+
+    replaces: list[LinkedMemory] = Field(
+        default_factory=list,
+        description="Older memories stating an earlier value of this fact: this one is newer, trust it.",
+    )
+    replaced_by: LinkedMemory | None = Field(
+        default=None,
+        description="A newer memory states a changed value of this fact (recall puts it first): trust it.",
+    )
 
     score: float = Field(description="Fused relevance; higher is better; comparable within one answer.")
     similarity: float | None = Field(default=None, description="Cosine similarity of meaning, if known.")

@@ -28,7 +28,9 @@ Remembrancer is your long-term memory across conversations. Use it without being
   project convention, a correction - call `remember` with one self-contained sentence
   ("The user prefers tabs over spaces in Python", not "they like tabs"). Don't store
   small talk, secrets or things only true for this conversation.
-- When a fact changes, just `remember` the new one: the server recognises what it replaces.
+- When a fact changes, just `remember` the new one. With an LLM judge configured, the server
+  supersedes the old memory; without one, it keeps both and recall puts the newer first.
+  Either way a recall hit says what changed (`replaces`, `replaced_by`): trust the newest.
 - When the user asks you to forget something, or a stored memory is wrong, call `forget`
   with its id (from `recall`), then `remember` the corrected fact if there is one.
 Use `scope` to keep a project's memories apart (e.g. the repository name); recall can search
@@ -75,9 +77,11 @@ def build_server(service: MemoryService, actor: str = "mcp", tokens: Sequence[To
         """Store a durable fact, preference, decision or project convention in long-term memory.
 
         Call it when the user tells you something worth knowing next time. The server keeps
-        the store true: a fact already stored is recognised as a duplicate, a refinement
-        updates the stored memory, and a changed fact (e.g. a move) supersedes the old one.
-        A passage holding several facts may be split into facts, each judged on its own.
+        the store true: a reworded repeat is a 'duplicate' (nothing new stored); a fact with a
+        new value (a number, name, date, negation...) is stored, and the old one is either
+        superseded (LLM judge) or kept with this one ranked first ('replaces' names it, the
+        reason says what changed); a different fact that looks alike is 'added'. Without an
+        LLM the local judge decides; with one, a passage may be split into facts.
         """
         return _adapt(
             lambda: service.remember(
@@ -113,6 +117,8 @@ def build_server(service: MemoryService, actor: str = "mcp", tokens: Sequence[To
         """Find the stored memories most relevant to a query, best first.
 
         Call it at the start of a task and whenever the user refers to something from before.
+        When a fact changed, the newest version comes first and says what it 'replaces'; an
+        older one carries 'replaced_by': answer with the newest.
         """
         return _adapt(
             lambda: service.recall(

@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from remembrancer import transfer
 from remembrancer import validation as check
+from remembrancer.changes import add_superseded, newest_first_hits
 from remembrancer.config import Settings
 from remembrancer.curation import Curator, Fact, call_with_deadline
 from remembrancer.db import connect
@@ -223,17 +224,25 @@ class MemoryService:
         # Neighbours come unfiltered, and the vector copy does not know what was superseded.
         admitted = self.store.admitted([rowid for rowid, _ in smoothed], row_filter)
         top = [(rowid, score) for rowid, score in smoothed if rowid in admitted][:limit]
-        rows = self.store.get_by_rowids([rowid for rowid, _ in top])
+        ordered, changes = newest_first_hits(self.store, [rowid for rowid, _ in top], row_filter, text)
+        scores, next_score = dict(top), 0.0
+        for rowid in reversed(ordered):  # a newer version pulled in scores as the hit it precedes
+            next_score = scores.setdefault(rowid, next_score)
+        ordered = ordered[:limit]
+        rows = self.store.get_by_rowids([*ordered, *changes.rowids])
         similarity = {rowid: 1.0 - distance for rowid, distance in by_vector}
-        hits = [
-            RecallHit(
+        fields = [
+            {
                 **to_memory(rows[rowid]).model_dump(),
-                score=round(score, 6),
-                similarity=None if rowid not in similarity else round(similarity[rowid], 4),
-            )
-            for rowid, score in top
+                "score": round(scores[rowid], 6),
+                "similarity": None if rowid not in similarity else round(similarity[rowid], 4),
+                **changes.describe(rowid, rows),
+            }
+            for rowid in ordered
             if rowid in rows
         ]
+        add_superseded(fields, self.store)
+        hits = [RecallHit(**hit) for hit in fields]
         return RecallResult(query=text, scopes=list(row_filter.scopes), hits=hits)
 
     # -- forget, list, history, stats ----------------------------------------------------

@@ -16,13 +16,14 @@ from remembrancer import text_index
 from remembrancer.db import Connection
 from remembrancer.errors import ModelMismatch, NotFound, StoreError
 from remembrancer.rows import MemoryRow, NewMemory, RowFilter, float32_bytes, marks, to_json
+from remembrancer.store_links import StoreLinks
 from remembrancer.store_reads import StoreReads
 
 if TYPE_CHECKING:
     from remembrancer.vector_index import VectorIndex
 
 
-class Store(StoreReads):
+class Store(StoreReads, StoreLinks):
     """One open database. Thread-safe: a lock serialises use of the single connection."""
 
     def __init__(self, conn: Connection, path: str) -> None:
@@ -213,23 +214,29 @@ class Store(StoreReads):
         metadata: dict[str, Any],
         actor: str,
         details: dict[str, Any] | None = None,
-        content: str | None = None,
+        wording: tuple[str, str] | None = None,
     ) -> None:
-        """A duplicate arrived: count it and keep where it came from, and its wording when it was
-        not identical (a near duplicate), so no merge loses text. Caller holds a transaction."""
+        """A duplicate arrived: count it and keep where it came from, and its wording (text and
+        hash) when it was not identical (a near duplicate), so no merge loses text and the same
+        wording is later recognised by its hash. Caller holds a transaction."""
         self.conn.execute(
             "update memories set seen_count = seen_count + 1, last_seen_at = ? where rowid = ?",
             (seen_at, rowid),
         )
-        self.insert_sightings(rowid, [(seen_at, metadata, content)])
+        self.insert_sightings(rowid, [(seen_at, metadata, wording)])
         self.add_history(memory_id, "seen", seen_at, actor, details or {})
 
     def insert_sightings(
-        self, rowid: int, sightings: Sequence[tuple[str, dict[str, Any], str | None]]
+        self, rowid: int, sightings: Sequence[tuple[str, dict[str, Any], tuple[str, str] | None]]
     ) -> None:
+        """Sightings as (seen_at, metadata, (wording, its hash) or None)."""
         self.conn.executemany(
-            "insert into sightings(memory_rowid, seen_at, metadata, content) values (?, ?, ?, ?)",
-            [(rowid, seen_at, to_json(metadata), content) for seen_at, metadata, content in sightings],
+            "insert into sightings(memory_rowid, seen_at, metadata, content, content_hash)"
+            " values (?, ?, ?, ?, ?)",
+            [
+                (rowid, seen_at, to_json(metadata), *(wording if wording else (None, None)))
+                for seen_at, metadata, wording in sightings
+            ],
         )
 
     def add_history(self, memory_id: str, event: str, at: str, actor: str, details: dict[str, Any]) -> None:
@@ -251,6 +258,7 @@ class Store(StoreReads):
                 if found is None:  # forgotten by another caller since it was looked up
                     raise NotFound(f"no memory has the id {row.id!r}; nothing was forgotten.")
                 context_rowid = found[0]
+                self.scrub_mentions(self.linked_ids(row.rowid), row.id)
                 text_index.unindex(self.conn, row.rowid, context_rowid)
                 # vec0 may leave a deleted slot's bytes in its chunk; overwrite them first.
                 self.conn.execute(

@@ -57,13 +57,20 @@ class StoreReads:
         return row is not None
 
     def find_by_hash(self, scope: str, content_hash: str) -> MemoryRow | None:
-        """A live (not superseded) memory with this text in this scope."""
+        """A live (not superseded) memory in this scope with this text, or holding it as a folded wording."""
         with self.lock:
             row = self.conn.execute(
                 f"select {MEMORY_COLUMNS} from memories where scope = ? and content_hash = ?"
                 " and superseded_by is null limit 1",
                 (scope, content_hash),
             ).fetchone()
+            if row is None:
+                columns = ", ".join(f"m.{column.strip()}" for column in MEMORY_COLUMNS.split(","))
+                row = self.conn.execute(
+                    f"select {columns} from sightings s join memories m on m.rowid = s.memory_rowid"
+                    " where s.content_hash = ? and m.scope = ? and m.superseded_by is null limit 1",
+                    (content_hash, scope),
+                ).fetchone()
         return None if row is None else MemoryRow.from_tuple(row)
 
     def get_by_ids(self, ids: Sequence[str]) -> dict[str, MemoryRow]:

@@ -7,8 +7,10 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from remembrancer import validation as check
+from remembrancer.comparison import compare
 from remembrancer.config import Settings
 from remembrancer.errors import InvalidInput
 from remembrancer.models import ExportRecord, ImportReport, Memory, Sighting
@@ -45,7 +47,9 @@ def export_records(store: Store) -> Iterator[ExportRecord]:
             Sighting(seen_at=datetime.fromisoformat(at), metadata=meta, content=content)
             for at, meta, content in store.sightings(row.rowid)
         ]
-        yield ExportRecord(**to_memory(row).model_dump(), sightings=sightings)
+        older = [link.older for link in store.links_touching([row.rowid]) if link.newer == row.rowid]
+        replaces = sorted(found.id for found in store.get_by_rowids(older).values())
+        yield ExportRecord(**to_memory(row).model_dump(), sightings=sightings, replaces=replaces)
 
 
 def _record_for_import(memory: ExportRecord, settings: Settings) -> NewMemory:
@@ -104,11 +108,25 @@ def _write(store: Store, batch: _ImportBatch, actor: str) -> None:
     with store.transaction():
         for memory, record, vector in zip(batch.fresh, batch.prepared, batch.vectors.result(), strict=True):
             rowid = store.insert(record, vector, actor, event="imported")
-            store.insert_sightings(
-                rowid, [(check.timestamp(s.seen_at), s.metadata, s.content) for s in memory.sightings]
-            )
+            store.insert_sightings(rowid, [_sighting(s) for s in memory.sightings])
+            _link(store, rowid, record, memory.replaces)
             if memory.superseded_by is not None:
                 store.set_superseded([rowid], memory.superseded_by, record.updated_at)
+
+
+def _sighting(sighting: Sighting) -> tuple[str, dict[str, Any], tuple[str, str] | None]:
+    wording = None if sighting.content is None else (sighting.content, check.content_hash(sighting.content))
+    return check.timestamp(sighting.seen_at), sighting.metadata, wording
+
+
+def _link(store: Store, rowid: int, record: NewMemory, replaces: Sequence[str]) -> None:
+    """Link an imported memory to the older ones it replaced (their change is read again)."""
+    older = store.get_by_ids(list(replaces)).values()
+    links = []
+    for row in older:
+        comparison = compare(record.content, row.content)
+        links.append((row.rowid, comparison.change or "changed", (comparison.guard, comparison.pair_guard)))
+    store.add_links(rowid, links, record.created_at)
 
 
 def import_records(

@@ -1,0 +1,81 @@
+"""What recall says about facts whose value changed: newest first, and which memory replaced which.
+
+Two kinds of record say a memory changed an older one: a link left by the local judge (both
+stay live; ``store_links.py``) and a supersede by the LLM judge (the older leaves recall). A
+hit names both ways: ``replaces`` (older versions) and ``replaced_by`` (a newer live one).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from remembrancer.comparison import read
+from remembrancer.models import LinkedMemory
+from remembrancer.retrieval import newest_first
+from remembrancer.rows import MemoryRow, RowFilter
+from remembrancer.store import Store
+from remembrancer.store_links import Link
+
+
+@dataclass(frozen=True)
+class Changes:
+    links: tuple[Link, ...]
+    live_newer: frozenset[int]  # newer ends that are live and admitted by the query's filter
+
+    @property
+    def rowids(self) -> set[int]:
+        return {end for link in self.links for end in (link.newer, link.older)}
+
+    def describe(self, rowid: int, rows: dict[int, MemoryRow]) -> dict[str, Any]:
+        """``replaces`` / ``replaced_by`` for one hit, from the local judge's links."""
+        older = [
+            LinkedMemory(
+                id=rows[link.older].id, created_at=_at(rows[link.older].created_at), change=link.change
+            )
+            for link in self.links
+            if link.newer == rowid and link.older in rows
+        ]
+        newer = [
+            LinkedMemory(
+                id=rows[link.newer].id, created_at=_at(rows[link.newer].created_at), change=link.change
+            )
+            for link in self.links
+            if link.older == rowid and link.newer in self.live_newer and link.newer in rows
+        ]
+        return {"replaces": older, "replaced_by": newer[-1] if newer else None}
+
+
+def newest_first_hits(
+    store: Store, ranked: list[int], row_filter: RowFilter, query: str
+) -> tuple[list[int], Changes]:
+    """The ranked hits with each changed fact's newest live version just before the older one."""
+    links = tuple(store.links_touching(ranked))
+    if not links:
+        return ranked, Changes((), frozenset())
+    live = store.admitted([link.newer for link in links], _live_only(row_filter))
+    newer_of: dict[int, list[tuple[int, tuple[tuple[str, ...], tuple[str, ...]]]]] = {}
+    for link in links:
+        if link.newer in live:
+            newer_of.setdefault(link.older, []).append((link.newer, (link.guard, link.pair_guard)))
+    words = frozenset(word.norm for word in read(query).words)
+    return newest_first(ranked, newer_of, words), Changes(links, frozenset(live))
+
+
+def add_superseded(hits: Sequence[dict[str, Any]], store: Store) -> None:
+    """Name, in each hit's ``replaces``, the memories the LLM judge superseded with it."""
+    by_id = {hit["id"]: hit for hit in hits}
+    for old in store.replaced_by(list(by_id)):
+        by_id[old.superseded_by]["replaces"].append(
+            LinkedMemory(id=old.id, created_at=_at(old.created_at), change="superseded")
+        )
+
+
+def _live_only(row_filter: RowFilter) -> RowFilter:
+    return RowFilter(row_filter.scopes, row_filter.tags, row_filter.since, row_filter.until, False)
+
+
+def _at(text: str) -> datetime:
+    return datetime.fromisoformat(text)

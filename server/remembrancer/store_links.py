@@ -1,0 +1,123 @@
+"""Links between a memory and the older ones whose value it changed (both kept live).
+
+A mixin of ``Store``, like ``StoreReads``: one concern, one file. Writes run inside the
+caller's ``transaction()``.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from remembrancer.db import Connection
+from remembrancer.rows import marks, to_json
+
+Guard = tuple[Sequence[str], Sequence[str]]  # words of the older: any one / any two named keep its place
+
+
+@dataclass(frozen=True)
+class Link:
+    newer: int
+    older: int
+    change: str
+    guard: tuple[str, ...]
+    pair_guard: tuple[str, ...]
+    at: str
+
+
+@dataclass(frozen=True)
+class Replaced:
+    """A memory another one superseded (the LLM judge's way): hidden from recall, kept."""
+
+    id: str
+    created_at: str
+    superseded_by: str
+
+
+class StoreLinks:
+    conn: Connection
+    lock: threading.RLock
+
+    def add_links(self, newer: int, older: Sequence[tuple[int, str, Guard]], at: str) -> None:
+        """Record that ``newer`` states a changed value of each older memory. Caller holds a transaction."""
+        self.conn.executemany(
+            "insert or replace into memory_links(newer_rowid, older_rowid, change, guard, at)"
+            " values (?, ?, ?, ?, ?)",
+            [
+                (newer, rowid, change, to_json({"any": list(guard[0]), "pair": list(guard[1])}), at)
+                for rowid, change, guard in older
+                if rowid != newer
+            ],
+        )
+
+    def drop_links(self, newer: int) -> None:
+        """Forget what ``newer`` was judged to replace. Caller holds a transaction."""
+        self.conn.execute("delete from memory_links where newer_rowid = ?", (newer,))
+
+    def newer_links(self, older: int) -> list[Link]:
+        """The links naming ``older`` as the replaced memory (read inside a transaction to act on them)."""
+        return self._links(
+            "select newer_rowid, older_rowid, change, guard, at from memory_links where older_rowid = ?",
+            [older],
+        )
+
+    def drop_links_to(self, older: int) -> None:
+        self.conn.execute("delete from memory_links where older_rowid = ?", (older,))
+
+    def links_touching(self, rowids: Sequence[int]) -> list[Link]:
+        """Every link with either end among ``rowids``."""
+        if not rowids:
+            return []
+        holes = marks(len(rowids))
+        with self.lock:
+            return self._links(
+                "select newer_rowid, older_rowid, change, guard, at from memory_links"
+                f" where newer_rowid in ({holes}) union"
+                " select newer_rowid, older_rowid, change, guard, at from memory_links"
+                f" where older_rowid in ({holes})",
+                [*rowids, *rowids],
+            )
+
+    def _links(self, sql: str, params: Sequence[object]) -> list[Link]:
+        links = []
+        for newer, older, change, guard, at in self.conn.execute(sql, list(params)):
+            words = json.loads(guard)
+            links.append(Link(newer, older, change, tuple(words["any"]), tuple(words["pair"]), at))
+        return links
+
+    def replaced_by(self, ids: Sequence[str]) -> list[Replaced]:
+        """Memories superseded by any of ``ids``, oldest first."""
+        if not ids:
+            return []
+        with self.lock:
+            rows = self.conn.execute(
+                "select id, created_at, superseded_by from memories"
+                f" where superseded_by in ({marks(len(ids))}) order by created_at",
+                list(ids),
+            ).fetchall()
+        return [Replaced(*row) for row in rows]
+
+    def linked_ids(self, rowid: int) -> list[str]:
+        """Ids of the memories linked to this one either way, or superseded by it, or superseding it."""
+        rows = self.conn.execute(
+            "select m.id from memory_links l join memories m on m.rowid = l.older_rowid"
+            " where l.newer_rowid = ?"
+            " union select m.id from memory_links l join memories m on m.rowid = l.newer_rowid"
+            " where l.older_rowid = ?"
+            " union select id from memories where superseded_by = (select id from memories where rowid = ?)"
+            " union select superseded_by from memories where rowid = ? and superseded_by is not null",
+            (rowid, rowid, rowid, rowid),
+        ).fetchall()
+        return [row[0] for row in rows]
+
+    def scrub_mentions(self, memory_ids: Sequence[str], forgotten: str) -> None:
+        """Take a forgotten memory's id and reason out of other memories' history events that
+        name it (a reason like "value changed: 4411 → 9376" quotes its text)."""
+        for memory_id in memory_ids:
+            self.conn.execute(
+                "update history set details = json_set(details, '$.reason', 'about a forgotten memory')"
+                " where memory_id = ? and instr(details, ?) > 0",
+                (memory_id, forgotten),
+            )
