@@ -40,6 +40,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/stress.py
 	$(BIN)/python bench/scale.py
 	$(BIN)/python bench/locomo_scale.py
+	$(BIN)/python bench/changed_facts.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from remembrancer.comparison import read
 from remembrancer.config import Settings
 from remembrancer.embeddings import FastEmbedder
 from remembrancer.service import MemoryService, RetrievalMode
@@ -94,6 +95,35 @@ def turn_sources(service: MemoryService) -> dict[str, set[str]]:
     return sources
 
 
+@dataclass(frozen=True)
+class FoldAudit:
+    folds: int  # turns kept only as a sighting of another memory (near duplicates, not identical)
+    cross_speaker: int  # ... whose speaker differs from the memory's
+    dropped_value: int  # ... holding a number or name the memory lacks
+    links: int  # memories stored beside an older one whose value they changed
+    examples: list[str]
+
+
+def audit_folds(service: MemoryService) -> FoldAudit:
+    """What deduplication folded: a fold may only drop a wording, never a speaker, number or name."""
+    folds = cross = dropped = links = 0
+    examples: list[str] = []
+    for record in service.export():
+        links += len(record.replaces)
+        kept = {word.norm for word in read(record.content).words}
+        for sighting in record.sightings:
+            if sighting.content is None:
+                continue
+            folds += 1
+            speaker_changed = sighting.content.split(":", 1)[0] != record.content.split(":", 1)[0]
+            lost = {w.norm for w in read(sighting.content).words if w.kind == "value"} - kept
+            cross += speaker_changed
+            dropped += bool(lost)
+            if (speaker_changed or lost) and len(examples) < 5:
+                examples.append(f"{sighting.content!r} folded into {record.content!r}")
+    return FoldAudit(folds, cross, dropped, links, examples)
+
+
 @dataclass
 class Scores:
     recall: dict[int, list[float]]
@@ -158,6 +188,7 @@ def main(argv: list[str] | None = None) -> int:
         service = MemoryService.open(Settings(db_path=db), embedder)
         rate = ingest(service, turns)
         stored = service.stats().memories
+        audit = audit_folds(service)
         results = {mode: evaluate(service, questions, mode) for mode in args.modes}
         if args.twice:
             ingest(service, turns)
@@ -175,6 +206,13 @@ def main(argv: list[str] | None = None) -> int:
         f"{len(turns)} turns -> {stored} memories; {len(questions)} questions (categories 1-4); "
         f"ingest {rate:.0f} turns/s through remember\n"
     )
+    print(
+        f"deduplication: {audit.folds} turns folded into another memory as a sighting, "
+        f"{audit.cross_speaker} of them across speakers, {audit.dropped_value} dropping a number or name; "
+        f"{audit.links} memories stored as a changed value of an older one\n"
+    )
+    for example in audit.examples:
+        print(f"- {example}")
     print("| method | questions | R@1 | R@5 | R@10 | R@20 | MRR |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     for mode, (overall, by_category) in results.items():
