@@ -3,6 +3,8 @@ statements, the links it leaves, and recall putting the newest version first."""
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -46,6 +48,9 @@ PAIRS = [
     ("Please remember that I am left-handed.", "I am left-handed.", "same"),
     ("I work at Fabrikam as a designer.", "I'm a designer at Fabrikam.", "same"),
     ("The standup is at 9am.", "The standup is at 9 am.", "same"),
+    # A conversation turn of several sentences, and a question, state no single fact to change.
+    ("Ana: We went to Lisbon in May. It was lovely!", "Ana: We went to Porto in June. So much fun!", "distinct"),
+    ("Is the standup at 9?", "Is the standup at 10?", "distinct"),
 ]
 
 
@@ -192,6 +197,29 @@ def test_a_version_6_store_learns_its_folded_wordings(db_path: Path, monkeypatch
         assert store.find_by_hash("default", content_hash("I have a cat named Biscuit.")) is None
     finally:
         store.close()
+
+
+def test_the_command_line_shows_what_changed(tmp_path: Path) -> None:
+    script = Path(sys.executable).parent / "remembrancer"
+    env = {**os.environ, **server_env(tmp_path)}
+    env.pop("ANTHROPIC_API_KEY", None)
+
+    def run(*args: str) -> str:
+        done = subprocess.run(
+            [str(script), *args, "--db", str(tmp_path / "m.db")], capture_output=True, text=True, env=env
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    run("remember", "Our standup is at 9:15")
+    added = run("remember", "Our standup is at 10:30")
+    assert "replacing m_" in added and "value changed: 9:15 → 10:30" in added
+    lines = run("recall", "When is our standup?").splitlines()
+    assert lines[1].strip() == "Our standup is at 10:30"
+    assert lines[2].strip().startswith("replaces m_") and lines[2].endswith("value changed: 9:15 → 10:30")
+    assert any(line.strip().startswith("outdated: replaced by m_") for line in lines[3:])
+    scores = [float(line.split()[0]) for line in lines if not line.startswith(" ")]
+    assert scores == sorted(scores, reverse=True)
 
 
 # -- over MCP, as an assistant meets it --------------------------------------------------------

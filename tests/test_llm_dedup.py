@@ -368,3 +368,16 @@ def test_an_llm_duplicate_that_drops_a_new_value_is_refused(
     hits = llm_service.recall("Which port does our API listen on?").hits
     assert [hit.id for hit in hits[:2]] == [new.memory.id, old.memory.id]
     assert llm_service.history(new.memory.id)[0].details["replaces"] == [old.memory.id]
+
+
+def test_a_change_the_fallback_linked_is_queued_and_the_llm_review_has_the_last_word(
+    llm_service: MemoryService, fake_api: FakeMessagesAPI
+) -> None:
+    first = llm_service.remember("I play the cello")
+    fake_api.queue(error(500), error(500), error(500))
+    second = llm_service.remember("I play the viola")
+    assert second.needs_review and second.judge == "fallback" and second.replaces == [first.memory.id]
+    fake_api.queue(decision("add", reason="two instruments, both true"))
+    assert llm_service.review().changed == 0
+    hits = {hit.id: hit for hit in llm_service.recall("which instrument do I play").hits}
+    assert hits[second.memory.id].replaces == [] and hits[first.memory.id].replaced_by is None

@@ -17,7 +17,7 @@ from typing import Any, TextIO
 from pydantic import BaseModel, ValidationError
 
 from remembrancer.config import Settings, load_settings
-from remembrancer.display import describe, describe_event, describe_outcome, progress_bar
+from remembrancer.display import describe, describe_event, describe_hit, describe_outcome, progress_bar
 from remembrancer.errors import InvalidInput, RemembrancerError
 from remembrancer.models import ExportRecord, FactOutcome
 from remembrancer.service import MemoryService
@@ -144,7 +144,7 @@ def cmd_recall(args: argparse.Namespace, settings: Settings) -> int:
     _emit(
         args,
         result,
-        lambda: "\n".join(describe(hit, hit.score) for hit in result.hits) or "no memories found",
+        lambda: "\n".join(describe_hit(hit) for hit in result.hits) or "no memories found",
     )
     return 0
 

@@ -111,12 +111,7 @@ class Curator:
             problem = f"{type(exc).__name__}: {exc}"
         log.warning("LLM judge unavailable, using the fallback: %s", problem)
         local = self.fallback.decide(text, candidates)
-        noted = Decision(
-            action=local.action,
-            target_ids=local.target_ids,
-            similarity=local.similarity,
-            reason=f"LLM unavailable ({problem[:200]}); {local.reason}",
-        )
+        noted = replace(local, reason=f"LLM unavailable ({problem[:200]}); {local.reason}")
         return noted, local.action == "add"
 
     def _not_a_duplicate_if_new(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 
-from remembrancer.models import FactOutcome, HistoryEvent, Memory
+from remembrancer.models import FactOutcome, HistoryEvent, Memory, RecallHit
 
 
 def describe(memory: Memory, score: float | None = None) -> str:
@@ -16,17 +16,31 @@ def describe(memory: Memory, score: float | None = None) -> str:
     )
 
 
+def describe_hit(hit: RecallHit) -> str:
+    """A recall hit, with the other versions of its fact when it changed."""
+    lines = [describe(hit, hit.score)]
+    for older in hit.replaces:
+        lines.append(f"    replaces {older.id} ({older.created_at:%Y-%m-%d %H:%M}): {older.change}")
+    if hit.replaced_by is not None:
+        newer = hit.replaced_by
+        lines.append(
+            f"    outdated: replaced by {newer.id} ({newer.created_at:%Y-%m-%d %H:%M}): {newer.change}"
+        )
+    return "\n".join(lines)
+
+
 def describe_outcome(outcome: FactOutcome) -> str:
     memory = outcome.memory
     judge = f"{outcome.judge}{' ' + outcome.model if outcome.model else ''}"
     text = {
-        "added": f"added {memory.id}",
+        "added": f"added {memory.id}"
+        + (f", replacing {', '.join(outcome.replaces)}" if outcome.replaces else ""),
         "duplicate": f"known as {memory.id} ({outcome.matched_by} match); seen {memory.seen_count} times",
         "updated": f"updated {memory.id}: {memory.content}",
         "superseded": f"added {memory.id}, superseding {', '.join(outcome.superseded)}",
     }[outcome.status]
     review = " (stored by the fallback; will be reviewed)" if outcome.needs_review else ""
-    return f"{text} [{judge}]{review}"
+    return f"{text} [{judge}: {outcome.reason}]{review}"
 
 
 def describe_event(event: HistoryEvent) -> str:

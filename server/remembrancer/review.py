@@ -84,6 +84,8 @@ def review_pending(curator: Curator, limit: int = 50, actor: str = "review") -> 
                     store.add_history(
                         memory.id, "superseded", now, actor, {**details, "by": row.id, "decision": None}
                     )
+            if decision.action == "add":  # the LLM saw another fact: no value of a stored one changed
+                store.drop_links(row.rowid)
             store.set_needs_review(row.rowid, False)
             store.add_history(row.id, "reviewed", now, actor, details)
         reviewed += 1

@@ -226,8 +226,8 @@ class MemoryService:
         top = [(rowid, score) for rowid, score in smoothed if rowid in admitted][:limit]
         ordered, changes = newest_first_hits(self.store, [rowid for rowid, _ in top], row_filter, text)
         scores, next_score = dict(top), 0.0
-        for rowid in reversed(ordered):  # a newer version pulled in scores as the hit it precedes
-            next_score = scores.setdefault(rowid, next_score)
+        for rowid in reversed(ordered):  # a newer version put first scores at least as the hit after it
+            next_score = scores[rowid] = max(scores.get(rowid, 0.0), next_score)
         ordered = ordered[:limit]
         rows = self.store.get_by_rowids([*ordered, *changes.rowids])
         similarity = {rowid: 1.0 - distance for rowid, distance in by_vector}
