@@ -21,7 +21,7 @@ its values and its stance alone, and the caller asks for a high cosine similarit
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from difflib import SequenceMatcher
 from functools import lru_cache
 from typing import Literal
@@ -118,6 +118,10 @@ def _time_or_number(digits: str, meridiem: str) -> str:
     return str(hour) + ("" if minute == "00" else f":{minute}")
 
 
+def _seconds(count: str, unit: int) -> str:
+    return f"{float(count) * unit:g}s"
+
+
 class _Reader:
     """Turns raw tokens into words of a kind, one statement at a time."""
 
@@ -186,10 +190,21 @@ class _Reader:
     def word(self, raw: str, lower: str, start: int, following: str, *, possessive: bool) -> None:
         at_start = self.at_sentence_start(start)
         capitalised = raw[:1].isupper()
-        name = (capitalised and not at_start and lower not in lx.FUNCTION_WORDS) or (
-            len(raw) > 1 and raw.isupper() and lower != "i"
-        )
         flat = lower.replace("-", "")
+        name = (
+            (capitalised and not at_start and lower not in lx.FUNCTION_WORDS)
+            or (len(raw) > 1 and raw.isupper() and lower != "i")
+            # "Raj is on call", "Kenji maintains ...": one capitalised word that is the whole subject
+            or (
+                capitalised
+                and at_start
+                and _singular_verb(following)
+                and not flat.endswith("ing")
+                and not lx.known(flat)
+            )
+        )
+        if flat == "call" and self.words and self.words[-1].norm == "on":  # "on call" is one thing
+            flat = "oncall"
         verbish = (
             flat in lx.VERB_FORMS
             or flat in lx.LIGHT_VERBS
@@ -198,9 +213,17 @@ class _Reader:
         )
         flags = {"possessive": possessive, "verbish": verbish}
         previous = self.words[-1].norm if self.words else ""
-        if (flat == "one" and previous not in lx.DETERMINERS and previous != "which") or (
-            flat in ("a", "an") and following in lx.TIME_UNITS  # "a week" is one week
-        ):
+        unit = lx.TIME_UNITS.get(flat) or lx.TIME_UNITS.get(flat[:-1])
+        if unit is not None and self.words and re.fullmatch(r"\d+(?:\.\d+)?", previous):
+            # "60 seconds" and "one minute" are one length of time: the number and unit as seconds
+            self.words[-1] = replace(
+                self.words[-1], text=f"{self.words[-1].text} {raw}", norm=_seconds(previous, unit)
+            )
+        elif unit is not None and previous in ("a", "an", "every", "each", "per"):
+            self.add(raw, _seconds("1", unit), "value", start, **flags)
+        elif flat in lx.PERIODS:  # "weekly" is every week
+            self.add(raw, _seconds("1", lx.PERIODS[flat]), "value", start, **flags)
+        elif flat == "one" and previous not in lx.DETERMINERS and previous != "which":
             self.add(raw, "1", "value", start, **flags)
         elif (
             flat in lx.NEGATIONS
@@ -224,12 +247,19 @@ class _Reader:
             self.add(raw, "+home", "verb", start, **flags)
         elif flat in lx.CHANGE_CUES or flat in lx.FILLER or flat in lx.LIGHT_VERBS or flat in lx.CHANGE_VERBS:
             self.add(raw, flat, "cue", start, **flags)
-        elif name:
-            self.add(raw, flat, "value", start, name=True, **flags)
+        elif name:  # stemmed like any word, so "Jonas" matches itself read as a common word
+            self.add(raw, stem(flat), "value", start, name=True, **flags)
         else:
             norm = lx.SYNONYM_CLASSES.get(flat, stem(flat))
             kind: Kind = "cue" if norm in lx.LIGHT_CLASSES else "verb" if verbish else "content"
             self.add(raw, norm, kind, start, **flags)
+
+
+def _singular_verb(word: str) -> bool:
+    """A verb a single name takes as its subject: "Raj is", "Kenji maintains" (not "Logs are")."""
+    return word in lx.SINGULAR_AUXILIARIES or (
+        word in lx.VERB_FORMS and word.endswith("s") and not word.endswith("ss")
+    )
 
 
 @lru_cache(maxsize=4096)  # the same stored memories are read again as candidates of new ones
@@ -363,10 +393,29 @@ def compare_readings(new: Reading, old: Reading) -> Comparison:
         return Comparison("changed", change, guard, True, pair_guard)
     if new_values:
         return Comparison("distinct", new_information=True)  # it adds a value
-    new_content = [word for word in new_only if word.kind == "content"]
+    new_content = [
+        word for word in new_only if word.kind == "content" and not _names_a_kind(word, new, old_norms)
+    ]
     if new_content and (not old_only or len(new_content) > max(1, len(new_words) // 4)):
         return Comparison("distinct")  # it adds a detail, or says much the stored one does not
     return Comparison("same", adds_nothing=not new_only)
+
+
+def _names_a_kind(word: Word, reading: Reading, known: set[str]) -> bool:
+    """A noun that only says what kind of thing a known one is: "a vegan *diet*" (after a known
+    word, ending its phrase) or "the violin is the *instrument*" (after "is the")."""
+    before = reading.words[word.index - 1] if word.index > 0 else None
+    after = reading.words[word.index + 1] if word.index + 1 < len(reading.words) else None
+    ends_phrase = after is None or after.kind in ("function", "cue")
+    if before is not None and before.norm in known and before.kind in ("content", "value") and ends_phrase:
+        return True
+    two_before = reading.words[word.index - 2] if word.index > 1 else None
+    return (
+        before is not None
+        and before.norm in lx.DETERMINERS
+        and two_before is not None
+        and two_before.norm in lx.COPULAS
+    )
 
 
 def _compare_alike(new: Reading, old: Reading, old_only: list[Word]) -> Comparison:

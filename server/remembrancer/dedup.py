@@ -59,7 +59,7 @@ class Judge(Protocol):
 
 
 #: Below this cosine similarity two statements are not read as the same fact at all.
-RELATED_SIMILARITY = 0.4
+RELATED_SIMILARITY = 0.33
 #: A statement whose every word the stored one holds is a repeat from this similarity on
 #: (rare on STS-B: it adds no false merge there; see bench/dedup_threshold.py).
 SUBSET_SIMILARITY = 0.6

@@ -32,10 +32,33 @@ AUXILIARIES = _words(
     "am is are was were be been being do does did have has had will would shall should can could"
     " may might must 'm 're 's 've 'll 'd"
 )
+SINGULAR_AUXILIARIES = _words("is was has does 's will would can could should must may might")
 COPULAS = _words("am is are was were be been 'm 're 's")
 
 NEGATIONS = _words("not no never none nobody nothing neither nor without cannot n't unable")
-TIME_UNITS = _words("second minute hour day week fortnight month year decade")
+TIME_UNITS = {
+    "second": 1,
+    "minute": 60,
+    "hour": 3600,
+    "day": 86400,
+    "week": 604800,
+    "fortnight": 1209600,
+    "month": 2629800,
+    "year": 31557600,
+    "decade": 315576000,
+}
+PERIODS = {
+    "hourly": 3600,
+    "daily": 86400,
+    "nightly": 86400,
+    "weekly": 604800,
+    "fortnightly": 1209600,
+    "biweekly": 1209600,
+    "monthly": 2629800,
+    "yearly": 31557600,
+    "annually": 31557600,
+    "annual": 31557600,
+}
 # Verbs that end a habit or a state: "I quit smoking" negates "I smoke".
 ENDING_VERBS = _words(
     "quit stop stopped quitting stopping ceased cease dropped ditched abandoned retired removed"
@@ -80,7 +103,7 @@ LIGHT_VERBS = _words(
     "happen happens happened occur occurs occurred take takes took make makes made go goes went"
 )
 # Schedule words behave like values: "Daily standup at 9" / "The standup is at 9:30".
-FREQUENCY_WORDS = _words("daily weekly monthly yearly annually annual nightly hourly biweekly fortnightly")
+FREQUENCY_WORDS = _words("quarterly")
 
 # Words of one relation that people use for each other ("I live in X" / "My home is X").
 _CLASSES = {
@@ -116,7 +139,8 @@ _VERBS = _words(
     block walk cycle swim commute maintain own find depart arrive land catch carry see know think
     say tell ask put set let feel try turn show hear bring provide create add remove replace reach
     expect hire fire retire graduate marry divorce date finish schedule cancel approve sign protect
-    collect track rotate pass cut shorten extend raise lower increase decrease reduce chop
+    collect track rotate pass cut shorten extend raise lower increase decrease reduce chop follow
+    keep leave stay wait spend bring hold meet lose win choose teach
     """
 )
 _IRREGULAR = _words(
@@ -177,3 +201,21 @@ CALENDAR_WORDS: dict[str, str] = {
     "sept": "september",
     **{part: part for part in _words("morning afternoon evening night weekend weekday")},
 }
+
+
+def known(word: str) -> bool:
+    """Whether a word is in one of these lists (a capitalised unknown word may be a name)."""
+    return (
+        word in FUNCTION_WORDS
+        or word in VERB_FORMS
+        or word in CHANGE_CUES
+        or word in CHANGE_VERBS
+        or word in FILLER
+        or word in NEGATIONS
+        or word in POSITIVE_STANCE
+        or word in NEGATIVE_STANCE
+        or word in CALENDAR_WORDS
+        or word in NUMBER_WORDS
+        or word in SYNONYM_CLASSES
+        or word in PRONOUN_SUBJECTS
+    )
