@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from remembrancer.comparison import read
 from remembrancer.config import Settings
 from remembrancer.embeddings import FastEmbedder
 from remembrancer.service import MemoryService, RetrievalMode
+from remembrancer.statements import read
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "locomo" / "locomo10-dev.json"

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from remembrancer.comparison import read
 from remembrancer.models import LinkedMemory
 from remembrancer.retrieval import newest_first
 from remembrancer.rows import MemoryRow, RowFilter
+from remembrancer.statements import read
 from remembrancer.store import Store
 from remembrancer.store_links import Link
 

@@ -15,7 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from remembrancer.comparison import Comparison, compare_readings, read
+from remembrancer.comparison import Comparison, compare_readings
+from remembrancer.statements import read
 
 Action = Literal["add", "duplicate", "update", "supersede"]
 

@@ -1,4 +1,4 @@
-"""Small English word lists the local judge reads statements with (see ``comparison.py``).
+"""Small English word lists the local judge reads statements with (see ``statements.py``).
 
 They describe how facts are usually phrased, not any data set: function words, negation,
 stance, the words people add when a fact changes, and the verbs that start a predicate.
@@ -188,7 +188,7 @@ NUMBER_WORDS: dict[str, str] = {
 
 _WEEKDAYS = "monday tuesday wednesday thursday friday saturday sunday".split()  # noqa: SIM905
 _MONTHS = "january february march april may june july august september october november december".split()  # noqa: SIM905
-# "may" and "march" are months only when written as names or beside a number (see comparison.py).
+# "may" and "march" are months only when written as names or beside a number (see statements.py).
 AMBIGUOUS_MONTHS = _words("may march")
 CALENDAR_WORDS: dict[str, str] = {
     **{day: day for day in _WEEKDAYS},
