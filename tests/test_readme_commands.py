@@ -254,6 +254,11 @@ def run_stats(cli: Cli, api: FakeMessagesAPI) -> None:
     assert "memories:   2" in out and str(cli.db) in out
 
 
+def run_scopes(cli: Cli, api: FakeMessagesAPI) -> None:
+    assert cli.run("scopes").stdout.split() == ["default", "1", "proj", "1"]
+    assert [(s["scope"], s["memories"]) for s in cli.json("scopes")] == [("default", 1), ("proj", 1)]
+
+
 def run_export(cli: Cli, api: FakeMessagesAPI) -> None:
     """Export to a file and to stdout (the default); import both ways loses nothing."""
     exported = cli.tmp / "export.jsonl"
@@ -262,6 +267,10 @@ def run_export(cli: Cli, api: FakeMessagesAPI) -> None:
     lines = exported.read_text(encoding="utf-8").splitlines()
     assert {json.loads(line)["content"] for line in lines} == {BERLIN, DEPLOY}
     assert cli.run("export").stdout.splitlines() == lines
+    refused = cli.run("export", str(exported), expect=2)
+    assert "already exists" in refused.stderr and "--force" in refused.stderr
+    cli.run("export", str(exported), "--force")
+    assert exported.read_text(encoding="utf-8").splitlines() == lines
 
     copy = cli.tmp / "copy.db"
     assert "imported 2, skipped 0" in cli.run("import", str(exported), db=copy).stdout
@@ -313,6 +322,7 @@ RUNNERS: dict[str, Callable[[Cli, FakeMessagesAPI], None]] = {
     "undo": run_undo,
     "review": run_review,
     "stats": run_stats,
+    "scopes": run_scopes,
     "export": run_export,
     "import": run_import,
     "reembed": run_reembed,
@@ -354,8 +364,10 @@ def test_readme_command_runs(command: str, cli: Cli, fake_api: FakeMessagesAPI) 
 
 
 def test_review_without_an_llm_is_one_clear_line(cli: Cli) -> None:
-    for args in (("review",), ("review", "--limit", "10"), ("review", "--json")):
+    for args in (("review",), ("review", "--limit", "10")):
         proc = cli.run(*args, expect=2)
         assert proc.stdout == ""
         assert proc.stderr.startswith("remembrancer: no LLM is configured")
         assert "ANTHROPIC_API_KEY" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+    as_json = cli.run("review", "--json", expect=2)  # with --json, the error is JSON too
+    assert as_json.stdout == "" and json.loads(as_json.stderr)["error"].startswith("no LLM is configured")

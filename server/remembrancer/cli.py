@@ -8,18 +8,16 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
 from pathlib import Path
-from typing import Any, TextIO
 
-from pydantic import BaseModel, ValidationError
-
+from remembrancer.cli_files import cmd_backup, cmd_export, cmd_import, cmd_reembed
+from remembrancer.cli_support import emit, opened, parse_event, parse_since, parse_until, positive
 from remembrancer.config import Settings, load_settings
-from remembrancer.display import describe, describe_event, describe_hit, describe_outcome, progress_bar
-from remembrancer.errors import InvalidInput, RemembrancerError
-from remembrancer.models import ExportRecord, FactOutcome
+from remembrancer.display import describe, describe_event, describe_hit, describe_outcome
+from remembrancer.errors import RemembrancerError
+from remembrancer.models import FactOutcome
 from remembrancer.service import MemoryService
 
 log = logging.getLogger("remembrancer")
@@ -31,50 +29,6 @@ def _configure_logging(level: str) -> None:
     logging.basicConfig(
         stream=sys.stderr, level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-
-
-def _open(settings: Settings, *, bind_model: bool = True) -> MemoryService:
-    from remembrancer.embeddings import FastEmbedder
-
-    return MemoryService.open(settings, FastEmbedder(settings.embedding_model), bind_model=bind_model)
-
-
-def _emit(args: argparse.Namespace, value: BaseModel | list[Any], human: Callable[[], str]) -> None:
-    if args.json:
-        if isinstance(value, list):
-            print(json.dumps([item.model_dump(mode="json") for item in value], ensure_ascii=False, indent=2))
-        else:
-            print(value.model_dump_json(indent=2))
-    else:
-        print(human())
-
-
-def _parse_event(value: str) -> int:
-    try:
-        return int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(  # noqa: B904 - argparse shows only the message
-            f"{value!r} is not an event number; `remembrancer history` shows them in its first column"
-        )
-
-
-def _positive(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        number = 0
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number of at least 1")
-    return number
-
-
-def _parse_time(value: str) -> datetime:
-    try:
-        return datetime.fromisoformat(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(  # noqa: B904 - argparse shows only the message
-            f"{value!r} is not an ISO 8601 time, e.g. 2025-01-31 or 2025-01-31T09:00"
-        )
 
 
 # -- commands -------------------------------------------------------------------------------
@@ -101,6 +55,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         from remembrancer.embeddings import FastEmbedder
         from remembrancer.server import build_server
         from remembrancer.serving import check_exposure, serve_http
+        from remembrancer.stdio_guard import serve_stdio
 
         tokens = load_tokens(settings) if transport != "stdio" else []
         if transport != "stdio":
@@ -113,7 +68,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     log.info("memory store: %s", settings.db_path)
     try:
         if transport == "stdio":
-            server.run("stdio")
+            serve_stdio(server)
         else:
             serve_http(server, settings, transport, tokens)
     finally:
@@ -124,7 +79,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_remember(args: argparse.Namespace, settings: Settings) -> int:
     metadata = json.loads(args.metadata) if args.metadata else {}
-    with _service(settings) as service:
+    with opened(settings, must_exist=False) as service:
         result = service.remember(args.content, args.tag, metadata, args.scope, actor="cli")
 
     outcomes = result.facts or [FactOutcome.model_validate(result.model_dump(exclude={"facts"}))]
@@ -132,16 +87,16 @@ def cmd_remember(args: argparse.Namespace, settings: Settings) -> int:
     def human() -> str:
         return "\n".join(describe_outcome(outcome) for outcome in outcomes)
 
-    _emit(args, result, human)
+    emit(args, result, human)
     return 0
 
 
 def cmd_recall(args: argparse.Namespace, settings: Settings) -> int:
-    with _service(settings) as service:
+    with opened(settings) as service:
         result = service.recall(
             args.query, args.limit, args.tag or None, args.since, args.until, args.scope or None
         )
-    _emit(
+    emit(
         args,
         result,
         lambda: "\n".join(describe_hit(hit) for hit in result.hits) or "no memories found",
@@ -150,30 +105,30 @@ def cmd_recall(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_forget(args: argparse.Namespace, settings: Settings) -> int:
-    with _service(settings) as service:
+    with opened(settings) as service:
         result = service.forget(args.ids, actor="cli")
-    _emit(args, result, lambda: "forgot " + ", ".join(result.forgotten))
+    emit(args, result, lambda: "forgot " + ", ".join(result.forgotten))
     return 0
 
 
 def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
-    with _service(settings) as service:
+    with opened(settings) as service:
         memories = service.list_memories(
             args.scope or None, args.tag or None, args.since, args.until, args.limit
         )
-    _emit(args, memories, lambda: "\n".join(describe(m) for m in memories) or "no memories")
+    emit(args, memories, lambda: "\n".join(describe(m) for m in memories) or "no memories")
     return 0
 
 
 def cmd_history(args: argparse.Namespace, settings: Settings) -> int:
-    with _service(settings) as service:
+    with opened(settings) as service:
         events = service.history(args.id, args.limit)
-    _emit(args, events, lambda: "\n".join(describe_event(e) for e in events) or "no history")
+    emit(args, events, lambda: "\n".join(describe_event(e) for e in events) or "no history")
     return 0
 
 
 def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
-    with _service(settings) as service:
+    with opened(settings) as service:
         stats = service.stats()
     lines = [
         f"database:   {stats.db_path} ({stats.file_bytes:,} bytes, schema {stats.schema_version})",
@@ -182,94 +137,37 @@ def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
         f"history:    {stats.history_events:,} events",
         *(f"  scope {s.scope}: {s.memories:,}" for s in stats.scopes),
     ]
-    _emit(args, stats, lambda: "\n".join(lines))
-    return 0
-
-
-def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
-    out: TextIO = sys.stdout if args.path == "-" else open(args.path, "w", encoding="utf-8")  # noqa: SIM115
-    count = 0
-    try:
-        with _service(settings) as service:
-            for record in service.export():
-                out.write(record.model_dump_json() + "\n")
-                count += 1
-    finally:
-        if out is not sys.stdout:
-            out.close()
-    print(f"exported {count} memories", file=sys.stderr)
-    return 0
-
-
-def _read_records(path: str) -> list[ExportRecord]:
-    """Read and validate the whole file first, so a bad line stores nothing."""
-    source: TextIO = sys.stdin if path == "-" else open(path, encoding="utf-8")  # noqa: SIM115
-    records = []
-    try:
-        for number, line in enumerate(source, start=1):
-            if not line.strip():
-                continue
-            try:
-                records.append(ExportRecord.model_validate_json(line))
-            except ValidationError as exc:
-                first = exc.errors()[0]
-                where = ".".join(str(part) for part in first["loc"]) or "line"
-                raise InvalidInput(
-                    f"{path} line {number}: {where}: {first['msg']}; nothing was imported."
-                ) from None
-    finally:
-        if source is not sys.stdin:
-            source.close()
-    return records
-
-
-def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
-    records = _read_records(args.path)
-    with _service(settings) as service:
-        service.check_import(records)
-        report = service.import_records(records, progress=progress_bar(len(records)))
-    _emit(
-        args, report, lambda: f"imported {report.imported}, skipped {report.skipped_existing} already present"
-    )
+    emit(args, stats, lambda: "\n".join(lines))
     return 0
 
 
 def cmd_review(args: argparse.Namespace, settings: Settings) -> int:
-    with _service(settings) as service:
+    with opened(settings) as service:
         report = service.review(args.limit, actor="cli")
     summary = f"reviewed {report.reviewed}, changed {report.changed}, {report.remaining} still waiting"
-    _emit(args, report, lambda: summary + (f"\nstopped: {report.error}" if report.error else ""))
+    emit(args, report, lambda: summary + (f"\nstopped: {report.error}" if report.error else ""))
     return 0 if report.error is None else 1
 
 
+def cmd_scopes(args: argparse.Namespace, settings: Settings) -> int:
+    with opened(settings) as service:
+        scopes = service.stats().scopes
+    width = max((len(scope.scope) for scope in scopes), default=0)
+    emit(
+        args,
+        scopes,
+        lambda: (
+            "\n".join(f"{scope.scope:<{width}}  {scope.memories:,}" for scope in scopes) or "no scopes yet"
+        ),
+    )
+    return 0
+
+
 def cmd_undo(args: argparse.Namespace, settings: Settings) -> int:
-    with _service(settings) as service:
+    with opened(settings) as service:
         result = service.undo(args.event, actor="cli")
     restored, removed = ", ".join(result.restored) or "none", ", ".join(result.removed) or "none"
-    _emit(args, result, lambda: f"undid event {result.event}: restored {restored}; removed {removed}")
-    return 0
-
-
-def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
-    from remembrancer.maintenance import backup
-
-    with _service(settings, bind_model=False) as service:
-        pages = backup(service.store, Path(args.path))
-    if args.json:
-        print(json.dumps({"database": str(settings.db_path), "backup": args.path, "pages": pages}, indent=2))
-    else:
-        print(f"backed up {settings.db_path} to {args.path} ({pages} pages)")
-    return 0
-
-
-def cmd_reembed(args: argparse.Namespace, settings: Settings) -> int:
-    with _service(settings, bind_model=False) as service:
-        total = service.store.counts()["memories"]
-        count = service.reembed(progress=progress_bar(total))
-    if args.json:
-        print(json.dumps({"reembedded": count, "embedding_model": settings.embedding_model}, indent=2))
-    else:
-        print(f"re-embedded {count} memories with {settings.embedding_model}")
+    emit(args, result, lambda: f"undid event {result.event}: restored {restored}; removed {removed}")
     return 0
 
 
@@ -279,7 +177,7 @@ def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
     if args.repair:
         from remembrancer.maintenance import repair
 
-        with _service(settings) as service:
+        with opened(settings) as service:
             report = repair(service.store, service._vectors)
         print(f"repaired: {report.summary()}", file=sys.stderr)
 
@@ -290,17 +188,6 @@ def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
         for check in checks:
             print(f"[{'ok' if check.ok else 'FAIL'}] {check.name}: {check.detail}")
     return 0 if all(check.ok for check in checks) else 1
-
-
-class _service:
-    def __init__(self, settings: Settings, *, bind_model: bool = True) -> None:
-        self.service = _open(settings, bind_model=bind_model)
-
-    def __enter__(self) -> MemoryService:
-        return self.service
-
-    def __exit__(self, *exc: object) -> None:
-        self.service.close()
 
 
 # -- parser ---------------------------------------------------------------------------------
@@ -315,8 +202,12 @@ def build_parser() -> argparse.ArgumentParser:
     filters.add_argument(
         "--tag", action="append", default=[], help="only memories with this tag (repeatable)"
     )
-    filters.add_argument("--since", type=_parse_time, help="stored at or after this time")
-    filters.add_argument("--until", type=_parse_time, help="stored at or before this time")
+    filters.add_argument(
+        "--since", type=parse_since, help="stored at or after this time (local time unless a zone is given)"
+    )
+    filters.add_argument(
+        "--until", type=parse_until, help="stored at or before this time (a date alone: the end of that day)"
+    )
 
     parser = argparse.ArgumentParser(prog="remembrancer", description="Long-term memory for MCP assistants.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -364,7 +255,7 @@ def build_parser() -> argparse.ArgumentParser:
     undo.add_argument(
         "event",
         metavar="EVENT",
-        type=_parse_event,
+        type=parse_event,
         help="the event's number, as `history` shows it (first column)",
     )
     undo.set_defaults(run=cmd_undo)
@@ -372,13 +263,17 @@ def build_parser() -> argparse.ArgumentParser:
     review = sub.add_parser(
         "review", parents=[common], help="put fallback-stored memories before the LLM judge"
     )
-    review.add_argument("--limit", type=_positive, default=50, help="most memories to review (default 50)")
+    review.add_argument("--limit", type=positive, default=50, help="most memories to review (default 50)")
     review.set_defaults(run=cmd_review)
 
     sub.add_parser("stats", parents=[common], help="counts and sizes").set_defaults(run=cmd_stats)
+    sub.add_parser("scopes", parents=[common], help="every scope, with its count of memories").set_defaults(
+        run=cmd_scopes
+    )
 
     export = sub.add_parser("export", parents=[common], help="write every memory as JSON Lines")
     export.add_argument("path", nargs="?", default="-", help="file to write (default: stdout)")
+    export.add_argument("--force", action="store_true", help="overwrite the file if it exists")
     export.set_defaults(run=cmd_export)
 
     importing = sub.add_parser("import", parents=[common], help="read memories from JSON Lines")
@@ -412,10 +307,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         _configure_logging("WARNING" if quiet else settings.log_level)
         return int(args.run(args, settings))
     except RemembrancerError as exc:
-        print(f"remembrancer: {exc}", file=sys.stderr)
-        return 2
+        return _fail(args, str(exc))
     except json.JSONDecodeError as exc:
-        print(f"remembrancer: --metadata is not valid JSON ({exc}).", file=sys.stderr)
-        return 2
+        return _fail(args, f"--metadata is not valid JSON ({exc}).")
+    except BrokenPipeError:  # `remembrancer export | head`: the reader has all it wanted
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
+    except OSError as exc:  # a file that cannot be read or written, a busy port, a full disk
+        where = f" {exc.filename}" if exc.filename else ""
+        return _fail(args, f"cannot use{where}: {exc.strerror or exc}.")
     except KeyboardInterrupt:
         return 130
+
+
+def _fail(args: argparse.Namespace, message: str) -> int:
+    """One line on stderr (a JSON object with --json), exit code 2."""
+    if getattr(args, "json", False):
+        print(json.dumps({"error": message}, ensure_ascii=False), file=sys.stderr)
+    else:
+        print(f"remembrancer: {message}", file=sys.stderr)
+    return 2

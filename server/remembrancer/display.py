@@ -4,28 +4,30 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from datetime import datetime
 
 from remembrancer.models import FactOutcome, HistoryEvent, Memory, RecallHit
+
+
+def when(moment: datetime) -> str:
+    """A time as people read it: their local time, with its zone."""
+    return f"{moment.astimezone():%Y-%m-%d %H:%M %Z}"
 
 
 def describe(memory: Memory, score: float | None = None) -> str:
     tags = f" [{', '.join(memory.tags)}]" if memory.tags else ""
     lead = f"{score:.4f}  " if score is not None else ""
-    return (
-        f"{lead}{memory.id}  ({memory.scope}, {memory.created_at:%Y-%m-%d %H:%M}){tags}\n    {memory.content}"
-    )
+    return f"{lead}{memory.id}  ({memory.scope}, {when(memory.created_at)}){tags}\n    {memory.content}"
 
 
 def describe_hit(hit: RecallHit) -> str:
     """A recall hit, with the other versions of its fact when it changed."""
     lines = [describe(hit, hit.score)]
     for older in hit.replaces:
-        lines.append(f"    replaces {older.id} ({older.created_at:%Y-%m-%d %H:%M}): {older.change}")
+        lines.append(f"    replaces {older.id} ({when(older.created_at)}): {older.change}")
     if hit.replaced_by is not None:
         newer = hit.replaced_by
-        lines.append(
-            f"    outdated: replaced by {newer.id} ({newer.created_at:%Y-%m-%d %H:%M}): {newer.change}"
-        )
+        lines.append(f"    outdated: replaced by {newer.id} ({when(newer.created_at)}): {newer.change}")
     return "\n".join(lines)
 
 
@@ -45,7 +47,7 @@ def describe_outcome(outcome: FactOutcome) -> str:
 
 def describe_event(event: HistoryEvent) -> str:
     d = event.details
-    line = f"{event.id:>6} {event.at:%Y-%m-%d %H:%M:%S} {event.event:<10} {event.memory_id} by {event.actor}"
+    line = f"{event.id:>6} {when(event.at)} {event.event:<10} {event.memory_id} by {event.actor}"
     if d.get("judge"):
         line += f"; {d['judge']}{' ' + d['model'] if d.get('model') else ''}: {d.get('reason', '')}"
     if d.get("by"):

@@ -10,7 +10,7 @@ from typing import Annotated, Any, TypeVar
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import ToolAnnotations
-from pydantic import Field
+from pydantic import Field, ValidationError
 
 from remembrancer.auth import Access, Token
 from remembrancer.errors import RemembrancerError
@@ -46,9 +46,48 @@ def _adapt(call: Callable[[], T]) -> T:
         raise ToolError(str(exc)) from None
 
 
+class _Server(MCPServer):
+    """The SDK's server, with arguments of the wrong shape answered in one short line each."""
+
+    async def call_tool(self, name: str, arguments: dict[str, Any], context: Any = None) -> Any:
+        try:
+            return await super().call_tool(name, arguments, context)
+        except ToolError as exc:
+            if isinstance(exc.__cause__, ValidationError):
+                problems = "; ".join(_argument_problem(error) for error in exc.__cause__.errors())
+                raise ToolError(f"{name}: {problems}.") from exc.__cause__
+            raise
+
+
+_EXPECTED = {
+    "list_type": 'must be a list, e.g. ["a", "b"]',
+    "string_type": "must be a string",
+    "int_type": "must be a whole number",
+    "int_parsing": "must be a whole number",
+    "int_from_float": "must be a whole number",
+    "bool_type": "must be true or false",
+    "bool_parsing": "must be true or false",
+    "dict_type": 'must be a JSON object, e.g. {"source": "chat"}',
+    "missing": "is required",
+    "datetime_type": "must be an ISO 8601 time, e.g. 2026-12-01 or 2026-12-01T09:30:00+01:00",
+    "datetime_parsing": "must be an ISO 8601 time, e.g. 2026-12-01 or 2026-12-01T09:30:00+01:00",
+    "datetime_from_date_parsing": "must be an ISO 8601 time, e.g. 2026-12-01 or 2026-12-01T09:30:00+01:00",
+    "too_short": "must not be empty",
+}
+
+
+def _argument_problem(error: Any) -> str:
+    """One rejected argument as a short phrase: what it must be, and what came instead."""
+    field = ".".join(str(part) for part in error["loc"]) or "arguments"
+    expected = _EXPECTED.get(error["type"], str(error["msg"]).lower())
+    got = error.get("input")
+    shown = "" if error["type"] == "missing" else f" (got {type(got).__name__} {str(got)[:40]!r})"
+    return f"{field} {expected}{shown}"
+
+
 def build_server(service: MemoryService, actor: str = "mcp", tokens: Sequence[Token] = ()) -> MCPServer:
     """The MCP server; with ``tokens`` (HTTP), each call may use only its token's scopes."""
-    mcp: MCPServer = MCPServer(name="remembrancer", instructions=INSTRUCTIONS, version=_version())
+    mcp: MCPServer = _Server(name="remembrancer", instructions=INSTRUCTIONS, version=_version())
     default_scope = service.settings.default_scope
 
     def access(ctx: Context) -> Access:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import socket
 import sys
 
 from mcp.server.mcpserver import MCPServer
@@ -9,7 +11,7 @@ from mcp.server.transport_security import TransportSecuritySettings
 
 from remembrancer.auth import BearerAuth, Token
 from remembrancer.config import Settings
-from remembrancer.errors import ConfigError
+from remembrancer.errors import ConfigError, InvalidInput
 
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 
@@ -64,6 +66,7 @@ def serve_http(server: MCPServer, settings: Settings, transport: str, tokens: li
             host=settings.host,
         )
         path = "/mcp"
+    listening = _bind(settings.host, settings.port)  # before saying anything: the port may be taken
     url = f"http://{settings.host}:{settings.port}{path}"
     kind = "http" if path == "/mcp" else "sse"
     access = "a bearer token is required" if tokens else "no token required (loopback only, --no-auth)"
@@ -78,4 +81,26 @@ def serve_http(server: MCPServer, settings: Settings, transport: str, tokens: li
     )
     wrapped = BearerAuth(app, tokens) if tokens else app
     config = uvicorn.Config(wrapped, host=settings.host, port=settings.port, log_level="warning")
-    anyio.run(uvicorn.Server(config).serve)
+    anyio.run(lambda: uvicorn.Server(config).serve(sockets=[listening]))
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    """The listening socket, bound as uvicorn would bind it, or a clear error if it cannot be."""
+    try:
+        family, kind, protocol, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        listening = socket.socket(family, kind, protocol)
+    except OSError as exc:
+        raise InvalidInput(f"cannot serve on {host}: {exc.strerror or exc}; check --host.") from None
+    listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listening.bind(address)
+    except OSError as exc:
+        listening.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise InvalidInput(
+                f"port {port} on {host} is already in use (another server?); choose another with --port "
+                "or REMEMBRANCER_PORT."
+            ) from None
+        raise InvalidInput(f"cannot listen on {host}:{port}: {exc.strerror or exc}.") from None
+    listening.set_inheritable(True)
+    return listening

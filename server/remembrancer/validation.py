@@ -17,6 +17,9 @@ _SCOPE = re.compile(SCOPE_PATTERN)
 # Letters (with combining marks), digits, spaces and a few marks; the first must be a letter or digit.
 _TAG = re.compile(r"[^\W_][\w\u0300-\u036f\u0900-\u0dff\u0610-\u065f .:/+#-]{0,63}")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Lone UTF-16 surrogates (bytes that were not UTF-8, or a broken "\ud800" escape) and the
+# noncharacters U+FDD0-U+FDEF, U+FFFE, U+FFFF (stdio_guard.py marks broken escapes with one).
+_NOT_TEXT = re.compile("[\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff]")
 _WHITESPACE = re.compile(r"\s+")
 MAX_METADATA_DEPTH = 8
 MAX_QUERY_CHARS = 4_000
@@ -32,6 +35,12 @@ def content_hash(content: str) -> str:
 
 
 def _reject_control(text: str, what: str) -> None:
+    broken = _NOT_TEXT.search(text)
+    if broken:
+        raise InvalidInput(
+            f"{what} is not valid text at position {broken.start()} (a lone UTF-16 surrogate or a "
+            "noncharacter, as left by bytes that are not UTF-8); send it as valid UTF-8."
+        )
     match = _CONTROL.search(text)
     if match:
         raise InvalidInput(

@@ -1,0 +1,196 @@
+"""A newcomer's mistakes get one clear line and exit code 2, never a traceback or silence:
+through the installed console script, and over MCP stdio with a client that sends bad text."""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from servers import server_env
+
+SCRIPT = Path(sys.executable).parent / "remembrancer"
+
+
+def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "REMEMBRANCER_"))}
+    return {**env, **server_env(tmp_path), "HF_HUB_OFFLINE": "1", **extra}
+
+
+def _run(
+    tmp_path: Path, *args: str | bytes, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(SCRIPT), *args],
+        capture_output=True,
+        text=True,
+        env=env or _env(tmp_path),
+        cwd=tmp_path,
+        timeout=120,
+    )
+
+
+def _one_line_error(done: subprocess.CompletedProcess[str], *words: str) -> None:
+    assert done.returncode == 2, (done.returncode, done.stdout, done.stderr)
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("remembrancer: "), done.stderr
+    assert "Traceback" not in done.stderr
+    for word in words:
+        assert word in lines[0], lines[0]
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    path = tmp_path / "memory.db"
+    assert _run(tmp_path, "remember", "I keep bees", "--db", str(path)).returncode == 0
+    return path
+
+
+def test_files_that_are_not_there(tmp_path: Path, db: Path) -> None:
+    _one_line_error(_run(tmp_path, "import", str(tmp_path / "nope.jsonl"), "--db", str(db)), "nope.jsonl")
+    _one_line_error(
+        _run(tmp_path, "export", str(tmp_path / "no" / "x.jsonl"), "--db", str(db)), "does not exist"
+    )
+    assert not (tmp_path / "no").exists()
+    typo = tmp_path / "memroy.db"
+    for command in (
+        ["list"],
+        ["stats"],
+        ["recall", "bees"],
+        ["history"],
+        ["export"],
+        ["scopes"],
+        ["forget", "m_1"],
+    ):
+        _one_line_error(_run(tmp_path, *command, "--db", str(typo)), str(typo), "REMEMBRANCER_DB")
+    assert not typo.exists()
+
+
+def test_text_that_is_not_utf8_is_refused_and_nothing_is_stored(tmp_path: Path, db: Path) -> None:
+    bad = os.fsdecode(b"caf\xe9 au lait")  # a Latin-1 byte where UTF-8 was expected
+    _one_line_error(_run(tmp_path, "remember", bad, "--db", str(db)), "content", "UTF-8")
+    _one_line_error(_run(tmp_path, "recall", bad, "--db", str(db)), "query", "UTF-8")
+    _one_line_error(
+        _run(tmp_path, "remember", "x", "--metadata", '{"k": "\\ud800"}', "--db", str(db)), "metadata"
+    )
+    assert json.loads(_run(tmp_path, "stats", "--json", "--db", str(db)).stdout)["memories"] == 1
+
+
+def test_with_json_an_error_is_json(tmp_path: Path, db: Path) -> None:
+    done = _run(tmp_path, "recall", "   ", "--json", "--db", str(db))
+    assert done.returncode == 2 and done.stdout == ""
+    assert "query is empty" in json.loads(done.stderr)["error"]
+
+
+def test_export_into_a_closed_pipe_is_quiet(tmp_path: Path, db: Path) -> None:
+    proc = subprocess.Popen(
+        [str(SCRIPT), "export", "--db", str(db)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=_env(tmp_path),
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # like `| head -0`
+    assert proc.wait(timeout=120) == 0
+    assert b"Traceback" not in proc.stderr.read()
+
+
+def test_until_a_date_includes_that_day_and_times_show_their_zone(tmp_path: Path, db: Path) -> None:
+    env = _env(tmp_path, TZ="Pacific/Auckland")
+    today = subprocess.run(["date", "+%F"], capture_output=True, text=True, env=env).stdout.strip()
+    listed = _run(tmp_path, "list", "--until", today, "--db", str(db), env=env)
+    assert "I keep bees" in listed.stdout, listed.stdout
+    assert "NZ" in listed.stdout.splitlines()[0]  # NZDT or NZST: local time, with its zone
+    assert _run(tmp_path, "list", "--since", today, "--until", today, "--db", str(db), env=env).stdout.count(
+        "bees"
+    )
+
+
+def test_a_busy_port_is_named_before_anything_claims_to_serve(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        done = _run(
+            tmp_path,
+            "serve",
+            "--transport",
+            "http",
+            "--no-auth",
+            "--port",
+            port,
+            "--db",
+            str(tmp_path / "m.db"),
+        )
+    assert done.returncode == 2 and "already in use" in done.stderr and "--port" in done.stderr
+    assert "is serving" not in done.stderr and "Traceback" not in done.stderr
+
+
+def _request(proc: subprocess.Popen[bytes], line: str, timeout: float = 60) -> dict[str, object]:
+    assert proc.stdin is not None and proc.stdout is not None
+    proc.stdin.write(line.encode() + b"\n")
+    proc.stdin.flush()
+    ready, _, _ = select.select([proc.stdout], [], [], timeout)
+    assert ready, f"no reply to {line[:80]} within {timeout} s"
+    reply: dict[str, object] = json.loads(proc.stdout.readline())
+    return reply
+
+
+@pytest.mark.slow
+def test_every_mcp_request_gets_an_answer_even_with_bad_text_or_types(tmp_path: Path) -> None:
+    proc = subprocess.Popen(
+        [str(SCRIPT), "serve", "--db", str(tmp_path / "m.db")],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        env=_env(tmp_path),
+    )
+    try:
+        init = {
+            "protocolVersion": "2025-11-25",
+            "capabilities": {},
+            "clientInfo": {"name": "raw", "version": "1"},
+        }
+        _request(proc, json.dumps({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": init}))
+        assert proc.stdin is not None
+        proc.stdin.write(b'{"jsonrpc":"2.0","method":"notifications/initialized"}\n')
+
+        def call(number: int, arguments: str, tool: str = "remember") -> str:
+            reply = _request(
+                proc,
+                f'{{"jsonrpc":"2.0","id":{number},"method":"tools/call",'
+                f'"params":{{"name":"{tool}","arguments":{arguments}}}}}',
+            )
+            assert reply["id"] == number
+            result = reply["result"]
+            assert isinstance(result, dict) and result["isError"] is True, reply
+            text = str(result["content"][0]["text"])
+            assert "pydantic" not in text and "\n" not in text, text
+            return text
+
+        assert "not valid text" in call(2, '{"content": "bad \\ud800 surrogate"}')
+        assert "not valid text" in call(3, '{"content": "low \\udc00 alone"}')
+        assert "not valid text" in call(4, '{"query": "\\udbff?"}', tool="recall")
+        assert "ids must be a list" in call(5, '{"ids": "m_1"}', tool="forget")
+        assert "tags must be a list" in call(6, '{"content": "fine", "tags": "x"}')
+        assert "since must be an ISO 8601 time" in call(
+            7, '{"query": "x", "since": "last week"}', tool="recall"
+        )
+        assert "limit must be a whole number" in call(8, '{"query": "x", "limit": "many"}', tool="recall")
+        ok = _request(
+            proc,
+            '{"jsonrpc":"2.0","id":9,"method":"tools/call","params":{"name":"remember",'
+            '"arguments":{"content":"Emoji stay whole \\ud83d\\ude00"}}}',
+        )
+        result = ok["result"]
+        assert isinstance(result, dict) and not result.get("isError"), ok
+        assert result["structuredContent"]["memory"]["content"] == "Emoji stay whole \U0001f600"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
