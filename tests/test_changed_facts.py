@@ -49,7 +49,11 @@ PAIRS = [
     ("I work at Fabrikam as a designer.", "I'm a designer at Fabrikam.", "same"),
     ("The standup is at 9am.", "The standup is at 9 am.", "same"),
     # A conversation turn of several sentences, and a question, state no single fact to change.
-    ("Ana: We went to Lisbon in May. It was lovely!", "Ana: We went to Porto in June. So much fun!", "distinct"),
+    (
+        "Ana: We went to Lisbon in May. It was lovely!",
+        "Ana: We went to Porto in June. So much fun!",
+        "distinct",
+    ),
     ("Is the standup at 9?", "Is the standup at 10?", "distinct"),
 ]
 
