@@ -17,8 +17,8 @@ from mcp.client.stdio import StdioServerParameters, stdio_client
 from remembrancer.comparison import compare
 from remembrancer.db import connect
 from remembrancer.migrations import LATEST_VERSION, MIGRATIONS
-from remembrancer.models import ExportRecord
-from remembrancer.retrieval import newest_first
+from remembrancer.models import ExportRecord, RememberResult
+from remembrancer.retrieval import Guard, newest_first
 from remembrancer.service import MemoryService
 from remembrancer.store import Store
 from remembrancer.validation import content_hash
@@ -76,30 +76,39 @@ def test_the_reading_never_fails(new: str, old: str) -> None:
     assert compare(new, old).verdict in ("same", "changed", "distinct")
 
 
+def _id(result: RememberResult) -> str:
+    assert result.memory is not None
+    return result.memory.id
+
+
 # -- through the service, with the real model -------------------------------------------------
 
 
 def test_a_changed_value_is_stored_and_recalled_first_with_what_changed(real_service: MemoryService) -> None:
     old = real_service.remember("My locker code is 4411")
     new = real_service.remember("My locker code is 9376")
-    assert new.status == "added" and new.replaces == [old.memory.id]
+    assert new.status == "added" and new.replaces == [_id(old)]
     assert new.reason.startswith("value changed: 4411 → 9376")
     hits = real_service.recall("What is my locker code?").hits
     assert [hit.content for hit in hits[:2]] == ["My locker code is 9376", "My locker code is 4411"]
-    assert hits[0].replaces[0].id == old.memory.id and hits[0].replaces[0].change.startswith("value changed")
-    assert hits[1].replaced_by is not None and hits[1].replaced_by.id == new.memory.id
-    added = real_service.history(new.memory.id)[0]
-    assert added.details["replaces"] == [old.memory.id] and "4411 → 9376" in added.details["reason"]
+    assert hits[0].replaces[0].id == _id(old) and hits[0].replaces[0].change.startswith("value changed")
+    assert hits[1].replaced_by is not None and hits[1].replaced_by.id == _id(new)
+    added = real_service.history(_id(new))[0]
+    assert added.details["replaces"] == [_id(old)] and "4411 → 9376" in added.details["reason"]
 
 
 def test_newest_first_pulls_a_newer_version_in_unless_the_query_asks_about_the_older() -> None:
     ranked = [10, 11, 12]  # 11 was replaced by 20, which the search did not return
-    newer_of = {11: [(20, (("porto",), ("venue", "team")))]}
+    newer_of: dict[int, list[tuple[int, Guard]]] = {11: [(20, (("porto",), ("venue", "team")))]}
     assert newest_first(ranked, newer_of, frozenset({"offsite"})) == [10, 20, 11, 12]
     assert newest_first(ranked, newer_of, frozenset({"porto", "offsite"})) == ranked  # names its value
     assert newest_first(ranked, newer_of, frozenset({"venue", "team"})) == ranked  # names two of its words
     assert newest_first([20, 11], newer_of, frozenset()) == [20, 11]
-    chain = {11: [(20, ((), ()))], 20: [(30, ((), ()))], 30: [(11, ((), ()))]}  # a cycle stays finite
+    chain: dict[int, list[tuple[int, Guard]]] = {
+        11: [(20, ((), ()))],
+        20: [(30, ((), ()))],
+        30: [(11, ((), ()))],
+    }  # a cycle stays finite
     assert sorted(newest_first([11], chain, frozenset())) == [11, 20, 30]
 
 
@@ -109,15 +118,15 @@ def test_a_recall_of_one_gives_the_newest_version(real_service: MemoryService) -
     for filler in ("I like hiking.", "The office coffee machine is broken.", "My bike is red."):
         real_service.remember(filler)
     hits = real_service.recall("Where is the team offsite?", limit=1).hits
-    assert [hit.id for hit in hits] == [newer.memory.id]
+    assert [hit.id for hit in hits] == [_id(newer)]
 
 
 def test_look_alikes_are_both_kept_and_each_found_by_its_own_question(real_service: MemoryService) -> None:
     wife = real_service.remember("My wife's name is Anna")
     sister = real_service.remember("My sister's name is Anna")
     assert sister.status == "added" and sister.replaces == []
-    assert real_service.recall("What is my wife's name?").hits[0].id == wife.memory.id
-    assert real_service.recall("What is my sister's name?").hits[0].id == sister.memory.id
+    assert real_service.recall("What is my wife's name?").hits[0].id == _id(wife)
+    assert real_service.recall("What is my sister's name?").hits[0].id == _id(sister)
 
 
 def test_a_reworded_repeat_is_one_memory_and_its_wording_is_known_by_hash(
@@ -125,30 +134,28 @@ def test_a_reworded_repeat_is_one_memory_and_its_wording_is_known_by_hash(
 ) -> None:
     first = real_service.remember("The user has a dog called Biscuit.")
     again = real_service.remember("I have a dog named Biscuit.")
-    assert again.status == "duplicate" and again.duplicate_of == first.memory.id
+    assert again.status == "duplicate" and again.duplicate_of == _id(first)
     assert again.matched_by == "similarity"
     third = real_service.remember("i have a dog  named Biscuit.")  # the folded wording, respaced
-    assert (
-        third.status == "duplicate" and third.matched_by == "hash" and third.duplicate_of == first.memory.id
-    )
+    assert third.status == "duplicate" and third.matched_by == "hash" and third.duplicate_of == _id(first)
 
 
 def test_stating_the_old_value_again_makes_it_current(real_service: MemoryService) -> None:
     old = real_service.remember("The wifi password is heron42")
     real_service.remember("The wifi password is falcon17")
     back = real_service.remember("The wifi password is heron42")
-    assert back.status == "duplicate" and back.duplicate_of == old.memory.id
+    assert back.status == "duplicate" and back.duplicate_of == _id(old)
     hits = real_service.recall("wifi password").hits
-    assert hits[0].id == old.memory.id and hits[0].replaces
+    assert hits[0].id == _id(old) and hits[0].replaces
 
 
 def test_forgetting_the_older_version_leaves_no_trace_of_its_value(real_service: MemoryService) -> None:
     old = real_service.remember("My bank PIN is 80417")
     new = real_service.remember("My bank PIN is 55203")
-    real_service.forget([old.memory.id])
+    real_service.forget([_id(old)])
     hit = real_service.recall("bank PIN").hits[0]
-    assert hit.id == new.memory.id and hit.replaces == []
-    assert all("80417" not in str(event.details) for event in real_service.history(new.memory.id))
+    assert hit.id == _id(new) and hit.replaces == []
+    assert all("80417" not in str(event.details) for event in real_service.history(_id(new)))
     path = Path(real_service.store.path)
     real_service.store.checkpoint()
     for part in (path, Path(f"{path}-wal")):
@@ -162,14 +169,14 @@ def test_export_and_import_keep_which_memory_replaced_which(
     old = real_service.remember("Our CI runs on Jenkins")
     new = real_service.remember("Our CI runs on Buildkite")
     records = list(real_service.export())
-    assert next(r for r in records if r.id == new.memory.id).replaces == [old.memory.id]
+    assert next(r for r in records if r.id == _id(new)).replaces == [_id(old)]
     copy = MemoryService.open(
         real_service.settings.with_overrides(db_path=tmp_path / "copy.db"), real_service.embedder
     )
     try:
         copy.import_records([ExportRecord.model_validate(r.model_dump()) for r in records])
         hits = copy.recall("Which CI do we use?").hits
-        assert hits[0].id == new.memory.id and hits[0].replaces[0].id == old.memory.id
+        assert hits[0].id == _id(new) and hits[0].replaces[0].id == _id(old)
     finally:
         copy.close()
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from fake_messages_api import FakeMessagesAPI, Reply, decision, error
 from servers import server_env
 
 SCRIPT = Path(sys.executable).parent / "remembrancer"
@@ -194,3 +195,38 @@ def test_every_mcp_request_gets_an_answer_even_with_bad_text_or_types(tmp_path: 
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+@pytest.mark.parametrize(
+    ("reply", "verdict"),
+    [
+        (decision("add"), "[ok] llm: reachable"),
+        (error(401), "[FAIL] llm: auth refused"),
+        (error(404), "[FAIL] llm: model unknown"),
+    ],
+    ids=["reachable", "auth-refused", "model-unknown"],
+)
+def test_doctor_asks_the_configured_llm_once(tmp_path: Path, db: Path, reply: Reply, verdict: str) -> None:
+    api = FakeMessagesAPI().start()
+    try:
+        api.queue(reply)
+        env = _env(
+            tmp_path, ANTHROPIC_API_KEY="sk-test", ANTHROPIC_BASE_URL=api.url, REMEMBRANCER_LLM_MODEL="m-1"
+        )
+        done = _run(tmp_path, "doctor", "--db", str(db), env=env)
+        assert verdict in done.stdout, done.stdout
+        assert api.calls == 1 and api.requests[0]["body"]["max_tokens"] == 1
+        offline = _run(tmp_path, "doctor", "--offline", "--db", str(db), env=env)
+        assert "[ok] llm: ANTHROPIC_API_KEY is set, model m-1; not contacted (--offline)" in offline.stdout
+        assert api.calls == 1
+    finally:
+        api.stop()
+
+
+def test_doctor_names_an_unreachable_endpoint(tmp_path: Path, db: Path) -> None:
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+    env = _env(tmp_path, ANTHROPIC_API_KEY="sk-test", ANTHROPIC_BASE_URL=f"http://127.0.0.1:{port}")
+    done = _run(tmp_path, "doctor", "--db", str(db), env=env)
+    assert done.returncode == 1 and "[FAIL] llm: unreachable" in done.stdout, done.stdout

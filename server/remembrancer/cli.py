@@ -181,7 +181,7 @@ def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
             report = repair(service.store, service._vectors)
         print(f"repaired: {report.summary()}", file=sys.stderr)
 
-    checks = run_checks(settings)
+    checks = run_checks(settings, offline=args.offline)
     if args.json:
         print(json.dumps([check._asdict() for check in checks], indent=2))
     else:
@@ -285,6 +285,7 @@ def build_parser() -> argparse.ArgumentParser:
     ).set_defaults(run=cmd_reembed)
     doctor = sub.add_parser("doctor", parents=[common], help="check the installation and the database")
     doctor.add_argument("--repair", action="store_true", help="rebuild vectors and the full-text index first")
+    doctor.add_argument("--offline", action="store_true", help="do not contact the LLM endpoint")
     doctor.set_defaults(run=cmd_doctor)
 
     backup = sub.add_parser("backup", parents=[common], help="a consistent copy, even while servers write")

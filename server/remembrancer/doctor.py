@@ -92,17 +92,21 @@ def _database(settings: Settings) -> Callable[[], str]:
     return probe
 
 
-def _llm(settings: Settings) -> str:
-    if settings.anthropic_api_key:
-        return "ANTHROPIC_API_KEY is set (used only by the LLM judge, when that is enabled)"
-    return "no LLM configured: deduplication uses the local similarity judge; nothing leaves this machine"
+def _llm(settings: Settings, offline: bool) -> str:
+    if not settings.anthropic_api_key:
+        return "no LLM configured: the local judge deduplicates; nothing leaves this machine"
+    if offline:
+        return f"ANTHROPIC_API_KEY is set, model {settings.llm_model}; not contacted (--offline)"
+    from remembrancer.llm_judge import AnthropicJudge
+
+    return AnthropicJudge(settings).probe()
 
 
-def run_checks(settings: Settings) -> list[Check]:
+def run_checks(settings: Settings, *, offline: bool = False) -> list[Check]:
     return [
         _run("python", _python),
         _run("sqlite", _sqlite),
         _run("embedding model", _model(settings)),
         _run("database", _database(settings)),
-        _run("llm", lambda: _llm(settings)),
+        _run("llm", lambda: _llm(settings, offline)),
     ]

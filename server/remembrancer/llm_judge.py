@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import logging
+import time
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Literal, TypeVar
@@ -125,6 +126,36 @@ class AnthropicJudge:
             return answer.model_validate(blocks[0].input)
         except ValidationError as exc:
             raise JudgeUnavailable(f"LLM answer is malformed: {exc.errors()[0]['msg']}") from exc
+
+    def probe(self, timeout: float = 5.0) -> str:
+        """One minimal real request to the configured endpoint and model: what it answered and
+        how fast, or ``JudgeUnavailable`` saying which of unreachable / auth refused / model
+        unknown / other it was."""
+        import anthropic
+
+        client = self._get_client().with_options(timeout=timeout, max_retries=0)
+        where = self._settings.llm_base_url or "Anthropic's API"
+        started = time.perf_counter()
+        try:
+            client.messages.create(
+                model=self.model, max_tokens=1, messages=[{"role": "user", "content": "ping"}]
+            )
+        except anthropic.AuthenticationError:
+            raise JudgeUnavailable(f"auth refused by {where}: check ANTHROPIC_API_KEY") from None
+        except anthropic.PermissionDeniedError:
+            raise JudgeUnavailable(f"{where} refused this key the model {self.model!r}") from None
+        except anthropic.NotFoundError:
+            raise JudgeUnavailable(
+                f"model unknown: {where} has no model {self.model!r}; set REMEMBRANCER_LLM_MODEL"
+            ) from None
+        except (anthropic.APIConnectionError, anthropic.APITimeoutError) as exc:
+            raise JudgeUnavailable(
+                f"unreachable: {where} ({type(exc).__name__}); check ANTHROPIC_BASE_URL and the network"
+            ) from None
+        except anthropic.APIStatusError as exc:
+            raise JudgeUnavailable(f"{where} answered HTTP {exc.status_code}: {exc.message[:120]}") from None
+        elapsed = (time.perf_counter() - started) * 1000
+        return f"reachable: {where} answered with model {self.model} in {elapsed:.0f} ms"
 
     def decide(self, content: str, candidates: Sequence[Candidate]) -> Decision:
         labels = {f"M{index}": candidate for index, candidate in enumerate(candidates, start=1)}
