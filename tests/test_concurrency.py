@@ -201,7 +201,7 @@ async def test_concurrent_forgets_of_one_memory_in_one_process(service: MemorySe
 # -- forgets racing another process: deterministic interleavings --------------------------------
 
 
-def _interleave(service: MemoryService, between: Callable[[], None], lookup: str = "get_by_ids") -> None:
+def _interleave(service: MemoryService, between: Callable[[], object], lookup: str = "get_by_ids") -> None:
     """Run ``between`` right after ``service``'s store next answers ``lookup`` outside a
     transaction: after a call checked what exists and before it writes, as another process could.
     (forget looks its ids up with get_by_ids; remember its identical text with find_by_hash.)"""

@@ -16,11 +16,16 @@ from conftest import FakeEmbedder
 from remembrancer.config import Settings
 from remembrancer.errors import StoreError
 from remembrancer.maintenance import backup, check, repair
+from remembrancer.models import Memory
 from remembrancer.service import MemoryService
 
 
 def test_check_finds_and_repair_rebuilds_what_is_derived(service: MemoryService) -> None:
-    kept = [service.remember(f"memory number {n} about topic w{n}x w{n}y").memory for n in range(20)]
+    kept: list[Memory] = []
+    for n in range(20):
+        memory = service.remember(f"memory number {n} about topic w{n}x w{n}y").memory
+        assert memory is not None
+        kept.append(memory)
     assert check(service.store).ok
     conn = service.store.conn
     victim = service.store.get_by_ids([kept[3].id])[kept[3].id]
@@ -72,7 +77,7 @@ def test_sigkill_during_bulk_import_leaves_every_memory_whole_or_absent(tmp_path
     db = tmp_path / "crash.db"
     worker = Path(__file__).with_name("crash_worker.py")
     rng = random.Random(1234)
-    counts = []
+    counts: list[int] = []
     for round_number in range(12):
         proc = subprocess.Popen(
             [sys.executable, str(worker), str(db), str(round_number * 100_000)],

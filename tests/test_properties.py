@@ -668,9 +668,8 @@ scope_many = st.one_of(
 offsets = st.builds(
     lambda minutes: timezone(timedelta(minutes=minutes)), st.integers(-(24 * 60 - 1), 24 * 60 - 1)
 )
-moments = st.datetimes(
-    min_value=datetime.min, max_value=datetime.max, timezones=st.none() | st.just(UTC) | offsets
-)
+# The whole range: min_value and max_value default to datetime.min and datetime.max (naive).
+moments = st.datetimes(timezones=st.none() | st.just(UTC) | offsets)
 EXTREME_MOMENTS = [
     "0001-01-01T00:00:00+14:00",
     "0001-01-01T00:00:00-14:00",
@@ -690,7 +689,7 @@ moment_any = st.one_of(
     st.integers(),
     st.floats(allow_nan=False, allow_infinity=False),
 )
-limit_any = st.one_of(
+limit_any: st.SearchStrategy[object] = st.one_of(
     st.integers(-5, 60),
     st.integers(),
     st.sampled_from([0, 1, 50, 51, -1, 2**63, 2**64, True, False, None, 5.0, 5.5, "5", "five", [], {}]),
@@ -842,7 +841,7 @@ def recall_problems(arguments: dict[str, Any], existing_scopes: set[str]) -> lis
         return None
     if not isinstance(arguments.get("include_superseded", False), bool):
         return None
-    bounds = []
+    bounds: list[datetime | None] = []
     for name in ("since", "until"):
         value = arguments.get(name)
         if value is None:

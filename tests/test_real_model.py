@@ -36,6 +36,7 @@ def test_the_bundled_model_folder_is_complete_and_the_model_is_the_built_one() -
 
 def test_recall_finds_a_paraphrase(real_service: MemoryService) -> None:
     berlin = real_service.remember("I live in Berlin")
+    assert berlin.memory is not None
     real_service.remember("My favourite food is sushi")
     real_service.remember("The project deadline is in March")
     real_service.remember("I work as a nurse at the city hospital")
@@ -46,6 +47,7 @@ def test_recall_finds_a_paraphrase(real_service: MemoryService) -> None:
 
 def test_near_duplicate_with_the_real_model(real_service: MemoryService) -> None:
     first = real_service.remember("The user's favourite programming language is Python.")
+    assert first.memory is not None
     again = real_service.remember("The user's favourite programming language is Python!")
     other = real_service.remember("The user's favourite programming language is Rust.")
     assert again.status == "duplicate" and again.matched_by == "similarity"
@@ -56,6 +58,7 @@ def test_near_duplicate_with_the_real_model(real_service: MemoryService) -> None
 def test_fallback_judge_with_the_real_model_keeps_every_fact(real_service: MemoryService) -> None:
     """No LLM configured: a changed fact is stored beside the old one, never lost or merged away."""
     berlin = real_service.remember("I live in Berlin")
+    assert berlin.memory is not None
     munich = real_service.remember("I moved to Munich last year")
     again = real_service.remember("I live in Berlin.")
     assert (berlin.judge, munich.judge) == ("fallback", "fallback")

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from remembrancer.models import RememberResult
 from remembrancer.retrieval import full_text_query, neighbour_smoothing, score_fusion
 from remembrancer.rows import RowFilter
 from remembrancer.service import MemoryService
@@ -32,6 +33,11 @@ def test_neighbour_smoothing_lifts_the_memory_beside_a_match() -> None:
     assert lifted.index(11) < lifted.index(40)  # 0.3 * (1 + 1/sqrt 2) beats 1/sqrt 4
 
 
+def _stored_id(result: RememberResult) -> str:
+    assert result.memory is not None
+    return result.memory.id
+
+
 def _at(minutes: int) -> datetime:
     return datetime(2025, 3, 1, 12, 0, tzinfo=UTC) + timedelta(minutes=minutes)
 
@@ -39,6 +45,7 @@ def _at(minutes: int) -> datetime:
 def test_a_reply_is_found_through_the_turn_before_it(service: MemoryService) -> None:
     service.remember("Caroline: did you go to the Radiohead concert on Friday?", created_at=_at(0))
     reply = service.remember("Melanie: yes, and it was amazing!", created_at=_at(1))
+    assert reply.memory is not None
     service.remember("Melanie: my garden tomatoes are finally ripe", created_at=_at(2))
     hits = [hit.id for hit in service.recall("Radiohead concert", limit=2).hits]
     assert reply.memory.id in hits
@@ -47,6 +54,7 @@ def test_a_reply_is_found_through_the_turn_before_it(service: MemoryService) -> 
 def test_memories_from_another_sitting_are_not_context(service: MemoryService) -> None:
     service.remember("Caroline: did you go to the Radiohead concert on Friday?", created_at=_at(0))
     later = service.remember("Melanie: yes, and it was amazing!", created_at=_at(600))
+    assert later.memory is not None
     for n in range(5):
         service.remember(f"unrelated filler {n} w{n}a w{n}b", created_at=_at(600 + n))
     assert later.memory.id not in [hit.id for hit in service.recall("Radiohead concert", limit=2).hits]
@@ -55,6 +63,7 @@ def test_memories_from_another_sitting_are_not_context(service: MemoryService) -
 def test_context_follows_its_neighbour_when_it_is_forgotten(service: MemoryService) -> None:
     question = service.remember("Caroline: did you go to the Radiohead concert on Friday?", created_at=_at(0))
     reply = service.remember("Melanie: yes, and it was amazing!", created_at=_at(1))
+    assert question.memory is not None and reply.memory is not None
     assert [hit.id for hit in service.recall("Radiohead concert", mode="text").hits] == [
         question.memory.id,
         reply.memory.id,
@@ -66,6 +75,7 @@ def test_context_follows_its_neighbour_when_it_is_forgotten(service: MemoryServi
 def test_neighbours_obey_the_filters(service: MemoryService) -> None:
     service.remember("Caroline: did you go to the Radiohead concert?", tags=["music"], created_at=_at(0))
     reply = service.remember("Melanie: yes, and it was amazing!", created_at=_at(1))
+    assert reply.memory is not None
     tagged = service.recall("Radiohead concert", tags=["music"]).hits
     assert reply.memory.id not in [hit.id for hit in tagged]
     assert all("music" in hit.tags for hit in tagged)
@@ -100,7 +110,7 @@ def test_the_full_text_side_keeps_to_the_scopes_asked_for(service: MemoryService
     or stem, never mix."""
     names = ["project-atlas", "project.atlas", "atlas", "projects", "work"]
     ids = {
-        name: service.remember(f"kickoff meeting notes for {name}", scope=name).memory.id for name in names
+        name: _stored_id(service.remember(f"kickoff meeting notes for {name}", scope=name)) for name in names
     }
     for name in names:
         hits = service.recall("kickoff meeting", scope=name, mode="text").hits
@@ -112,6 +122,7 @@ def test_the_full_text_side_keeps_to_the_scopes_asked_for(service: MemoryService
 def test_the_full_text_side_leaves_out_superseded_memories_unless_asked(service: MemoryService) -> None:
     old = service.remember("the standup is at nine").memory
     new = service.remember("standup moved to ten thirty").memory
+    assert old is not None and new is not None
     rowids = service.store.get_by_ids([old.id, new.id])
     with service.store.transaction():
         service.store.set_superseded([rowids[old.id].rowid], new.id, "2026-01-02T00:00:00+00:00")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -16,6 +17,7 @@ def test_remember_adds_and_returns_the_stored_memory(service: MemoryService) -> 
     result = service.remember("The user prefers tabs", tags=["Preference"], metadata={"source": "chat"})
     assert result.status == "added"
     memory = result.memory
+    assert memory is not None
     assert memory.id.startswith("m_")
     assert memory.content == "The user prefers tabs"
     assert memory.tags == ["preference"]
@@ -29,12 +31,14 @@ def test_exact_duplicate_is_answered_by_hash_without_an_embedding(
     service: MemoryService, fake_embedder: FakeEmbedder
 ) -> None:
     first = service.remember("I live in Berlin", metadata={"source": "a"})
+    assert first.memory is not None
     embedded = fake_embedder.texts_embedded
     again = service.remember("  i LIVE in   berlin ", metadata={"source": "b"})
     assert fake_embedder.texts_embedded == embedded
     assert again.status == "duplicate"
     assert again.matched_by == "hash"
     assert again.duplicate_of == first.memory.id
+    assert again.memory is not None
     assert again.memory.seen_count == 2
     assert again.memory.last_seen_at is not None
     assert service.stats().memories == 1
@@ -47,6 +51,7 @@ def test_near_duplicate_is_recognised_by_similarity(settings: Settings, fake_emb
     svc = MemoryService.open(settings.with_overrides(duplicate_threshold=0.9), fake_embedder)
     try:
         first = svc.remember("Berlin is where I live")
+        assert first.memory is not None
         # Same words, another order: the bag-of-words fake gives the same vector, not the same hash.
         second = svc.remember("I live where Berlin is")
         assert second.status == "duplicate"
@@ -66,6 +71,7 @@ def test_same_text_in_another_scope_is_a_separate_memory(service: MemoryService)
     a = service.remember("Use ruff for linting", scope="project-a")
     b = service.remember("Use ruff for linting", scope="project-b")
     assert a.status == b.status == "added"
+    assert a.memory is not None and b.memory is not None
     assert a.memory.id != b.memory.id
 
 
@@ -91,6 +97,7 @@ def test_recall_never_crosses_scopes_unless_asked(service: MemoryService) -> Non
 
 def test_recall_filters_by_tags_and_time(service: MemoryService) -> None:
     old = service.remember("Old note about the coffee machine", tags=["office"])
+    assert old.memory is not None
     service.remember("Coffee is best black", tags=["preference"])
     now = datetime.now(UTC)
     tagged = service.recall("coffee", tags=["office"])
@@ -133,7 +140,9 @@ def test_recall_unknown_scope_is_a_clear_error(service: MemoryService) -> None:
         ({"content": "ok", "metadata": {"x": "y" * 20_000}}, "metadata is"),
     ],
 )
-def test_bad_input_is_refused_and_changes_nothing(service: MemoryService, kwargs: dict, message: str) -> None:
+def test_bad_input_is_refused_and_changes_nothing(
+    service: MemoryService, kwargs: dict[str, Any], message: str
+) -> None:
     service.remember("keep me")
     with pytest.raises(InvalidInput, match=message):
         service.remember(**kwargs)
@@ -154,6 +163,7 @@ def test_forget_removes_memory_and_keeps_only_a_textless_history(service: Memory
     keep = service.remember("keep this one")
     gone = service.remember("remove this one", metadata={"who": "me"})
     service.remember("remove this one", metadata={"who": "again"})
+    assert keep.memory is not None and gone.memory is not None
     result = service.forget([gone.memory.id], actor="tester")
     assert result.forgotten == [gone.memory.id]
     assert [m.id for m in service.list_memories()] == [keep.memory.id]
@@ -168,6 +178,7 @@ def test_forget_removes_memory_and_keeps_only_a_textless_history(service: Memory
 
 def test_forget_unknown_id_names_it_and_removes_nothing(service: MemoryService) -> None:
     kept = service.remember("still here")
+    assert kept.memory is not None
     with pytest.raises(NotFound, match="m_doesnotexist"):
         service.forget([kept.memory.id, "m_doesnotexist"])
     assert [m.id for m in service.list_memories()] == [kept.memory.id]
@@ -176,6 +187,7 @@ def test_forget_unknown_id_names_it_and_removes_nothing(service: MemoryService) 
 def test_reopen_after_restart_keeps_everything(settings: Settings) -> None:
     first = MemoryService.open(settings, FakeEmbedder())
     stored = first.remember("persisted across restarts", tags=["t"])
+    assert stored.memory is not None
     first.close()
     second = MemoryService.open(settings, FakeEmbedder())
     try:

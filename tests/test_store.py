@@ -134,6 +134,7 @@ def test_opening_with_another_model_is_refused_with_the_fix(settings: Settings) 
 def test_reembed_switches_the_model_and_keeps_recall_working(settings: Settings) -> None:
     svc = MemoryService.open(settings, FakeEmbedder("model-a", 256))
     stored = svc.remember("The staging server is called kestrel")
+    assert stored.memory is not None
     svc.close()
     svc = MemoryService.open(settings, FakeEmbedder("model-b", 32), bind_model=False)
     assert svc.reembed() == 1
@@ -191,6 +192,7 @@ def test_forgotten_text_leaves_no_trace_in_any_database_file(settings: Settings,
         )
         svc.remember(f"The vault passphrase is {secret} forever", metadata={"note": f"{secret} again"})
         follower = svc.remember("The follower stored right after it, indexed with it as context")
+        assert gone.memory is not None and follower.memory is not None
         svc.forget([gone.memory.id])
         # Scan while the store is still open, as a running server would have it: WAL included.
         files = [p for p in db_path.parent.iterdir() if p.name.startswith(db_path.name)]

@@ -21,7 +21,8 @@ WORDS = ["kites", "harbours", "orchards", "lighthouses", "glaciers", "violins", 
 
 
 def _unit(rows: np.ndarray) -> np.ndarray:
-    return (rows / np.linalg.norm(rows, axis=1, keepdims=True)).astype(np.float32)
+    unit: np.ndarray = (rows / np.linalg.norm(rows, axis=1, keepdims=True)).astype(np.float32)
+    return unit
 
 
 def _exact_top(matrix: np.ndarray, query: np.ndarray, k: int) -> list[int]:
@@ -78,6 +79,7 @@ def test_a_second_connection_sees_what_the_first_one_changed(settings: Settings)
         writer.remember("apples grow on trees in the orchard")
         assert reader.recall("apples orchard", mode="vector").hits[0].content.startswith("apples")
         pear = writer.remember("pears ripen slowly in autumn")
+        assert pear.memory is not None
         assert reader.recall("pears ripen autumn", mode="vector").hits[0].id == pear.memory.id
         writer.forget([pear.memory.id])
         assert all(h.id != pear.memory.id for h in reader.recall("pears ripen autumn", mode="vector").hits)
@@ -93,6 +95,7 @@ def test_a_reader_far_behind_reloads(settings: Settings) -> None:
         reader.remember("the first memory about kites")
         reader.recall("kites", mode="vector")
         late = writer.remember("a memory about sailing boats")
+        assert late.memory is not None
         writer.store.conn.execute("delete from vector_log")  # as if trimmed past the reader
         writer.remember("another memory about harbours")
         assert reader.recall("sailing boats", mode="vector").hits[0].id == late.memory.id
