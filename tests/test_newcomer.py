@@ -192,6 +192,14 @@ def test_every_mcp_request_gets_an_answer_even_with_bad_text_or_types(tmp_path: 
         result = ok["result"]
         assert isinstance(result, dict) and not result.get("isError"), ok
         assert result["structuredContent"]["memory"]["content"] == "Emoji stay whole \U0001f600"
+        both = _request(
+            proc,
+            '{"jsonrpc":"2.0","id":10,"method":"tools/call","params":{"name":"recall",'
+            '"arguments":{"query":"emoji","scope":["my-repo","default"]}}}',
+        )["result"]
+        assert isinstance(both, dict) and not both.get("isError"), both
+        found = both["structuredContent"]
+        assert found["notes"] == ["scope 'my-repo' holds no memories yet"] and len(found["hits"]) == 1
     finally:
         proc.terminate()
         proc.wait(timeout=30)

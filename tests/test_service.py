@@ -121,10 +121,16 @@ def test_recall_handles_fts_syntax_in_queries(service: MemoryService) -> None:
     assert service.stats().memories == 1
 
 
-def test_recall_unknown_scope_is_a_clear_error(service: MemoryService) -> None:
-    service.remember("something", scope="known")
-    with pytest.raises(NotFound, match=r"'nope'.*known"):
-        service.recall("something", scope="nope")
+def test_recall_of_an_empty_scope_is_a_note_and_the_other_scopes_still_answer(service: MemoryService) -> None:
+    service.remember("something about the editor", scope="known")
+    service.remember("the default scope's editor note")
+    alone = service.recall("something", scope="nope")
+    assert (alone.hits, alone.notes) == ([], ["scope 'nope' holds no memories yet"])
+    both = service.recall("editor", scope=["nope", "known", "default"])
+    assert {hit.scope for hit in both.hits} == {"known", "default"}
+    assert both.notes == ["scope 'nope' holds no memories yet"]
+    with pytest.raises(NotFound, match=r"'nope'.*known"):  # listing a scope that is not there stays an error
+        service.list_memories(scope="nope")
 
 
 @pytest.mark.parametrize(

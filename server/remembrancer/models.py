@@ -119,6 +119,7 @@ class RecallResult(BaseModel):
     query: str
     scopes: list[str]
     hits: list[RecallHit] = Field(description="Best first.")
+    notes: list[str] = Field(default_factory=list, description="E.g. a named scope that holds nothing yet.")
 
 
 class ForgetResult(BaseModel):

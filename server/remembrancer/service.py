@@ -168,6 +168,13 @@ class MemoryService:
 
     # -- recall ---------------------------------------------------------------------------
 
+    def _empty_scopes(self, scopes: Sequence[str]) -> list[str]:
+        return [
+            name
+            for name in scopes
+            if name != self.settings.default_scope and not self.store.scope_exists(name)
+        ]
+
     def _row_filter(
         self,
         scope: str | Sequence[str] | None,
@@ -177,13 +184,22 @@ class MemoryService:
         include_superseded: bool = False,
     ) -> RowFilter:
         scopes = check.check_scopes(scope, self.settings.default_scope)
-        for name in scopes:
-            if name != self.settings.default_scope and not self.store.scope_exists(name):
-                known = ", ".join(self.store.scope_counts()) or "none yet"
-                raise NotFound(
-                    f"scope {name!r} holds no memories (known scopes: {known}). Check the name, "
-                    "or remember something with this scope first."
-                )
+        for name in self._empty_scopes(scopes):
+            known = ", ".join(self.store.scope_counts()) or "none yet"
+            raise NotFound(
+                f"scope {name!r} holds no memories (known scopes: {known}). Check the name, "
+                "or remember something with this scope first."
+            )
+        return self._filter(scopes, tags, since, until, include_superseded)
+
+    def _filter(
+        self,
+        scopes: tuple[str, ...],
+        tags: Iterable[str] | None,
+        since: datetime | None,
+        until: datetime | None,
+        include_superseded: bool,
+    ) -> RowFilter:
         start, end = check.check_time_range(since, until)
         tag_list = tuple(check.check_tags(tags, self.settings))
         return RowFilter(scopes, tag_list, start, end, include_superseded)
@@ -203,7 +219,11 @@ class MemoryService:
         """``mode`` other than hybrid is for measuring each side alone (bench/locomo.py)."""
         text = check.check_query(query)
         check.check_limit(limit)
-        row_filter = self._row_filter(scope, tags, since, until, include_superseded)
+        # Every named scope is searched; one that holds nothing yet is a note, not an error, so
+        # ["my-project", "default"] still answers from "default" before the project has memories.
+        scopes = check.check_scopes(scope, self.settings.default_scope)
+        notes = [f"scope {name!r} holds no memories yet" for name in self._empty_scopes(scopes)]
+        row_filter = self._filter(scopes, tags, since, until, include_superseded)
         vector = self._vectors([text])[0]
         depth = max(RETRIEVAL_DEPTH, limit * 4)
 
@@ -243,7 +263,7 @@ class MemoryService:
         ]
         add_superseded(fields, self.store)
         hits = [RecallHit(**hit) for hit in fields]
-        return RecallResult(query=text, scopes=list(row_filter.scopes), hits=hits)
+        return RecallResult(query=text, scopes=list(row_filter.scopes), hits=hits, notes=notes)
 
     # -- forget, list, history, stats ----------------------------------------------------
 
