@@ -7,7 +7,7 @@ DEV_STAMP := $(VENV)/.installed-dev
 HOST ?= 127.0.0.1
 PORT ?= 8765
 
-.PHONY: run test lint bench clean
+.PHONY: run test test-fast lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,9 @@ run: $(STAMP)
 test: $(DEV_STAMP)
 	$(BIN)/python -m pytest -q
 
+test-fast: $(DEV_STAMP)
+	$(BIN)/python -m pytest -q -m "not slow"
+
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check server tests bench tools
 	$(BIN)/ruff format --check server tests bench tools
@@ -44,3 +47,24 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+
+# The Claude Desktop extension (.mcpb): bundle/manifest.json and main.py, pyproject.toml, README.md
+# and the package with its model, packed by the official mcpb CLI (from npm, into build/).
+MCPB_VERSION := 2.1.2
+MCPB_DIR ?= build/mcpb-cli-$(MCPB_VERSION)
+MCPB := $(MCPB_DIR)/node_modules/.bin/mcpb
+BUNDLE_STAGE ?= build/bundle
+BUNDLE ?= dist/remembrancer.mcpb
+
+.PHONY: bundle
+
+$(MCPB):
+	npm install --prefix $(MCPB_DIR) --no-audit --no-fund --loglevel=error @anthropic-ai/mcpb@$(MCPB_VERSION)
+
+bundle: $(MCPB)
+	rm -rf $(BUNDLE_STAGE)
+	mkdir -p $(BUNDLE_STAGE)/server $(dir $(BUNDLE))
+	cp bundle/manifest.json bundle/main.py bundle/.mcpbignore pyproject.toml README.md $(wildcard LICENSE) $(BUNDLE_STAGE)/
+	cp -R server/remembrancer $(BUNDLE_STAGE)/server/
+	$(MCPB) validate $(BUNDLE_STAGE)/manifest.json
+	$(MCPB) pack $(BUNDLE_STAGE) $(BUNDLE)

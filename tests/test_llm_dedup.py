@@ -2,45 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from conftest import FakeEmbedder
+from conftest import FakeEmbedder, llm_settings
 from fake_messages_api import FakeMessagesAPI, decision, error, facts, slow, tool_call
-from remembrancer.config import Settings
 from remembrancer.service import MemoryService
-
-
-@pytest.fixture
-def fake_api() -> Iterator[FakeMessagesAPI]:
-    api = FakeMessagesAPI().start()
-    yield api
-    api.stop()
-
-
-def llm_settings(db_path: Path, base_url: str, **overrides: object) -> Settings:
-    values: dict[str, object] = {
-        "db_path": db_path,
-        "anthropic_api_key": "sk-test",
-        "llm_base_url": base_url,
-        "llm_model": "claude-test",
-        # Generous: a loaded CI machine must not turn a scripted answer into a timeout.
-        "llm_timeout": 10.0,
-        "llm_budget": 20.0,
-        "llm_max_retries": 2,
-        "review_interval": 0,
-    }
-    values.update(overrides)
-    return Settings(**values)  # type: ignore[arg-type]
-
-
-@pytest.fixture
-def llm_service(db_path: Path, fake_api: FakeMessagesAPI) -> Iterator[MemoryService]:
-    svc = MemoryService.open(llm_settings(db_path, fake_api.url), FakeEmbedder())
-    yield svc
-    svc.close()
 
 
 def _events(svc: MemoryService, memory_id: str) -> list[str]:

@@ -306,7 +306,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         quiet = args.command != "serve" and "REMEMBRANCER_LOG_LEVEL" not in os.environ
         _configure_logging("WARNING" if quiet else settings.log_level)
-        return int(args.run(args, settings))
+        code = int(args.run(args, settings))
+        sys.stdout.flush()  # here, so a reader that went away is noticed while we can say so
+        return code
     except RemembrancerError as exc:
         return _fail(args, str(exc))
     except json.JSONDecodeError as exc:

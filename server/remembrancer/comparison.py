@@ -39,6 +39,20 @@ class Comparison:
     new_information: bool = False  # the new statement holds a value, stance or subject the stored lacks
     pair_guard: tuple[str, ...] = ()  # weaker words of its own: a query must name two of them
     adds_nothing: bool = False  # "same", and every word the new statement holds is in the stored one
+    needs_support: bool = False  # "changed" only if the two are close in meaning (see dedup.py)
+
+
+def _turned_round(new: Reading, old: Reading) -> str:
+    """What an opposite word or a change of tense turned round, or "" (e.g. "changed: on → off")."""
+    new_words = {word.text.lower() for word in new.words}
+    old_words = {word.text.lower() for word in old.words}
+    for word in sorted(old_words - new_words):
+        opposite = lx.OPPOSITES.get(word)
+        if opposite is not None and opposite in new_words and opposite not in old_words:
+            return f"changed: {word} → {opposite}"
+    if new.tense and old.tense and new.tense != old.tense:
+        return "now stated in the past" if new.tense == "past" else "now stated in the present"
+    return ""
 
 
 def _reversed(new: Reading, old: Reading) -> bool:
@@ -76,11 +90,15 @@ def compare_readings(new: Reading, old: Reading) -> Comparison:
         return Comparison("distinct", new_information=True)
     if new.label and old.label and new.label != old.label:  # "Alice: ..." / "Bob: ...": someone else
         return Comparison("distinct", new_information=True)
+    turned = _turned_round(new, old)
     if not (new.one_fact and old.one_fact):
         # Passages (a conversation turn, a summary) hold many facts: one of their values differing
         # is no sign that one replaces the other, and they repeat each other only word for word.
-        same = not new_only and new.stance == old.stance
+        same = not new_only and new.stance == old.stance and not turned
         return Comparison("same" if same else "distinct", adds_nothing=same)
+    if turned:  # "before lunch" / "after lunch", "is the lead" / "was the lead"
+        guard = tuple(dict.fromkeys(word.norm for word in old_values))
+        return Comparison("changed", turned, guard, True)
     if _reversed(new, old):
         guard = tuple(dict.fromkeys(word.norm for word in old_values))
         return Comparison("changed", "preference reversed", guard, True)
@@ -94,13 +112,15 @@ def compare_readings(new: Reading, old: Reading) -> Comparison:
         return Comparison("distinct", new_information=bool(new_values))  # nothing in common to change
     guard = tuple(dict.fromkeys(word.norm for word in old_values if not word.text.isupper()))
     pair_guard = tuple(dict.fromkeys(w.norm for w in old_only if w.kind == "content"))
+    # Reworded, a change needs support: a word that reports one ("now", "moved", "switched") or,
+    # from the caller, a close meaning; else "Alice is 34" / "Alice has worked here 6 years" link.
+    unsupported = not new.reports_change
     if new.stance != old.stance:
-        return Comparison(
-            "changed", _negation_change(new_only, old_only, new.stance), guard, True, pair_guard
-        )
+        change = _negation_change(new_only, old_only, new.stance)
+        return Comparison("changed", change, guard, True, pair_guard, needs_support=unsupported)
     if new_values and old_values:
         change = f"value changed: {_phrase(old_values)} → {_phrase(new_values)}"
-        return Comparison("changed", change, guard, True, pair_guard)
+        return Comparison("changed", change, guard, True, pair_guard, needs_support=unsupported)
     if new_values:
         return Comparison("distinct", new_information=True)  # it adds a value
     new_content = [

@@ -103,7 +103,7 @@ class Curator:
             decision = call_with_deadline(lambda: llm.decide(text, candidates), deadline - time.monotonic())
             if decision.action == "update":
                 check.check_content(decision.merged_text or "", self.settings)
-            return self._not_a_duplicate_if_new(decision, text, candidates), False
+            return self.not_a_duplicate_if_new(decision, text, candidates), False
         except (JudgeUnavailable, InvalidInput) as exc:
             problem = str(exc)
         except Exception as exc:  # an SDK or network surprise must not lose the memory
@@ -114,7 +114,7 @@ class Curator:
         noted = replace(local, reason=f"LLM unavailable ({problem[:200]}); {local.reason}")
         return noted, local.action == "add"
 
-    def _not_a_duplicate_if_new(
+    def not_a_duplicate_if_new(
         self, decision: Decision, text: str, candidates: Sequence[Candidate]
     ) -> Decision:
         """An LLM's 'duplicate' for a text stating a number, date, name or code the stored one
@@ -134,12 +134,21 @@ class Curator:
             judge="llm",
             model=decision.model,
             conflicts=local.conflicts,
+            shown=decision.shown,
         )
+
+    def _known(self, fact: Fact, digest: str) -> MemoryRow | None:
+        """The live memory holding this exact text, as its own or as a folded wording; a wording
+        folded in by an older, looser rule that the reading now tells apart is judged afresh."""
+        known = self.store.find_by_hash(fact.scope, digest)
+        if known is None or known.content_hash == digest:
+            return known
+        return known if compare(fact.text, known.content).verdict == "same" else None
 
     def remember_fact(self, fact: Fact, deadline: float) -> FactOutcome:
         digest = check.content_hash(fact.text)
         now = check.timestamp(datetime.now(UTC))
-        known = self.store.find_by_hash(fact.scope, digest)
+        known = self._known(fact, digest)
         if known is not None:  # identical text: answered without paying for an embedding
             decision = Decision("duplicate", (known.id,), similarity=1.0, reason="identical text")
             return self._seen_again(known, fact, decision, now, "hash")
@@ -169,7 +178,9 @@ class Curator:
         return self._store_new(decision, fact, digest, vector, now, needs_review, live)
 
     def _details(self, judged: Decision, **extra: Any) -> dict[str, Any]:
-        return {"judge": judged.judge, "model": judged.model, "reason": judged.reason, **extra}
+        # "shown": forgetting any memory the LLM saw takes its reason out of this event too.
+        shown = {"shown": list(judged.shown)} if judged.shown else {}
+        return {"judge": judged.judge, "model": judged.model, "reason": judged.reason, **shown, **extra}
 
     def _outcome(self, status: str, row_id: str, decision: Decision, **fields: Any) -> FactOutcome:
         row = self.store.get_by_ids([row_id])[row_id]
@@ -227,6 +238,7 @@ class Curator:
             current = self.store.get_by_ids([row.id]).get(row.id)
             if current is not None and current.superseded_by is None:
                 self.store.replace_content(current, merged, check.content_hash(merged), vector, now)
+                self.store.drop_all_links(current.rowid)  # what it changed, or was changed by, is stale
                 details = self._details(
                     decision, previous=current.content, new=fact.text, metadata=fact.metadata
                 )
@@ -262,7 +274,7 @@ class Curator:
         superseding = decision.action == "supersede"
         changes = {conflict.memory_id: conflict for conflict in decision.conflicts}
         with self.store.transaction():
-            raced = self.store.find_by_hash(fact.scope, digest)
+            raced = self._known(fact, digest)
             replaced = [row for row in replaced if self.store.is_live(row.rowid)]  # as of now
             superseding = superseding and bool(replaced)
             linked = [row for row in replaced if row.id in changes] if not superseding else []

@@ -53,6 +53,7 @@ class Decision:
     judge: str = "fallback"
     model: str | None = None
     conflicts: tuple[Conflict, ...] = ()  # for "add": the older memories it changes
+    shown: tuple[str, ...] = ()  # the candidates an LLM saw: its reason may quote any of them
 
 
 class Judge(Protocol):
@@ -64,6 +65,9 @@ RELATED_SIMILARITY = 0.33
 #: A statement whose every word the stored one holds is a repeat from this similarity on
 #: (rare on STS-B: it adds no false merge there; see bench/dedup_threshold.py).
 SUBSET_SIMILARITY = 0.6
+#: A change read from reworded statements with no word reporting it ("now", "moved") must be
+#: this close in meaning to be linked.
+SUPPORTED_SIMILARITY = 0.7
 
 
 class LocalJudge:
@@ -97,7 +101,12 @@ class LocalJudge:
                 similarity=best.similarity,
                 reason=f"same information as memory {best.memory_id} (cosine {best.similarity:.3f})",
             )
-        changed = [(c, comparison) for c, comparison in related if comparison.verdict == "changed"]
+        changed = [
+            (c, comparison)
+            for c, comparison in related
+            if comparison.verdict == "changed"
+            and (not comparison.needs_support or c.similarity >= SUPPORTED_SIMILARITY)
+        ]
         if changed:
             conflicts = tuple(
                 Conflict(c.memory_id, comparison.change, (comparison.guard, comparison.pair_guard))

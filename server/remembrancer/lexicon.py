@@ -33,6 +33,18 @@ AUXILIARIES = _words(
     " may might must 'm 're 's 've 'll 'd"
 )
 SINGULAR_AUXILIARIES = _words("is was has does 's will would can could should must may might")
+PAST_AUXILIARIES = _words("was were had")
+PRESENT_AUXILIARIES = _words("is are am has have 's 're 'm")
+_OPPOSITE_PAIRS = (
+    "before after above below on off over under up down higher lower more less earlier later early late"
+    " enabled disabled enable disable open closed allowed forbidden public private required optional"
+    " minimum maximum min max increase decrease"
+)
+_PAIRS = _OPPOSITE_PAIRS.split()
+OPPOSITES = {
+    **dict(zip(_PAIRS[::2], _PAIRS[1::2], strict=True)),
+    **dict(zip(_PAIRS[1::2], _PAIRS[::2], strict=True)),
+}
 COPULAS = _words("am is are was were be been 'm 're 's")
 
 NEGATIONS = _words("not no never none nobody nothing neither nor without cannot n't unable")
@@ -88,8 +100,14 @@ CHANGE_VERBS = _words(
     """
     switched switch switching changed change changing moved move moving migrated migrate upgraded
     upgrade downgraded updated update became become relocated relocate transferred shifted
-    rescheduled rotated replaced swapped
+    rescheduled rotated replaced swapped shortened lengthened extended reduced raised lowered
+    increased decreased cut reissued passed promoted renamed
     """
+)
+# Words that report a change whatever their ending: "upgrades", "switching", "rose to".
+CHANGE_STEMS = _words(
+    "switch chang mov migrat upgrad downgrad updat relocat transfer shift reschedul rotat replac swap"
+    " shorten lengthen extend reduc rais lower increas decreas reissu promot renam rose fell grew drop"
 )
 MOVING = _words("moved move moving relocated relocate relocating")
 FILLER = _words(

@@ -175,6 +175,7 @@ class AnthropicJudge:
             reason=answer.reason.strip().splitlines()[0][:300] if answer.reason.strip() else "",
             judge="llm",
             model=self.model,
+            shown=tuple(candidate.memory_id for candidate in candidates),
         )
         return check_decision(decision, candidates)
 

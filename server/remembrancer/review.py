@@ -43,6 +43,7 @@ def review_pending(curator: Curator, limit: int = 50, actor: str = "review") -> 
         except JudgeUnavailable as exc:
             error = str(exc)
             break
+        decision = curator.not_a_duplicate_if_new(decision, row.content, candidates)
         targets = store.get_by_ids(list(decision.target_ids))
         if any(target not in targets or targets[target].superseded_by for target in decision.target_ids):
             _settle(
@@ -55,6 +56,7 @@ def review_pending(curator: Curator, limit: int = 50, actor: str = "review") -> 
             "judge": "llm",
             "model": decision.model,
             "reason": decision.reason,
+            "shown": list(decision.shown),
         }
         with store.transaction():
             named = [targets[memory_id].rowid for memory_id in decision.target_ids]
@@ -66,6 +68,7 @@ def review_pending(curator: Curator, limit: int = 50, actor: str = "review") -> 
                     merged = decision.merged_text
                     merged_vector = curator.embed([merged])[0]
                     store.replace_content(target, merged, check.content_hash(merged), merged_vector, now)
+                    store.drop_all_links(target.rowid)
                     store.add_history(
                         target.id,
                         "updated",
@@ -84,8 +87,18 @@ def review_pending(curator: Curator, limit: int = 50, actor: str = "review") -> 
                     store.add_history(
                         memory.id, "superseded", now, actor, {**details, "by": row.id, "decision": None}
                     )
-            if decision.action == "add":  # the LLM saw another fact: no value of a stored one changed
+            if decision.action == "add":  # the LLM's reading replaces the local one
                 store.drop_links(row.rowid)
+                conflicts = store.get_by_ids([conflict.memory_id for conflict in decision.conflicts])
+                store.add_links(
+                    row.rowid,
+                    [
+                        (conflicts[c.memory_id].rowid, c.change, c.guard)
+                        for c in decision.conflicts
+                        if c.memory_id in conflicts
+                    ],
+                    now,
+                )
             store.set_needs_review(row.rowid, False)
             store.add_history(row.id, "reviewed", now, actor, details)
         reviewed += 1
@@ -144,6 +157,7 @@ def _undo_update(
     back = store.get_by_ids(list(details.get("superseded", [])))
     with store.transaction():
         store.replace_content(rows[memory_id], previous, check.content_hash(previous), vector, now)
+        store.drop_all_links(rows[memory_id].rowid)
         store.set_superseded([row.rowid for row in back.values()], None, None)
         store.add_history(memory_id, "reverted", now, actor, {"event": event_id})
     return UndoResult(event=event_id, restored=[memory_id, *back], removed=[])

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
 from mcp_types import ToolAnnotations
 from pydantic import Field, ValidationError
 
@@ -53,7 +53,8 @@ class _Server(MCPServer):
         try:
             return await super().call_tool(name, arguments, context)
         except ToolError as exc:
-            if isinstance(exc.__cause__, ValidationError):
+            # Only the caller's arguments: a validation error inside a tool is a crash, and stays one.
+            if not isinstance(exc, UnexpectedToolError) and isinstance(exc.__cause__, ValidationError):
                 problems = "; ".join(_argument_problem(error) for error in exc.__cause__.errors())
                 raise ToolError(f"{name}: {problems}.") from exc.__cause__
             raise

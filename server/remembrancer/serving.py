@@ -86,11 +86,9 @@ def serve_http(server: MCPServer, settings: Settings, transport: str, tokens: li
 
 def _bind(host: str, port: int) -> socket.socket:
     """The listening socket, bound as uvicorn would bind it, or a clear error if it cannot be."""
-    try:
-        family, kind, protocol, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
-        listening = socket.socket(family, kind, protocol)
-    except OSError as exc:
-        raise InvalidInput(f"cannot serve on {host}: {exc.strerror or exc}; check --host.") from None
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET  # uvicorn's own rule
+    address = (host, port)
+    listening = socket.socket(family, socket.SOCK_STREAM)
     listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         listening.bind(address)
@@ -101,6 +99,6 @@ def _bind(host: str, port: int) -> socket.socket:
                 f"port {port} on {host} is already in use (another server?); choose another with --port "
                 "or REMEMBRANCER_PORT."
             ) from None
-        raise InvalidInput(f"cannot listen on {host}:{port}: {exc.strerror or exc}.") from None
+        raise InvalidInput(f"cannot listen on {host}:{port}: {exc.strerror or exc}; check --host.") from None
     listening.set_inheritable(True)
     return listening

@@ -21,7 +21,7 @@ from remembrancer import lexicon as lx
 Kind = Literal["value", "content", "verb", "negation", "stance", "cue", "function"]
 
 _TOKEN = re.compile(
-    r"(?P<number>[vV]?\d+(?:[.,:/-]\d+)*[^\W\d_]*)"
+    r"(?P<number>(?:(?<![\w.-])[-\u2212])?[$€£¥]?[vV]?\d+(?:[.,:/-]\d+)*[^\W\d_]*)"
     r"|(?P<address>[^\W\d_][\w-]*(?:[.@][\w-]+)+)"
     r"|(?P<code>[^\W\d_][^\W_]*\d[^\W_]*(?:-[^\W_]+)*|[^\W\d_]{1,3}-\d[^\W_]*)"
     r"|(?P<word>[^\W\d_]+(?:-[^\W\d_]+)*(?:['’][^\W\d_]+)?)"
@@ -56,6 +56,8 @@ class Reading:
     verb: str | None = None  # the verb after the subject, if it is no auxiliary
     label: tuple[str, ...] = ()  # the words before a colon that heads it: "Alice: ..."
     one_fact: bool = True  # one short sentence stating something: a changed value changes the whole
+    tense: str = ""  # "past" or "present", from its first auxiliary ("was" / "is", "has")
+    reports_change: bool = False  # it says something changed: "now", "moved to", "switched", "instead"
 
 
 def stem(word: str) -> str:
@@ -151,13 +153,15 @@ class _Reader:
         return self.words
 
     def number(self, raw: str, start: int, following: str) -> None:
-        digits = re.match(r"[vV]?\d+(?:[.,:/-]\d+)*", raw)
+        digits = re.match(r"([-\u2212]?)([$€£¥]?)[vV]?(\d+(?:[.,:/-]\d+)*)", raw)
         assert digits is not None  # the token pattern begins with one
-        value, unit = digits.group().lower().lstrip("v"), raw[digits.end() :].lower()
+        sign, currency = "-" if digits.group(1) else "", digits.group(2)
+        value, unit = digits.group(3), raw[digits.end() :].lower()
         meridiem = (
             unit if unit in ("am", "pm") else following if following in ("am", "pm") and not unit else ""
         )
-        self.add(raw, _time_or_number(value, meridiem), "value", start, name=True)
+        # "-2" is not "2", nor "$500" "€500": sign and currency belong to the value.
+        self.add(raw, sign + currency + _time_or_number(value, meridiem), "value", start, name=True)
         if unit and unit not in ("am", "pm", "st", "nd", "rd", "th", "h"):
             self.add(unit, stem(unit), "content", start)
 
@@ -208,7 +212,8 @@ class _Reader:
         elif flat == "one" and previous not in lx.DETERMINERS and previous != "which":
             self.add(raw, "1", "value", start, **flags)
         elif (
-            flat in lx.NEGATIONS
+            (flat == "used" and following == "to")  # "I used to live in Paris": not any more
+            or flat in lx.NEGATIONS
             or (flat in lx.ENDING_VERBS and following not in ("to", "by", "from"))  # not "dropped to 55"
             or (flat in lx.GIVE and following == "up")
         ):
@@ -244,9 +249,20 @@ def _singular_verb(word: str) -> bool:
     )
 
 
-@lru_cache(maxsize=4096)  # the same stored memories are read again as candidates of new ones
 def read(text: str) -> Reading:
     """A statement as words of a kind, with what it is about marked."""
+    return _read_short(text) if len(text) <= CACHED_CHARS else _read(text)
+
+
+CACHED_CHARS = 1_000
+
+
+@lru_cache(maxsize=4096)  # the same stored memories are read again as candidates of new ones
+def _read_short(text: str) -> Reading:
+    return _read(text)
+
+
+def _read(text: str) -> Reading:
     words = _Reader(text).run()
     pivot = _pivot(words, text)
     key: set[int] = set(range(pivot)) if pivot is not None else set()
@@ -268,7 +284,32 @@ def read(text: str) -> Reading:
     one_fact = (
         len(words) <= ONE_FACT_WORDS and not _SENTENCE_END.search(stripped) and not stripped.endswith("?")
     )
-    return Reading(tuple(words), frozenset(key), int(negative), _ordered(words), verb, label, one_fact)
+    tense = _tense(words)
+    reports = any(_reports_change(word) for word in words)
+    return Reading(
+        tuple(words), frozenset(key), int(negative), _ordered(words), verb, label, one_fact, tense, reports
+    )
+
+
+def _reports_change(word: Word) -> bool:
+    lower = word.text.lower()
+    ended = word.kind == "negation" and lower not in lx.NEGATIONS and lower != "n't"  # "quit", "gave up"
+    return (
+        ended
+        or lower in lx.CHANGE_CUES
+        or lower in lx.CHANGE_VERBS
+        or lower in lx.MOVING
+        or stem(lower) in lx.CHANGE_STEMS
+    )
+
+
+def _tense(words: list[Word]) -> str:
+    for word in words:
+        if word.norm in lx.PAST_AUXILIARIES:
+            return "past"
+        if word.norm in lx.PRESENT_AUXILIARIES:
+            return "present"
+    return ""
 
 
 def _colon_headed(text: str) -> bool:
@@ -303,11 +344,10 @@ def _pivot(words: list[Word], text: str) -> int | None:
 
 def _ordered(words: list[Word]) -> tuple[frozenset[str], frozenset[str]] | None:
     """What a preference puts first and what it puts second ("tabs over spaces"), as stems."""
+    marker = next((word for word in words if word.norm in lx.COMPARATIVE_MARKERS), None)
+    if marker is None:
+        return None
     meaningful = [word for word in words if word.kind in ("value", "content", "verb")]
-    for marker in words:
-        if marker.norm in lx.COMPARATIVE_MARKERS:
-            before = frozenset(stem(w.text.lower()) for w in meaningful if w.index < marker.index)
-            after = frozenset(stem(w.text.lower()) for w in meaningful if w.index > marker.index)
-            if before and after:
-                return before, after
-    return None
+    before = frozenset(stem(w.text.lower()) for w in meaningful if w.index < marker.index)
+    after = frozenset(stem(w.text.lower()) for w in meaningful if w.index > marker.index)
+    return (before, after) if before and after else None

@@ -258,7 +258,7 @@ class Store(StoreReads, StoreLinks):
                 if found is None:  # forgotten by another caller since it was looked up
                     raise NotFound(f"no memory has the id {row.id!r}; nothing was forgotten.")
                 context_rowid = found[0]
-                self.scrub_mentions(self.linked_ids(row.rowid), row.id)
+                self.scrub_mentions(row.id)
                 text_index.unindex(self.conn, row.rowid, context_rowid)
                 # vec0 may leave a deleted slot's bytes in its chunk; overwrite them first.
                 self.conn.execute(

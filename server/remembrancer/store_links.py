@@ -63,6 +63,10 @@ class StoreLinks:
             [older],
         )
 
+    def drop_all_links(self, rowid: int) -> None:
+        """Forget every link of a memory whose text changed. Caller holds a transaction."""
+        self.conn.execute("delete from memory_links where newer_rowid = ? or older_rowid = ?", (rowid, rowid))
+
     def drop_links_to(self, older: int) -> None:
         self.conn.execute("delete from memory_links where older_rowid = ?", (older,))
 
@@ -99,25 +103,13 @@ class StoreLinks:
             ).fetchall()
         return [Replaced(*row) for row in rows]
 
-    def linked_ids(self, rowid: int) -> list[str]:
-        """Ids of the memories linked to this one either way, or superseded by it, or superseding it."""
-        rows = self.conn.execute(
-            "select m.id from memory_links l join memories m on m.rowid = l.older_rowid"
-            " where l.newer_rowid = ?"
-            " union select m.id from memory_links l join memories m on m.rowid = l.newer_rowid"
-            " where l.older_rowid = ?"
-            " union select id from memories where superseded_by = (select id from memories where rowid = ?)"
-            " union select superseded_by from memories where rowid = ? and superseded_by is not null",
-            (rowid, rowid, rowid, rowid),
-        ).fetchall()
-        return [row[0] for row in rows]
-
-    def scrub_mentions(self, memory_ids: Sequence[str], forgotten: str) -> None:
-        """Take a forgotten memory's id and reason out of other memories' history events that
-        name it (a reason like "value changed: 4411 → 9376" quotes its text)."""
-        for memory_id in memory_ids:
-            self.conn.execute(
-                "update history set details = json_set(details, '$.reason', 'about a forgotten memory')"
-                " where memory_id = ? and instr(details, ?) > 0",
-                (memory_id, forgotten),
-            )
+    def scrub_mentions(self, forgotten: str) -> None:
+        """Take the text out of every other memory's history event that names a forgotten memory:
+        a reason ("value changed: 4411 → 9376"), an update's new or previous wording. It reads the
+        whole history, as forgetting is rare and must reach every mention. Caller holds a transaction."""
+        self.conn.execute(
+            "update history set details = json_set(json_remove(details, '$.previous', '$.new'),"
+            " '$.reason', 'about a forgotten memory')"
+            " where memory_id != ? and instr(details, ?) > 0",
+            (forgotten, forgotten),
+        )

@@ -104,12 +104,13 @@ def _prepare(
     return fresh, prepared
 
 
-def _write(store: Store, batch: _ImportBatch, actor: str) -> None:
+def _write(store: Store, batch: _ImportBatch, actor: str, links: dict[str, list[str]]) -> None:
     with store.transaction():
         for memory, record, vector in zip(batch.fresh, batch.prepared, batch.vectors.result(), strict=True):
             rowid = store.insert(record, vector, actor, event="imported")
             store.insert_sightings(rowid, [_sighting(s) for s in memory.sightings])
-            _link(store, rowid, record, memory.replaces)
+            if memory.replaces:
+                links[memory.id] = memory.replaces
             if memory.superseded_by is not None:
                 store.set_superseded([rowid], memory.superseded_by, record.updated_at)
 
@@ -119,14 +120,19 @@ def _sighting(sighting: Sighting) -> tuple[str, dict[str, Any], tuple[str, str] 
     return check.timestamp(sighting.seen_at), sighting.metadata, wording
 
 
-def _link(store: Store, rowid: int, record: NewMemory, replaces: Sequence[str]) -> None:
-    """Link an imported memory to the older ones it replaced (their change is read again)."""
-    older = store.get_by_ids(list(replaces)).values()
-    links = []
-    for row in older:
-        comparison = compare(record.content, row.content)
-        links.append((row.rowid, comparison.change or "changed", (comparison.guard, comparison.pair_guard)))
-    store.add_links(rowid, links, record.created_at)
+def _link_all(store: Store, links: dict[str, list[str]]) -> None:
+    """Link imported memories to the older ones they replaced, once every record is stored: after
+    a fact was stated again, the memory replacing another can come first in the file."""
+    rows = store.get_by_ids(list({*links, *(older for named in links.values() for older in named)}))
+    with store.transaction():
+        for memory_id, replaces in links.items():
+            newer = rows[memory_id]
+            found = []
+            for older in (rows[name] for name in replaces if name in rows):
+                comparison = compare(newer.content, older.content)
+                guard = (comparison.guard, comparison.pair_guard)
+                found.append((older.rowid, comparison.change or "changed", guard))
+            store.add_links(newer.rowid, found, newer.created_at)
 
 
 def import_records(
@@ -145,11 +151,12 @@ def import_records(
     """
     imported = read = 0
     in_flight: _ImportBatch | None = None
+    links: dict[str, list[str]] = {}
 
     def finish() -> None:
         nonlocal imported, in_flight
         if in_flight is not None:
-            _write(store, in_flight, actor)
+            _write(store, in_flight, actor, links)
             imported += len(in_flight.fresh)
             if progress is not None:
                 progress(in_flight.size)
@@ -168,6 +175,7 @@ def import_records(
             in_flight = _ImportBatch(len(chunk), fresh, prepared, vectors)
             read += len(chunk)
         finish()
+    _link_all(store, links)
     return ImportReport(imported=imported, skipped_existing=read - imported)
 
 
