@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from fake_messages_api import FakeMessagesAPI, Reply, decision, error
+from remembrancer.stdio_guard import mark_lone_surrogates
 from servers import server_env
 
 SCRIPT = Path(sys.executable).parent / "remembrancer"
@@ -238,3 +239,19 @@ def test_doctor_names_an_unreachable_endpoint(tmp_path: Path, db: Path) -> None:
     env = _env(tmp_path, ANTHROPIC_API_KEY="sk-test", ANTHROPIC_BASE_URL=f"http://127.0.0.1:{port}")
     done = _run(tmp_path, "doctor", "--db", str(db), env=env)
     assert done.returncode == 1 and "[FAIL] llm: unreachable" in done.stdout, done.stdout
+
+
+@pytest.mark.parametrize(
+    ("line", "marked"),
+    [
+        (r'{"c":"bad \ud800 x"}', r'{"c":"bad \ufdd0 x"}'),
+        (r'{"c":"low \udc00 alone"}', r'{"c":"low \ufdd0 alone"}'),
+        (r'{"c":"pair \ud83d\ude00 ok"}', r'{"c":"pair \ud83d\ude00 ok"}'),
+        (r'{"c":"escaped \\ud800 text"}', r'{"c":"escaped \\ud800 text"}'),
+        (r'{"c":"\\ud800\udc00"}', r'{"c":"\\ud800\ufdd0"}'),  # the backslash is escaped: a lone low
+        (r'{"c":"\uD800\uDBFF"}', r'{"c":"\ufdd0\ufdd0"}'),
+    ],
+)
+def test_lone_surrogate_escapes_are_marked_and_pairs_kept(line: str, marked: str) -> None:
+    assert mark_lone_surrogates(line) == marked
+    json.loads(marked)  # and the line parses

@@ -35,6 +35,9 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
             raise InvalidInput(f"cannot write {target}: the folder {target.parent} does not exist.")
         with opened(settings) as service:
             descriptor, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(temporary, 0o666 & ~umask)  # as open() would have made it, not mkstemp's 0600
             try:
                 with os.fdopen(descriptor, "w", encoding="utf-8") as out:
                     count = _write_records(service, out)

@@ -18,19 +18,39 @@ import anyio
 from mcp.server.mcpserver import MCPServer
 from mcp.server.stdio import stdio_server
 
-# A high surrogate escape not followed by a low one, or a low one not preceded by a high one
-# (an escaped backslash before the "u" is left alone).
-_LONE_SURROGATE = re.compile(
-    r"(?<!\\)((?:\\\\)*)\\u(?:d[89ab][0-9a-f]{2}(?!\\ud[c-f][0-9a-f]{2})|(?<!\\ud[89ab][0-9a-f]{2}\\u)d[c-f][0-9a-f]{2})",
-    re.IGNORECASE,
-)
+# A backslash escape in JSON text: an escaped backslash, or a \\uXXXX escape (other escapes are
+# two characters and cannot hide a "u").
+_ESCAPE = re.compile(r"\\\\|\\u([0-9a-fA-F]{4})")
 MARK = "\\ufdd0"
 _RAW_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def mark_lone_surrogates(line: str) -> str:
-    """The line with every lone surrogate escape replaced by the escape of U+FDD0."""
-    return _LONE_SURROGATE.sub(lambda match: match.group(1) + MARK, line)
+    """The line with every lone surrogate escape replaced by the escape of U+FDD0. Escapes are
+    read left to right, so an escaped backslash before "u" never starts one."""
+    escapes = list(_ESCAPE.finditer(line))
+    lone: list[re.Match[str]] = []
+    index = 0
+    while index < len(escapes):
+        match, following = escapes[index], escapes[index + 1] if index + 1 < len(escapes) else None
+        code = int(match.group(1), 16) if match.group(1) else None
+        if code is not None and 0xD800 <= code <= 0xDBFF:
+            paired = (
+                following is not None
+                and following.start() == match.end()
+                and following.group(1) is not None
+                and 0xDC00 <= int(following.group(1), 16) <= 0xDFFF
+            )
+            if paired:
+                index += 2
+                continue
+            lone.append(match)
+        elif code is not None and 0xDC00 <= code <= 0xDFFF:
+            lone.append(match)
+        index += 1
+    for match in reversed(lone):
+        line = line[: match.start()] + MARK + line[match.end() :]
+    return line
 
 
 class _GuardedLines:
