@@ -91,8 +91,12 @@ async def test_errors_are_tool_errors_that_say_what_to_fix(service: MemoryServic
         assert "content is empty" in _error_text(empty)
         bad_limit = await client.call_tool("recall", {"query": "x", "limit": 500})
         assert "limit" in _error_text(bad_limit)
-        bad_scope = await client.call_tool("recall", {"query": "x", "scope": "no-such-scope"})
-        assert "no-such-scope" in _error_text(bad_scope)
+        bad_scope = await client.call_tool("recall", {"query": "x", "scope": "no such scope!"})
+        assert "no such scope!" in _error_text(bad_scope) and "valid scope name" in _error_text(bad_scope)
+        empty_scope = await client.call_tool("recall", {"query": "x", "scope": "no-such-scope"})
+        assert not empty_scope.is_error
+        assert empty_scope.structured_content is not None
+        assert empty_scope.structured_content["notes"] == ["scope 'no-such-scope' holds no memories yet"]
         missing = await client.call_tool("recall", {})
         assert "query" in _error_text(missing)
     assert [m.content for m in service.list_memories()] == ["keep me"]

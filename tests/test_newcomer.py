@@ -88,6 +88,8 @@ def test_with_json_an_error_is_json(tmp_path: Path, db: Path) -> None:
     done = _run(tmp_path, "recall", "   ", "--json", "--db", str(db))
     assert done.returncode == 2 and done.stdout == ""
     assert "query is empty" in json.loads(done.stderr)["error"]
+    usage = _run(tmp_path, "list", "--limit", "many", "--json", "--db", str(db))  # argparse's own errors
+    assert usage.returncode == 2 and "invalid int value: 'many'" in json.loads(usage.stderr)["error"]
 
 
 def test_export_into_a_closed_pipe_is_quiet(tmp_path: Path, db: Path) -> None:

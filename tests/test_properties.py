@@ -860,10 +860,9 @@ def recall_problems(arguments: dict[str, Any], existing_scopes: set[str]) -> lis
         problems.append("limit")
     if not tags_ok(tags):
         problems.append("tag")
-    if names is not None:
-        usable = existing_scopes | {DEFAULT_SCOPE}
-        if not names or len(names) > MAX_SCOPES or not all(scope_ok(n) and n in usable for n in names):
-            problems.append("scope")
+    # A well-formed scope that holds nothing yet is a note in the result, not an error.
+    if names is not None and (not names or len(names) > MAX_SCOPES or not all(scope_ok(n) for n in names)):
+        problems.append("scope")
     since, until = bounds
     if since is not None and until is not None and since > until:
         problems.append("since")

@@ -11,6 +11,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import NoReturn
 
 from remembrancer.cli_files import cmd_backup, cmd_export, cmd_import, cmd_reembed
 from remembrancer.cli_support import emit, opened, parse_event, parse_since, parse_until, positive
@@ -193,6 +194,16 @@ def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
 # -- parser ---------------------------------------------------------------------------------
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, whose usage errors are JSON too when --json was asked for."""
+
+    def error(self, message: str) -> NoReturn:
+        if "--json" in sys.argv[1:]:
+            print(json.dumps({"error": f"{self.prog}: {message}"}, ensure_ascii=False), file=sys.stderr)
+            sys.exit(2)
+        super().error(message)
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--db", type=Path, help="database file (env REMEMBRANCER_DB)")
@@ -209,7 +220,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--until", type=parse_until, help="stored at or before this time (a date alone: the end of that day)"
     )
 
-    parser = argparse.ArgumentParser(prog="remembrancer", description="Long-term memory for MCP assistants.")
+    parser = _Parser(prog="remembrancer", description="Long-term memory for MCP assistants.")
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", parents=[common], help="run the MCP server (stdio by default)")
