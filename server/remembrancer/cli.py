@@ -205,11 +205,11 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument("--db", type=Path, help="database file (env REMEMBRANCER_DB)")
     common.add_argument("--json", action="store_true", help="machine-readable output")
 
-    filters = argparse.ArgumentParser(add_help=False)
+    filters = _Parser(add_help=False)
     filters.add_argument(
         "--tag", action="append", default=[], help="only memories with this tag (repeatable)"
     )
