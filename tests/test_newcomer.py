@@ -257,3 +257,10 @@ def test_doctor_names_an_unreachable_endpoint(tmp_path: Path, db: Path) -> None:
 def test_lone_surrogate_escapes_are_marked_and_pairs_kept(line: str, marked: str) -> None:
     assert mark_lone_surrogates(line) == marked
     json.loads(marked)  # and the line parses
+
+
+def test_version(tmp_path: Path) -> None:
+    from importlib.metadata import version
+
+    done = _run(tmp_path, "--version")
+    assert done.returncode == 0 and done.stdout.strip() == f"remembrancer {version('remembrancer')}"

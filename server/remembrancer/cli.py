@@ -194,6 +194,15 @@ def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
 # -- parser ---------------------------------------------------------------------------------
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("remembrancer")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse, whose usage errors are JSON too when --json was asked for."""
 
@@ -221,6 +230,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     parser = _Parser(prog="remembrancer", description="Long-term memory for MCP assistants.")
+    parser.add_argument("--version", action="version", version=f"remembrancer {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", parents=[common], help="run the MCP server (stdio by default)")
