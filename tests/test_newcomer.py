@@ -15,6 +15,7 @@ import pytest
 
 from fake_messages_api import FakeMessagesAPI, Reply, decision, error
 from remembrancer.stdio_guard import mark_lone_surrogates
+from remembrancer.tokens import count_tokens
 from servers import server_env
 
 SCRIPT = Path(sys.executable).parent / "remembrancer"
@@ -203,6 +204,13 @@ def test_every_mcp_request_gets_an_answer_even_with_bad_text_or_types(tmp_path: 
         assert isinstance(both, dict) and not both.get("isError"), both
         found = both["structuredContent"]
         assert found["notes"] == ["scope 'my-repo' holds no memories yet"] and len(found["hits"]) == 1
+        budget = _request(
+            proc,
+            '{"jsonrpc":"2.0","id":11,"method":"tools/call","params":{"name":"recall",'
+            '"arguments":{"query":"emoji","max_tokens":1}}}',
+        )["result"]
+        assert isinstance(budget, dict) and budget["structuredContent"]["hits"] == []
+        assert "max_tokens must be at least 1" in call(12, '{"query": "x", "max_tokens": 0}', tool="recall")
     finally:
         proc.terminate()
         proc.wait(timeout=30)
@@ -264,3 +272,19 @@ def test_version(tmp_path: Path) -> None:
 
     done = _run(tmp_path, "--version")
     assert done.returncode == 0 and done.stdout.strip() == f"remembrancer {version('remembrancer')}"
+
+
+def test_recall_within_a_token_budget_keeps_the_best_hits_that_fit(tmp_path: Path, db: Path) -> None:
+    for fact in ("Bees make honey from nectar", "Bees dance to say where flowers are", "I keep two hives"):
+        assert _run(tmp_path, "remember", fact, "--db", str(db)).returncode == 0
+    everything = json.loads(_run(tmp_path, "recall", "bees", "--json", "--db", str(db)).stdout)["hits"]
+    first = count_tokens(everything[0]["content"])
+    budgeted = json.loads(
+        _run(tmp_path, "recall", "bees", "--max-tokens", str(first + 1), "--json", "--db", str(db)).stdout
+    )
+    assert [hit["id"] for hit in budgeted["hits"]] == [everything[0]["id"]]
+    assert budgeted["notes"] == [
+        f"max_tokens {first + 1}: the best 1 of {len(everything)} hits fit ({first} tokens)"
+    ]
+    none = _run(tmp_path, "recall", "bees", "--max-tokens", "1", "--db", str(db))
+    assert none.returncode == 0 and "note: max_tokens 1: the best 0 of" in none.stdout

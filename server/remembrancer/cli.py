@@ -95,12 +95,21 @@ def cmd_remember(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_recall(args: argparse.Namespace, settings: Settings) -> int:
     with opened(settings) as service:
         result = service.recall(
-            args.query, args.limit, args.tag or None, args.since, args.until, args.scope or None
+            args.query,
+            args.limit,
+            args.tag or None,
+            args.since,
+            args.until,
+            args.scope or None,
+            max_tokens=args.max_tokens,
         )
     emit(
         args,
         result,
-        lambda: "\n".join(describe_hit(hit) for hit in result.hits) or "no memories found",
+        lambda: (
+            "\n".join([*map(describe_hit, result.hits), *(f"note: {n}" for n in result.notes)])
+            or "no memories found"
+        ),
     )
     return 0
 
@@ -256,6 +265,7 @@ def build_parser() -> argparse.ArgumentParser:
     recall.add_argument("query")
     recall.add_argument("--limit", type=int, default=5)
     recall.add_argument("--scope", action="append", default=[], help="scope to search (repeatable)")
+    recall.add_argument("--max-tokens", type=positive, help="only the best hits that fit in N tokens of text")
     recall.set_defaults(run=cmd_recall)
 
     forget = sub.add_parser("forget", parents=[common], help="remove memories by id")

@@ -80,7 +80,12 @@ _EXPECTED = {
 def _argument_problem(error: Any) -> str:
     """One rejected argument as a short phrase: what it must be, and what came instead."""
     field = ".".join(str(part) for part in error["loc"]) or "arguments"
-    expected = _EXPECTED.get(error["type"], str(error["msg"]).lower())
+    bounds = error.get("ctx") or {}
+    if error["type"] in ("greater_than_equal", "less_than_equal"):
+        side, bound = ("at least", bounds.get("ge")) if "ge" in bounds else ("at most", bounds.get("le"))
+        expected = f"must be {side} {bound}"
+    else:
+        expected = _EXPECTED.get(error["type"], str(error["msg"]).lower())
     got = error.get("input")
     shown = "" if error["type"] == "missing" else f" (got {type(got).__name__} {str(got)[:40]!r})"
     return f"{field} {expected}{shown}"
@@ -153,6 +158,12 @@ def build_server(service: MemoryService, actor: str = "mcp", tokens: Sequence[To
         include_superseded: Annotated[
             bool, Field(description="Also return memories that newer facts replaced (e.g. for history).")
         ] = False,
+        max_tokens: Annotated[
+            int | None,
+            Field(
+                ge=1, description="Only as many of the best hits as fit in this many tokens of memory text."
+            ),
+        ] = None,
     ) -> RecallResult:
         """Find the stored memories most relevant to a query, best first.
 
@@ -162,7 +173,14 @@ def build_server(service: MemoryService, actor: str = "mcp", tokens: Sequence[To
         """
         return _adapt(
             lambda: service.recall(
-                query, limit, tags, since, until, access(ctx).check(scope, default_scope), include_superseded
+                query,
+                limit,
+                tags,
+                since,
+                until,
+                access(ctx).check(scope, default_scope),
+                include_superseded,
+                max_tokens,
             )
         )
 

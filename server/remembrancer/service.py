@@ -48,6 +48,7 @@ from remembrancer.retrieval import (
 from remembrancer.review import review_pending, run_review_loop, undo
 from remembrancer.rows import RowFilter, float32_bytes
 from remembrancer.store import Store
+from remembrancer.tokens import count_tokens
 from remembrancer.transfer import to_memory
 
 log = logging.getLogger(__name__)
@@ -61,6 +62,23 @@ def looks_like_passage(text: str) -> bool:
     """Three or more real sentences, or long: worth splitting into facts before judging."""
     sentences = [part for part in _SENTENCE_END.split(text) if len(part.split()) >= 4]
     return len(sentences) >= 3 or len(text) > 400
+
+
+def _within_budget(hits: list[RecallHit], max_tokens: int, notes: list[str]) -> list[RecallHit]:
+    """The best hits whose memory text fits in ``max_tokens``, in order: the first that does not
+    fit ends the list, so what is returned is always a prefix of the ranking."""
+    kept: list[RecallHit] = []
+    used = 0
+    for hit in hits:
+        cost = count_tokens(hit.content)
+        if used + cost > max_tokens:
+            notes.append(
+                f"max_tokens {max_tokens}: the best {len(kept)} of {len(hits)} hits fit ({used} tokens)"
+            )
+            break
+        kept.append(hit)
+        used += cost
+    return kept
 
 
 class MemoryService:
@@ -213,12 +231,15 @@ class MemoryService:
         until: datetime | None = None,
         scope: str | Sequence[str] | None = None,
         include_superseded: bool = False,
+        max_tokens: int | None = None,
         *,
         mode: RetrievalMode = "hybrid",
     ) -> RecallResult:
         """``mode`` other than hybrid is for measuring each side alone (bench/locomo.py)."""
         text = check.check_query(query)
         check.check_limit(limit)
+        if max_tokens is not None:
+            check.check_limit(max_tokens, 1, 1_000_000, name="max_tokens")
         # Every named scope is searched; one that holds nothing yet is a note, not an error, so
         # ["my-project", "default"] still answers from "default" before the project has memories.
         scopes = check.check_scopes(scope, self.settings.default_scope)
@@ -263,6 +284,8 @@ class MemoryService:
         ]
         add_superseded(fields, self.store)
         hits = [RecallHit(**hit) for hit in fields]
+        if max_tokens is not None:
+            hits = _within_budget(hits, max_tokens, notes)
         return RecallResult(query=text, scopes=list(row_filter.scopes), hits=hits, notes=notes)
 
     # -- forget, list, history, stats ----------------------------------------------------

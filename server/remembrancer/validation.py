@@ -165,9 +165,9 @@ def check_metadata(metadata: dict[str, Any] | None, settings: Settings) -> dict[
     return result
 
 
-def check_limit(limit: int, low: int = 1, high: int = 50) -> int:
+def check_limit(limit: int, low: int = 1, high: int = 50, *, name: str = "limit") -> int:
     if isinstance(limit, bool) or not isinstance(limit, int) or not low <= limit <= high:
-        raise InvalidInput(f"limit must be a whole number from {low} to {high}; got {limit!r}.")
+        raise InvalidInput(f"{name} must be a whole number from {low} to {high}; got {limit!r}.")
     return limit
 
 
