@@ -13,6 +13,7 @@ import pytest
 from fake_messages_api import FakeMessagesAPI
 from remembrancer.config import Settings
 from remembrancer.embeddings import FastEmbedder
+from remembrancer.models import RememberResult
 from remembrancer.service import MemoryService
 
 FAKE_DIM = 256
@@ -54,6 +55,12 @@ class FakeEmbedder:
     @property
     def texts_embedded(self) -> int:
         return sum(len(call) for call in self.calls)
+
+
+def stored_id(result: RememberResult) -> str:
+    """The id of the memory a remember call left the fact in (tests call it where one must be)."""
+    assert result.memory is not None
+    return result.memory.id
 
 
 @pytest.fixture

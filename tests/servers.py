@@ -8,12 +8,14 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
+from mcp import Client
+from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp_types import CallToolResult, TextContent
 
 
@@ -24,6 +26,30 @@ def serve_args(db: Path, *extra: str) -> list[str]:
 def server_env(tmp_path: Path) -> dict[str, str]:
     # Keep the default data folder out of the user's home, in case anything falls back to it.
     return {"XDG_DATA_HOME": str(tmp_path / "xdg-data"), "REMEMBRANCER_LOG_LEVEL": "INFO"}
+
+
+def clean_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    """This process's environment without our settings or an API key, offline, with the default
+    data folder in ``tmp_path`` so nothing falls back to the user's own."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("REMEMBRANCER_", "ANTHROPIC_"))}
+    return {**env, "HF_HUB_OFFLINE": "1", "XDG_DATA_HOME": str(tmp_path / "xdg-data"), **extra}
+
+
+@asynccontextmanager
+async def stdio_session(
+    params: StdioServerParameters, log: Path, read_timeout: float = 60.0
+) -> AsyncIterator[Client]:
+    """A real MCP client over stdio to the server ``params`` starts; its stderr goes to ``log``
+    and is printed after, so a failing test shows what the server said."""
+    with log.open("w") as errlog:
+        try:
+            # Client(params) builds exactly this transport; built here only to capture stderr.
+            async with Client(
+                stdio_client(params, errlog=errlog), read_timeout_seconds=read_timeout
+            ) as client:
+                yield client
+        finally:
+            print(f"--- {params.command} stderr ---\n{log.read_text()}", file=sys.stderr)
 
 
 def free_port() -> int:

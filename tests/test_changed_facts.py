@@ -11,18 +11,18 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from mcp import Client
-from mcp.client.stdio import StdioServerParameters, stdio_client
+from mcp.client.stdio import StdioServerParameters
 
+from conftest import stored_id
 from remembrancer.comparison import compare
 from remembrancer.db import connect
 from remembrancer.migrations import LATEST_VERSION, MIGRATIONS
-from remembrancer.models import ExportRecord, RememberResult
+from remembrancer.models import ExportRecord
 from remembrancer.retrieval import Guard, newest_first
 from remembrancer.service import MemoryService
 from remembrancer.store import Store
 from remembrancer.validation import content_hash
-from servers import serve_args, server_env, tool_data
+from servers import serve_args, server_env, stdio_session, tool_data
 
 # (stored, new, what the new one is). Written for the kinds the judge must tell apart; the
 # benchmark (bench/changed_facts.py) holds a larger, separately written set.
@@ -90,25 +90,20 @@ def test_the_reading_never_fails(new: str, old: str) -> None:
     assert compare(new, old).verdict in ("same", "changed", "distinct")
 
 
-def _id(result: RememberResult) -> str:
-    assert result.memory is not None
-    return result.memory.id
-
-
 # -- through the service, with the real model -------------------------------------------------
 
 
 def test_a_changed_value_is_stored_and_recalled_first_with_what_changed(real_service: MemoryService) -> None:
     old = real_service.remember("My locker code is 4411")
     new = real_service.remember("My locker code is 9376")
-    assert new.status == "added" and new.replaces == [_id(old)]
+    assert new.status == "added" and new.replaces == [stored_id(old)]
     assert new.reason.startswith("value changed: 4411 → 9376")
     hits = real_service.recall("What is my locker code?").hits
     assert [hit.content for hit in hits[:2]] == ["My locker code is 9376", "My locker code is 4411"]
-    assert hits[0].replaces[0].id == _id(old) and hits[0].replaces[0].change.startswith("value changed")
-    assert hits[1].replaced_by is not None and hits[1].replaced_by.id == _id(new)
-    added = real_service.history(_id(new))[0]
-    assert added.details["replaces"] == [_id(old)] and "4411 → 9376" in added.details["reason"]
+    assert hits[0].replaces[0].id == stored_id(old) and hits[0].replaces[0].change.startswith("value changed")
+    assert hits[1].replaced_by is not None and hits[1].replaced_by.id == stored_id(new)
+    added = real_service.history(stored_id(new))[0]
+    assert added.details["replaces"] == [stored_id(old)] and "4411 → 9376" in added.details["reason"]
 
 
 def test_newest_first_pulls_a_newer_version_in_unless_the_query_asks_about_the_older() -> None:
@@ -132,15 +127,15 @@ def test_a_recall_of_one_gives_the_newest_version(real_service: MemoryService) -
     for filler in ("I like hiking.", "The office coffee machine is broken.", "My bike is red."):
         real_service.remember(filler)
     hits = real_service.recall("Where is the team offsite?", limit=1).hits
-    assert [hit.id for hit in hits] == [_id(newer)]
+    assert [hit.id for hit in hits] == [stored_id(newer)]
 
 
 def test_look_alikes_are_both_kept_and_each_found_by_its_own_question(real_service: MemoryService) -> None:
     wife = real_service.remember("My wife's name is Anna")
     sister = real_service.remember("My sister's name is Anna")
     assert sister.status == "added" and sister.replaces == []
-    assert real_service.recall("What is my wife's name?").hits[0].id == _id(wife)
-    assert real_service.recall("What is my sister's name?").hits[0].id == _id(sister)
+    assert real_service.recall("What is my wife's name?").hits[0].id == stored_id(wife)
+    assert real_service.recall("What is my sister's name?").hits[0].id == stored_id(sister)
 
 
 def test_a_reworded_repeat_is_one_memory_and_its_wording_is_known_by_hash(
@@ -148,35 +143,37 @@ def test_a_reworded_repeat_is_one_memory_and_its_wording_is_known_by_hash(
 ) -> None:
     first = real_service.remember("The user has a dog called Biscuit.")
     again = real_service.remember("I have a dog named Biscuit.")
-    assert again.status == "duplicate" and again.duplicate_of == _id(first)
+    assert again.status == "duplicate" and again.duplicate_of == stored_id(first)
     assert again.matched_by == "similarity"
     third = real_service.remember("i have a dog  named Biscuit.")  # the folded wording, respaced
-    assert third.status == "duplicate" and third.matched_by == "hash" and third.duplicate_of == _id(first)
+    assert (
+        third.status == "duplicate" and third.matched_by == "hash" and third.duplicate_of == stored_id(first)
+    )
 
 
 def test_different_facts_about_one_subject_are_not_linked(real_service: MemoryService) -> None:
     password = real_service.remember("The wifi password is hunter2")
     router = real_service.remember("The wifi router is in room 4")
     assert router.replaces == []
-    assert real_service.recall("what is the wifi password").hits[0].id == _id(password)
+    assert real_service.recall("what is the wifi password").hits[0].id == stored_id(password)
 
 
 def test_stating_the_old_value_again_makes_it_current(real_service: MemoryService) -> None:
     old = real_service.remember("The wifi password is heron42")
     real_service.remember("The wifi password is falcon17")
     back = real_service.remember("The wifi password is heron42")
-    assert back.status == "duplicate" and back.duplicate_of == _id(old)
+    assert back.status == "duplicate" and back.duplicate_of == stored_id(old)
     hits = real_service.recall("wifi password").hits
-    assert hits[0].id == _id(old) and hits[0].replaces
+    assert hits[0].id == stored_id(old) and hits[0].replaces
 
 
 def test_forgetting_the_older_version_leaves_no_trace_of_its_value(real_service: MemoryService) -> None:
     old = real_service.remember("My bank PIN is 80417")
     new = real_service.remember("My bank PIN is 55203")
-    real_service.forget([_id(old)])
+    real_service.forget([stored_id(old)])
     hit = real_service.recall("bank PIN").hits[0]
-    assert hit.id == _id(new) and hit.replaces == []
-    assert all("80417" not in str(event.details) for event in real_service.history(_id(new)))
+    assert hit.id == stored_id(new) and hit.replaces == []
+    assert all("80417" not in str(event.details) for event in real_service.history(stored_id(new)))
     path = Path(real_service.store.path)
     real_service.store.checkpoint()
     for part in (path, Path(f"{path}-wal")):
@@ -195,7 +192,7 @@ def test_an_old_values_restatement_survives_export_and_import(
     copy = MemoryService.open(copy_settings, real_service.embedder)
     try:
         copy.import_records(records)
-        assert copy.recall("locker code").hits[0].id == _id(old)
+        assert copy.recall("locker code").hits[0].id == stored_id(old)
     finally:
         copy.close()
 
@@ -206,14 +203,14 @@ def test_export_and_import_keep_which_memory_replaced_which(
     old = real_service.remember("Our CI runs on Jenkins")
     new = real_service.remember("Our CI runs on Buildkite")
     records = list(real_service.export())
-    assert next(r for r in records if r.id == _id(new)).replaces == [_id(old)]
+    assert next(r for r in records if r.id == stored_id(new)).replaces == [stored_id(old)]
     copy = MemoryService.open(
         real_service.settings.with_overrides(db_path=tmp_path / "copy.db"), real_service.embedder
     )
     try:
         copy.import_records([ExportRecord.model_validate(r.model_dump()) for r in records])
         hits = copy.recall("Which CI do we use?").hits
-        assert hits[0].id == _id(new) and hits[0].replaces[0].id == _id(old)
+        assert hits[0].id == stored_id(new) and hits[0].replaces[0].id == stored_id(old)
     finally:
         copy.close()
 
@@ -282,32 +279,27 @@ async def test_over_mcp_stdio_the_newest_truth_comes_first(tmp_path: Path) -> No
         env=server_env(tmp_path),
         cwd=tmp_path,
     )
-    with (tmp_path / "stderr.log").open("w") as errlog:
-        async with Client(stdio_client(params, errlog=errlog), read_timeout_seconds=60) as client:
-            old = tool_data(
-                await client.call_tool("remember", {"content": "The project targets Python 3.11"})
-            )
-            new = tool_data(
-                await client.call_tool("remember", {"content": "The project targets Python 3.13"})
-            )
-            assert new["status"] == "added" and new["replaces"] == [old["memory"]["id"]]
-            assert "3.11 → 3.13" in new["reason"]
-            recalled = tool_data(
-                await client.call_tool("recall", {"query": "Which Python does the project target?"})
-            )
-            first, second = recalled["hits"][:2]
-            assert first["id"] == new["memory"]["id"] and first["replaces"][0]["id"] == old["memory"]["id"]
-            assert second["replaced_by"]["id"] == new["memory"]["id"]
-            tools = {tool.name: tool for tool in (await client.list_tools()).tools}
-            description = " ".join((tools["remember"].description or "").split()).lower()
-            assert "without an llm the local judge decides" in description
+    async with stdio_session(params, tmp_path / "stderr.log") as client:
+        old = tool_data(await client.call_tool("remember", {"content": "The project targets Python 3.11"}))
+        new = tool_data(await client.call_tool("remember", {"content": "The project targets Python 3.13"}))
+        assert new["status"] == "added" and new["replaces"] == [old["memory"]["id"]]
+        assert "3.11 → 3.13" in new["reason"]
+        recalled = tool_data(
+            await client.call_tool("recall", {"query": "Which Python does the project target?"})
+        )
+        first, second = recalled["hits"][:2]
+        assert first["id"] == new["memory"]["id"] and first["replaces"][0]["id"] == old["memory"]["id"]
+        assert second["replaced_by"]["id"] == new["memory"]["id"]
+        tools = {tool.name: tool for tool in (await client.list_tools()).tools}
+        description = " ".join((tools["remember"].description or "").split()).lower()
+        assert "without an llm the local judge decides" in description
 
 
 def test_a_wording_an_older_rule_folded_wrongly_is_judged_afresh(real_service: MemoryService) -> None:
     """Before session 4, cosine alone folded "... 9376" into "... 4411"; its hash must not keep it there."""
     old = real_service.remember("My locker code is 4411")
     store = real_service.store
-    row = store.get_by_ids([_id(old)])[_id(old)]
+    row = store.get_by_ids([stored_id(old)])[stored_id(old)]
     with store.transaction():
         store.record_sighting(
             row.rowid,
@@ -319,4 +311,4 @@ def test_a_wording_an_older_rule_folded_wrongly_is_judged_afresh(real_service: M
             ("My locker code is 9376", content_hash("My locker code is 9376")),
         )
     again = real_service.remember("My locker code is 9376")
-    assert again.status == "added" and again.replaces == [_id(old)]
+    assert again.status == "added" and again.replaces == [stored_id(old)]

@@ -25,11 +25,10 @@ from typing import Any
 
 import jsonschema  # type: ignore[import-untyped]  # no stubs; only Draft7Validator is used
 import pytest
-from mcp import Client
-from mcp.client.stdio import StdioServerParameters, stdio_client
+from mcp.client.stdio import StdioServerParameters
 
 from remembrancer.config import ENV_NAMES
-from servers import tool_data
+from servers import stdio_session, tool_data
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).resolve().parent / "data"
@@ -104,27 +103,21 @@ async def _session(
     """Start `command args` as a stdio MCP server, remember FACT (`expect`: added, or duplicate when
     it is already stored), recall it; what the server said."""
     params = StdioServerParameters(command=command, args=args, env=env, cwd=cwd)
-    with log.open("w") as errlog:
-        try:
-            async with Client(
-                stdio_client(params, errlog=errlog), read_timeout_seconds=READ_TIMEOUT
-            ) as client:
-                assert client.server_info is not None
-                tools = {tool.name: tool for tool in (await client.list_tools()).tools}
-                added = tool_data(await client.call_tool("remember", {"content": FACT}))
-                assert added["status"] == expect, added
-                recalled = tool_data(await client.call_tool("recall", {"query": QUERY, "limit": 3}))
-                assert recalled["hits"], recalled
-                assert recalled["hits"][0]["content"] == FACT, recalled["hits"]
-                return {
-                    "name": client.server_info.name,
-                    "version": client.server_info.version,
-                    "tools": {name: _first_line(tool.description) for name, tool in tools.items()},
-                    "memory": added["memory"],
-                    "memory_id": added["duplicate_of"] if expect == "duplicate" else added["memory"]["id"],
-                }
-        finally:
-            print(f"--- {command} stderr ---\n{log.read_text()}", file=sys.stderr)  # shown on failure
+    async with stdio_session(params, log, READ_TIMEOUT) as client:
+        assert client.server_info is not None
+        tools = {tool.name: tool for tool in (await client.list_tools()).tools}
+        added = tool_data(await client.call_tool("remember", {"content": FACT}))
+        assert added["status"] == expect, added
+        recalled = tool_data(await client.call_tool("recall", {"query": QUERY, "limit": 3}))
+        assert recalled["hits"], recalled
+        assert recalled["hits"][0]["content"] == FACT, recalled["hits"]
+        return {
+            "name": client.server_info.name,
+            "version": client.server_info.version,
+            "tools": {name: _first_line(tool.description) for name, tool in tools.items()},
+            "memory": added["memory"],
+            "memory_id": added["duplicate_of"] if expect == "duplicate" else added["memory"]["id"],
+        }
 
 
 def _build_wheel(source: Path, out: Path) -> Path:

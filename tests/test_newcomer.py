@@ -16,14 +16,9 @@ import pytest
 from fake_messages_api import FakeMessagesAPI, Reply, decision, error
 from remembrancer.stdio_guard import mark_lone_surrogates
 from remembrancer.tokens import count_tokens
-from servers import server_env
+from servers import clean_env
 
 SCRIPT = Path(sys.executable).parent / "remembrancer"
-
-
-def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "REMEMBRANCER_"))}
-    return {**env, **server_env(tmp_path), "HF_HUB_OFFLINE": "1", **extra}
 
 
 def _run(
@@ -33,7 +28,7 @@ def _run(
         [str(SCRIPT), *args],
         capture_output=True,
         text=True,
-        env=env or _env(tmp_path),
+        env=env or clean_env(tmp_path),
         cwd=tmp_path,
         timeout=120,
     )
@@ -98,7 +93,7 @@ def test_export_into_a_closed_pipe_is_quiet(tmp_path: Path, db: Path) -> None:
         [str(SCRIPT), "export", "--db", str(db)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        env=_env(tmp_path),
+        env=clean_env(tmp_path),
     )
     assert proc.stdout is not None and proc.stderr is not None
     proc.stdout.close()  # like `| head -0`
@@ -107,7 +102,7 @@ def test_export_into_a_closed_pipe_is_quiet(tmp_path: Path, db: Path) -> None:
 
 
 def test_until_a_date_includes_that_day_and_times_show_their_zone(tmp_path: Path, db: Path) -> None:
-    env = _env(tmp_path, TZ="Pacific/Auckland")
+    env = clean_env(tmp_path, TZ="Pacific/Auckland")
     today = subprocess.run(["date", "+%F"], capture_output=True, text=True, env=env).stdout.strip()
     listed = _run(tmp_path, "list", "--until", today, "--db", str(db), env=env)
     assert "I keep bees" in listed.stdout, listed.stdout
@@ -154,7 +149,7 @@ def test_every_mcp_request_gets_an_answer_even_with_bad_text_or_types(tmp_path: 
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
-        env=_env(tmp_path),
+        env=clean_env(tmp_path),
     )
     try:
         init = {
@@ -229,7 +224,7 @@ def test_doctor_asks_the_configured_llm_once(tmp_path: Path, db: Path, reply: Re
     api = FakeMessagesAPI().start()
     try:
         api.queue(reply)
-        env = _env(
+        env = clean_env(
             tmp_path, ANTHROPIC_API_KEY="sk-test", ANTHROPIC_BASE_URL=api.url, REMEMBRANCER_LLM_MODEL="m-1"
         )
         done = _run(tmp_path, "doctor", "--db", str(db), env=env)
@@ -246,7 +241,7 @@ def test_doctor_names_an_unreachable_endpoint(tmp_path: Path, db: Path) -> None:
     with socket.socket() as unused:
         unused.bind(("127.0.0.1", 0))
         port = unused.getsockname()[1]
-    env = _env(tmp_path, ANTHROPIC_API_KEY="sk-test", ANTHROPIC_BASE_URL=f"http://127.0.0.1:{port}")
+    env = clean_env(tmp_path, ANTHROPIC_API_KEY="sk-test", ANTHROPIC_BASE_URL=f"http://127.0.0.1:{port}")
     done = _run(tmp_path, "doctor", "--db", str(db), env=env)
     assert done.returncode == 1 and "[FAIL] llm: unreachable" in done.stdout, done.stdout
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -22,7 +21,7 @@ import pytest
 
 from fake_messages_api import FakeMessagesAPI, decision
 from remembrancer.cli import build_parser
-from servers import free_port, wait_for_port
+from servers import clean_env, free_port, wait_for_port
 
 pytestmark = pytest.mark.slow
 
@@ -51,22 +50,13 @@ def readme_subcommands() -> dict[str, str]:
 # -- running the console script ---------------------------------------------------------------
 
 
-def _clean_env(tmp_path: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("REMEMBRANCER_", "ANTHROPIC_"))}
-    env.update(
-        HF_HUB_OFFLINE="1",
-        XDG_DATA_HOME=str(tmp_path / "xdg-data"),  # nothing falls back to the user's data folder
-    )
-    return env
-
-
 class Cli:
     """`remembrancer ...` in a subprocess, with --db pointing at this test's database."""
 
     def __init__(self, tmp_path: Path, db: Path) -> None:
         self.tmp = tmp_path
         self.db = db
-        self.env = _clean_env(tmp_path)
+        self.env = clean_env(tmp_path)
 
     def run(
         self, *args: str, expect: int = 0, stdin: str | None = None, db: Path | None = None

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from remembrancer.models import RememberResult
+from conftest import stored_id
 from remembrancer.retrieval import full_text_query, neighbour_smoothing, score_fusion
 from remembrancer.rows import RowFilter
 from remembrancer.service import MemoryService
@@ -31,11 +31,6 @@ def test_neighbour_smoothing_lifts_the_memory_beside_a_match() -> None:
     lifted = [item for item, _ in neighbour_smoothing(ranked, {10: [11], 20: [11]})]
     assert plain == ranked
     assert lifted.index(11) < lifted.index(40)  # 0.3 * (1 + 1/sqrt 2) beats 1/sqrt 4
-
-
-def _stored_id(result: RememberResult) -> str:
-    assert result.memory is not None
-    return result.memory.id
 
 
 def _at(minutes: int) -> datetime:
@@ -110,7 +105,7 @@ def test_the_full_text_side_keeps_to_the_scopes_asked_for(service: MemoryService
     or stem, never mix."""
     names = ["project-atlas", "project.atlas", "atlas", "projects", "work"]
     ids = {
-        name: _stored_id(service.remember(f"kickoff meeting notes for {name}", scope=name)) for name in names
+        name: stored_id(service.remember(f"kickoff meeting notes for {name}", scope=name)) for name in names
     }
     for name in names:
         hits = service.recall("kickoff meeting", scope=name, mode="text").hits

@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 from mcp import Client
 from mcp.client.sse import sse_client
-from mcp.client.stdio import StdioServerParameters, stdio_client
+from mcp.client.stdio import StdioServerParameters
 
-from servers import http_server, serve_args, server_env, tool_data, tool_text
+from servers import http_server, serve_args, server_env, stdio_session, tool_data, tool_text
 
 pytestmark = pytest.mark.slow
 
@@ -89,17 +89,10 @@ async def test_stdio_round_trip(tmp_path: Path) -> None:
     params = StdioServerParameters(
         command=sys.executable, args=serve_args(db), env=server_env(tmp_path), cwd=tmp_path
     )
-    with log.open("w") as errlog:
-        try:
-            # Client(params) builds exactly this transport; built here only to capture stderr.
-            async with Client(
-                stdio_client(params, errlog=errlog), read_timeout_seconds=READ_TIMEOUT
-            ) as client:
-                assert client.server_info is not None
-                assert client.server_info.name == "remembrancer"
-                await _exercise(client)
-        finally:
-            print(f"--- server stderr ---\n{log.read_text()}", file=sys.stderr)  # shown on failure
+    async with stdio_session(params, log, READ_TIMEOUT) as client:
+        assert client.server_info is not None
+        assert client.server_info.name == "remembrancer"
+        await _exercise(client)
     assert db.exists()
 
 

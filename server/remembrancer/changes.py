@@ -8,12 +8,12 @@ hit names both ways: ``replaces`` (older versions) and ``replaced_by`` (a newer 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from remembrancer.models import LinkedMemory
-from remembrancer.retrieval import newest_first
+from remembrancer.retrieval import Guard, newest_first
 from remembrancer.rows import MemoryRow, RowFilter
 from remembrancer.statements import read
 from remembrancer.store import Store
@@ -32,16 +32,12 @@ class Changes:
     def describe(self, rowid: int, rows: dict[int, MemoryRow]) -> dict[str, Any]:
         """``replaces`` / ``replaced_by`` for one hit, from the local judge's links."""
         older = [
-            LinkedMemory(
-                id=rows[link.older].id, created_at=_at(rows[link.older].created_at), change=link.change
-            )
+            _linked(rows[link.older], link.change)
             for link in self.links
             if link.newer == rowid and link.older in rows
         ]
         newer = [
-            LinkedMemory(
-                id=rows[link.newer].id, created_at=_at(rows[link.newer].created_at), change=link.change
-            )
+            _linked(rows[link.newer], link.change)
             for link in self.links
             if link.older == rowid and link.newer in self.live_newer and link.newer in rows
         ]
@@ -55,8 +51,8 @@ def newest_first_hits(
     links = tuple(store.links_touching(ranked))
     if not links:
         return ranked, Changes((), frozenset())
-    live = store.admitted([link.newer for link in links], _live_only(row_filter))
-    newer_of: dict[int, list[tuple[int, tuple[tuple[str, ...], tuple[str, ...]]]]] = {}
+    live = store.admitted([link.newer for link in links], replace(row_filter, include_superseded=False))
+    newer_of: dict[int, list[tuple[int, Guard]]] = {}
     for link in links:
         if link.newer in live:
             newer_of.setdefault(link.older, []).append((link.newer, (link.guard, link.pair_guard)))
@@ -69,13 +65,9 @@ def add_superseded(hits: Sequence[dict[str, Any]], store: Store) -> None:
     by_id = {hit["id"]: hit for hit in hits}
     for old in store.replaced_by(list(by_id)):
         by_id[old.superseded_by]["replaces"].append(
-            LinkedMemory(id=old.id, created_at=_at(old.created_at), change="superseded")
+            LinkedMemory(id=old.id, created_at=datetime.fromisoformat(old.created_at), change="superseded")
         )
 
 
-def _live_only(row_filter: RowFilter) -> RowFilter:
-    return RowFilter(row_filter.scopes, row_filter.tags, row_filter.since, row_filter.until, False)
-
-
-def _at(text: str) -> datetime:
-    return datetime.fromisoformat(text)
+def _linked(row: MemoryRow, change: str) -> LinkedMemory:
+    return LinkedMemory(id=row.id, created_at=datetime.fromisoformat(row.created_at), change=change)

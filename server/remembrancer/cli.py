@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import NoReturn
 
+from remembrancer import package_version
 from remembrancer.cli_files import cmd_backup, cmd_export, cmd_import, cmd_reembed
 from remembrancer.cli_support import emit, opened, parse_event, parse_since, parse_until, positive
 from remembrancer.config import Settings, load_settings
@@ -203,13 +204,12 @@ def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
 # -- parser ---------------------------------------------------------------------------------
 
 
-def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
+class _Version(argparse.Action):
+    """--version, with the version looked up only when asked for (not on every start)."""
 
-    try:
-        return version("remembrancer")
-    except PackageNotFoundError:
-        return "unknown (not installed)"
+    def __call__(self, parser: argparse.ArgumentParser, *args: object, **kwargs: object) -> None:
+        print(f"remembrancer {package_version('unknown (not installed)')}")
+        parser.exit()
 
 
 class _Parser(argparse.ArgumentParser):
@@ -239,7 +239,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     parser = _Parser(prog="remembrancer", description="Long-term memory for MCP assistants.")
-    parser.add_argument("--version", action="version", version=f"remembrancer {_version()}")
+    parser.add_argument("--version", action=_Version, nargs=0, help="print the installed version")
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", parents=[common], help="run the MCP server (stdio by default)")

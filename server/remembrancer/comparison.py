@@ -29,6 +29,7 @@ from remembrancer.statements import Reading, Word, read
 
 Verdict = Literal["same", "changed", "distinct"]
 _PARALLEL = 0.7  # share of words two statements built alike have in common, in order
+_INFORMATIVE = ("value", "content", "verb")  # the kinds of word that carry a fact
 
 
 @dataclass(frozen=True)
@@ -172,9 +173,6 @@ def _compare_alike(new: Reading, old: Reading, old_only: list[Word]) -> Comparis
     before, after = swaps[0]
     kind = "value changed" if any(word.kind == "value" for word in before + after) else "changed"
     return Comparison("changed", f"{kind}: {_phrase(before)} → {_phrase(after)}", guard, True)
-
-
-_INFORMATIVE = ("value", "content", "verb")
 
 
 def _skeleton(reading: Reading) -> list[str]:

@@ -12,6 +12,7 @@ from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
 from mcp_types import ToolAnnotations
 from pydantic import Field, ValidationError
 
+from remembrancer import package_version
 from remembrancer.auth import Access, Token
 from remembrancer.errors import RemembrancerError
 from remembrancer.models import ForgetResult, RecallResult, RememberResult
@@ -93,7 +94,7 @@ def _argument_problem(error: Any) -> str:
 
 def build_server(service: MemoryService, actor: str = "mcp", tokens: Sequence[Token] = ()) -> MCPServer:
     """The MCP server; with ``tokens`` (HTTP), each call may use only its token's scopes."""
-    mcp: MCPServer = _Server(name="remembrancer", instructions=INSTRUCTIONS, version=_version())
+    mcp: MCPServer = _Server(name="remembrancer", instructions=INSTRUCTIONS, version=package_version())
     default_scope = service.settings.default_scope
 
     def access(ctx: Context) -> Access:
@@ -207,12 +208,3 @@ def _one(scope: str | list[str]) -> str:
     if isinstance(scope, str):
         return scope
     raise RemembrancerError("remember takes one scope, not a list.")
-
-
-def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("remembrancer")
-    except PackageNotFoundError:
-        return "0"
