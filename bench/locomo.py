@@ -21,9 +21,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import absent
 from remembrancer.config import Settings
 from remembrancer.embeddings import FastEmbedder
-from remembrancer.service import MemoryService, RetrievalMode
+from remembrancer.ranking import RetrievalMode
+from remembrancer.service import MemoryService
 from remembrancer.statements import read
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -176,6 +178,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--modes", nargs="+", default=["hybrid", "vector", "text"], choices=MODES)
     parser.add_argument("--twice", action="store_true", help="ingest again and check nothing changes")
     parser.add_argument("--db", type=Path, help="keep the store here instead of a temporary folder")
+    parser.add_argument(
+        "--no-absent", action="store_true", help="skip the questions about things never stored"
+    )
+    parser.add_argument("--min-score", type=float, help="relevance floor (default: the server's)")
     args = parser.parse_args(argv)
     if not args.data.exists():
         print(f"LoCoMo data not found at {args.data}; pass --data PATH", file=sys.stderr)
@@ -185,11 +191,15 @@ def main(argv: list[str] | None = None) -> int:
     embedder = FastEmbedder()
     with tempfile.TemporaryDirectory() as folder:
         db = args.db or Path(folder) / "locomo.db"
-        service = MemoryService.open(Settings(db_path=db), embedder)
+        settings = (
+            Settings(db_path=db) if args.min_score is None else Settings(db_path=db, min_score=args.min_score)
+        )
+        service = MemoryService.open(settings, embedder)
         rate = ingest(service, turns)
         stored = service.stats().memories
         audit = audit_folds(service)
         results = {mode: evaluate(service, questions, mode) for mode in args.modes}
+        nothing_stored = absent.measure(service, embedder, settings.min_score) if not args.no_absent else []
         if args.twice:
             ingest(service, turns)
             again = evaluate(service, questions, args.modes[0])[0]
@@ -220,6 +230,8 @@ def main(argv: list[str] | None = None) -> int:
         for category, scores in by_category.items():
             print(scores.row(f"{mode}: {CATEGORIES[category]}"))
     print()
+    if nothing_stored:
+        print(absent.table(nothing_stored) + "\n")
     for mode, (overall, _) in results.items():
         lat = overall.latencies_ms
         print(

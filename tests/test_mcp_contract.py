@@ -69,10 +69,14 @@ async def test_scopes_and_filters_over_mcp(service: MemoryService) -> None:
     async with Client(build_server(service)) as client:
         await client.call_tool("remember", {"content": "Tests run with pytest", "scope": "proj"})
         await client.call_tool("remember", {"content": "I prefer short answers"})
-        only_default = _structured(await client.call_tool("recall", {"query": "tests pytest answers"}))
+        only_default = _structured(
+            await client.call_tool("recall", {"query": "tests pytest answers", "min_score": 0})
+        )
         assert {hit["scope"] for hit in only_default["hits"]} == {"default"}
         both = _structured(
-            await client.call_tool("recall", {"query": "tests pytest answers", "scope": ["proj", "default"]})
+            await client.call_tool(
+                "recall", {"query": "tests pytest answers", "scope": ["proj", "default"], "min_score": 0}
+            )
         )
         assert {hit["scope"] for hit in both["hits"]} == {"proj", "default"}
         future = _structured(

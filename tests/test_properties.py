@@ -903,7 +903,9 @@ def test_remember_with_any_input(harness: Harness, arguments: dict[str, Any]) ->
             # Property 3: recalled back exactly as stored, in its own scope.
             memory = outcome.data["memory"]
             query = memory["content"][:MAX_QUERY_CHARS].strip()
-            found = await w.call("recall", {"query": query, "scope": [memory["scope"]], "limit": 50})
+            found = await w.call(
+                "recall", {"query": query, "scope": [memory["scope"]], "limit": 50, "min_score": 0}
+            )
             assert found.ok, found.message
             assert [hit["content"] for hit in found.data["hits"] if hit["id"] == memory["id"]] == [
                 memory["content"]
@@ -952,7 +954,7 @@ def test_full_text_syntax_in_a_query_is_only_text(
 
     async def body(w: World) -> None:
         scope = chosen.scope or DEFAULT_SCOPE
-        outcome = await w.call("recall", {"query": query, "scope": scope, "limit": 50})
+        outcome = await w.call("recall", {"query": query, "scope": scope, "limit": 50, "min_score": 0})
         assert outcome.ok, f"recall({query!r}) failed: {outcome.message}"
         assert w.seed_ids[seed] in [hit["id"] for hit in outcome.data["hits"]]
         # The few seeds would all be hits anyway: check the full-text side found it by its word.

@@ -7,9 +7,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from conftest import stored_id
-from remembrancer.retrieval import full_text_query, neighbour_smoothing, score_fusion
+from remembrancer.retrieval import full_text_query
 from remembrancer.rows import RowFilter
 from remembrancer.service import MemoryService
+from remembrancer.store import Store
+from remembrancer.text_index import affordable_words
 
 
 def test_full_text_query_quotes_every_word_and_drops_stop_words() -> None:
@@ -18,19 +20,8 @@ def test_full_text_query_quotes_every_word_and_drops_stop_words() -> None:
     assert full_text_query("?!* ()") is None
 
 
-def test_score_fusion_normalises_each_side() -> None:
-    # Text: 1 best, 2 worst. Vector: 2 best, 3 worst. The text side weighs more by default.
-    fused = score_fusion(by_vector=[(2, 0.1), (3, 0.9)], by_text=[(1, -9.0), (2, -1.0)])
-    assert fused == [1, 2, 3]
-    assert score_fusion([(2, 0.1), (3, 0.9)], [(1, -9.0), (2, -1.0)], text_weight=0.2)[0] == 2
-
-
-def test_neighbour_smoothing_lifts_the_memory_beside_a_match() -> None:
-    ranked = [10, 20, 30, 40]
-    plain = [item for item, _ in neighbour_smoothing(ranked, {})]
-    lifted = [item for item, _ in neighbour_smoothing(ranked, {10: [11], 20: [11]})]
-    assert plain == ranked
-    assert lifted.index(11) < lifted.index(40)  # 0.3 * (1 + 1/sqrt 2) beats 1/sqrt 4
+def _affordable(store: Store, words: list[str], scopes: list[str]) -> list[str]:
+    return affordable_words(words, store.word_frequencies(words), store.share_of(scopes))
 
 
 def _at(minutes: int) -> datetime:
@@ -87,16 +78,16 @@ def test_the_commonest_words_leave_a_query_that_would_cost_too_much(
     service.remember("the quarterly budget review")
     scopes = ["default"]
     # budget 1 + weekly 6 fit; report (6 more) would not: the commonest words go first
-    assert service.store.affordable_words(["weekly", "report", "budget"], scopes) == ["weekly", "budget"]
-    assert service.store.affordable_words(["weekly", "reports"], scopes) == ["weekly"]  # over: keeps one
-    assert service.store.affordable_words(["budgets", "unknownword"], scopes) == ["budgets", "unknownword"]
+    assert _affordable(service.store, ["weekly", "report", "budget"], scopes) == ["weekly", "budget"]
+    assert _affordable(service.store, ["weekly", "reports"], scopes) == ["weekly"]  # over: keeps one
+    assert _affordable(service.store, ["budgets", "unknownword"], scopes) == ["budgets", "unknownword"]
     service.remember("another weekly status in another scope", scope="elsewhere")
     service.store.warm_up()  # with the vector copy loaded, a scope's share of the store scales the cost
     assert service.store.vectors is not None and service.store.vectors.share_of(scopes) == 7 / 8
     # weekly is in 8 rows (7 texts, and one row's context), budget in 1: 9 x 7/8 fits 8, 9 does not
-    assert service.store.affordable_words(["weekly", "budget"], scopes) == ["weekly", "budget"]
-    with service.store.lock:
-        assert text_index.affordable_words(service.store.conn, ["weekly", "budget"], 1.0) == ["budget"]
+    assert _affordable(service.store, ["weekly", "budget"], scopes) == ["weekly", "budget"]
+    frequency = service.store.word_frequencies(["weekly", "budget"])
+    assert text_index.affordable_words(["weekly", "budget"], frequency, 1.0) == ["budget"]
     assert service.recall("weekly budget", mode="text").hits[0].content == "the quarterly budget review"
 
 

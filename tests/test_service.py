@@ -79,10 +79,14 @@ def test_recall_ranks_relevant_memories_first(service: MemoryService) -> None:
     service.remember("I live in Berlin")
     service.remember("My favourite food is pizza")
     service.remember("The project uses PostgreSQL 16")
-    result = service.recall("which database does the project use", limit=2)
+    result = service.recall("which database does the project use", limit=2, min_score=0)
     assert result.hits[0].content == "The project uses PostgreSQL 16"
     assert len(result.hits) == 2
     assert result.hits[0].score >= result.hits[1].score
+    # With the default floor, only the memory about the query is returned.
+    assert [hit.content for hit in service.recall("which database does the project use").hits] == [
+        "The project uses PostgreSQL 16"
+    ]
 
 
 def test_recall_never_crosses_scopes_unless_asked(service: MemoryService) -> None:

@@ -103,6 +103,7 @@ def cmd_recall(args: argparse.Namespace, settings: Settings) -> int:
             args.until,
             args.scope or None,
             max_tokens=args.max_tokens,
+            min_score=args.min_score,
         )
     emit(
         args,
@@ -266,6 +267,9 @@ def build_parser() -> argparse.ArgumentParser:
     recall.add_argument("--limit", type=int, default=5)
     recall.add_argument("--scope", action="append", default=[], help="scope to search (repeatable)")
     recall.add_argument("--max-tokens", type=positive, help="only the best hits that fit in N tokens of text")
+    recall.add_argument(
+        "--min-score", type=float, help="leave out hits scoring below this, 0-1 (default 0.35; 0: all)"
+    )
     recall.set_defaults(run=cmd_recall)
 
     forget = sub.add_parser("forget", parents=[common], help="remove memories by id")

@@ -41,6 +41,10 @@ class Settings(BaseModel):
     # both, 0.73 is the lowest with precision >= 0.95; 0.78 keeps a margin (0.974 / recall 0.424)
     # and folds as many of bench/changed_facts.py's rewordings.
     duplicate_threshold: float = Field(default=0.78, gt=0.0, le=1.0)
+    # recall leaves out memories whose relevance (0-1, relevance.py) is below this. On LoCoMo
+    # dev and bench/absent_topics.json, 0.35 returns nothing for most questions about things
+    # never stored and keeps R@5 within 0.01 of no floor (bench/RESULTS.md).
+    min_score: float = Field(default=0.35, ge=0.0, le=1.0)
     max_content_bytes: int = Field(default=32_768, ge=64)
     max_metadata_bytes: int = Field(default=16_384, ge=64)
     max_tags: int = Field(default=32, ge=1)
@@ -85,6 +89,7 @@ ENV_NAMES: dict[str, str] = {
     "default_scope": "REMEMBRANCER_SCOPE",
     "embedding_model": "REMEMBRANCER_EMBEDDING_MODEL",
     "duplicate_threshold": "REMEMBRANCER_DUPLICATE_THRESHOLD",
+    "min_score": "REMEMBRANCER_MIN_SCORE",
     "max_content_bytes": "REMEMBRANCER_MAX_CONTENT_BYTES",
     "max_metadata_bytes": "REMEMBRANCER_MAX_METADATA_BYTES",
     "max_tags": "REMEMBRANCER_MAX_TAGS",

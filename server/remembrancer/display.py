@@ -16,7 +16,7 @@ def when(moment: datetime) -> str:
 
 def describe(memory: Memory, score: float | None = None) -> str:
     tags = f" [{', '.join(memory.tags)}]" if memory.tags else ""
-    lead = f"{score:.4f}  " if score is not None else ""
+    lead = f"{score:.3f}  " if score is not None else ""
     return f"{lead}{memory.id}  ({memory.scope}, {when(memory.created_at)}){tags}\n    {memory.content}"
 
 

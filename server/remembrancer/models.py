@@ -111,7 +111,10 @@ class RecallHit(Memory):
         description="A newer memory states a changed value of this fact (recall puts it first): trust it.",
     )
 
-    score: float = Field(description="Fused relevance; higher is better; comparable within one answer.")
+    score: float = Field(
+        description="Relevance, 0-1, on one scale for every query: 0.7 x the share of the query's words "
+        "the memory holds (weighted by how rare each is) + 0.3 x closeness of meaning."
+    )
     similarity: float | None = Field(default=None, description="Cosine similarity of meaning, if known.")
 
 

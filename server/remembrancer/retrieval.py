@@ -1,4 +1,4 @@
-"""Pure pieces of hybrid retrieval: the full-text query built from user text, and rank fusion."""
+"""Pure pieces of retrieval: the full-text query built from user text, and newer versions first."""
 
 from __future__ import annotations
 
@@ -39,53 +39,6 @@ def match_expression(words: Sequence[str]) -> str | None:
 def full_text_query(text: str) -> str | None:
     """The FTS5 expression for a query's words; None when it has no words at all."""
     return match_expression(query_words(text))
-
-
-#: Weight of the full-text side in score fusion; BM25 is the stronger signal on conversation.
-TEXT_WEIGHT = 0.7
-#: Share of a memory's score given to the memories stored just before and after it.
-NEIGHBOUR_SHARE = 0.3
-SMOOTHING_DEPTH = 60
-
-
-def _min_max(scores: dict[int, float]) -> dict[int, float]:
-    if not scores:
-        return {}
-    low, high = min(scores.values()), max(scores.values())
-    if high - low < 1e-12:
-        return dict.fromkeys(scores, 1.0)
-    return {item: (value - low) / (high - low) for item, value in scores.items()}
-
-
-def score_fusion(
-    by_vector: Sequence[tuple[int, float]],
-    by_text: Sequence[tuple[int, float]],
-    text_weight: float = TEXT_WEIGHT,
-) -> list[int]:
-    """Fuse min-max normalised cosine similarity and BM25; best first.
-
-    ``by_vector`` holds (id, cosine distance), ``by_text`` (id, bm25) where lower bm25 is better.
-    """
-    vector = _min_max({item: 1.0 - distance for item, distance in by_vector})
-    text = _min_max({item: -bm25 for item, bm25 in by_text})
-    fused = {item: (1.0 - text_weight) * value for item, value in vector.items()}
-    for item, value in text.items():
-        fused[item] = fused.get(item, 0.0) + text_weight * value
-    return sorted(fused, key=lambda item: (-fused[item], item))
-
-
-def neighbour_smoothing(
-    ranked: Sequence[int], neighbours: dict[int, list[int]], share: float = NEIGHBOUR_SHARE
-) -> list[tuple[int, float]]:
-    """Give each memory's neighbours a share of its score: the answer to a question often sits
-    beside the turn that matches it. Scores decay with rank as 1/sqrt(rank)."""
-    scores: dict[int, float] = {}
-    for rank, item in enumerate(ranked[:SMOOTHING_DEPTH], start=1):
-        score = rank**-0.5
-        scores[item] = scores.get(item, 0.0) + score
-        for neighbour in neighbours.get(item, ()):
-            scores[neighbour] = scores.get(neighbour, 0.0) + share * score
-    return sorted(scores.items(), key=lambda pair: (-pair[1], pair[0]))
 
 
 #: How many newer versions of a fact recall follows from one memory (links can form chains).

@@ -165,12 +165,22 @@ def build_server(service: MemoryService, actor: str = "mcp", tokens: Sequence[To
                 ge=1, description="Only as many of the best hits as fit in this many tokens of memory text."
             ),
         ] = None,
+        min_score: Annotated[
+            float | None,
+            Field(
+                ge=0,
+                le=1,
+                description="Leave out hits scoring below this (0-1; default 0.35; 0 returns every hit).",
+            ),
+        ] = None,
     ) -> RecallResult:
         """Find the stored memories most relevant to a query, best first.
 
         Call it at the start of a task and whenever the user refers to something from before.
         When a fact changed, the newest version comes first and says what it 'replaces'; an
-        older one carries 'replaced_by': answer with the newest.
+        older one carries 'replaced_by': answer with the newest. Each hit's score (0-1) is
+        relevance on one scale for every query: about 0.35 loosely related, 0.6 clearly about
+        the query, 0.9 and up a near restatement. No hits means nothing relevant is stored.
         """
         return _adapt(
             lambda: service.recall(
@@ -182,6 +192,7 @@ def build_server(service: MemoryService, actor: str = "mcp", tokens: Sequence[To
                 access(ctx).check(scope, default_scope),
                 include_superseded,
                 max_tokens,
+                min_score,
             )
         )
 

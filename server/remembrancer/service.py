@@ -8,11 +8,11 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from remembrancer import transfer
 from remembrancer import validation as check
@@ -38,13 +38,7 @@ from remembrancer.models import (
     StoreStats,
     UndoResult,
 )
-from remembrancer.retrieval import (
-    SMOOTHING_DEPTH,
-    match_expression,
-    neighbour_smoothing,
-    query_words,
-    score_fusion,
-)
+from remembrancer.ranking import RetrievalMode, rank
 from remembrancer.review import review_pending, run_review_loop, undo
 from remembrancer.rows import RowFilter, float32_bytes
 from remembrancer.store import Store
@@ -54,7 +48,6 @@ from remembrancer.transfer import to_memory
 log = logging.getLogger(__name__)
 
 RETRIEVAL_DEPTH = 100
-RetrievalMode = Literal["hybrid", "vector", "text"]
 _SENTENCE_END = re.compile(r"[.!?](?:\s+|$)")
 
 
@@ -232,6 +225,7 @@ class MemoryService:
         scope: str | Sequence[str] | None = None,
         include_superseded: bool = False,
         max_tokens: int | None = None,
+        min_score: float | None = None,
         *,
         mode: RetrievalMode = "hybrid",
     ) -> RecallResult:
@@ -243,40 +237,29 @@ class MemoryService:
         # Every named scope is searched; one that holds nothing yet is a note, not an error, so
         # ["my-project", "default"] still answers from "default" before the project has memories.
         scopes = check.check_scopes(scope, self.settings.default_scope)
-        notes = [f"scope {name!r} holds no memories yet" for name in self._empty_scopes(scopes)]
+        empty = self._empty_scopes(scopes)
+        notes = [f"scope {name!r} holds no memories yet" for name in empty]
         row_filter = self._filter(scopes, tags, since, until, include_superseded)
+        floor = self.settings.min_score if min_score is None else check.check_score(min_score)
         vector = self._vectors([text])[0]
         depth = max(RETRIEVAL_DEPTH, limit * 4)
-
-        vector_job: Future[list[tuple[int, float]]] | None = None
-        if mode != "text" and row_filter.narrows:
-            vector_job = self._vector_search.submit(self.store.nearest_filtered, vector, row_filter, depth)
-        elif mode != "text":  # brought up to date here, so the search never waits for the store lock
-            index = self.store.current_vectors()
-            vector_job = self._vector_search.submit(index.nearest, vector, row_filter.scopes, depth)
-        words = self.store.affordable_words(query_words(text), row_filter.scopes) if mode != "vector" else []
-        match = match_expression(words)
-        by_text = self.store.full_text(match, row_filter, depth) if match else []
-        by_vector = [] if vector_job is None else vector_job.result()
-
-        fused = score_fusion(by_vector, by_text)
-        neighbours = self.store.neighbours(fused[:SMOOTHING_DEPTH]) if mode == "hybrid" else {}
-        smoothed = neighbour_smoothing(fused, neighbours)
-        # Neighbours come unfiltered, and the vector copy does not know what was superseded.
-        admitted = self.store.admitted([rowid for rowid, _ in smoothed], row_filter)
-        top = [(rowid, score) for rowid, score in smoothed if rowid in admitted][:limit]
+        ranked, cosine = rank(
+            self.store, self._vector_search.submit, text, vector, row_filter, depth, floor, mode
+        )
+        top = [(item.rowid, item.score) for item in ranked[:limit]]
+        if not top and len(empty) < len(scopes):
+            notes.append(f"no memory scores {floor:g} or more for this query (min_score)")
         ordered, changes = newest_first_hits(self.store, [rowid for rowid, _ in top], row_filter, text)
         scores, next_score = dict(top), 0.0
         for rowid in reversed(ordered):  # a newer version put first scores at least as the hit after it
             next_score = scores[rowid] = max(scores.get(rowid, 0.0), next_score)
         ordered = ordered[:limit]
         rows = self.store.get_by_rowids([*ordered, *changes.rowids])
-        similarity = {rowid: 1.0 - distance for rowid, distance in by_vector}
         fields = [
             {
                 **to_memory(rows[rowid]).model_dump(),
-                "score": round(scores[rowid], 6),
-                "similarity": None if rowid not in similarity else round(similarity[rowid], 4),
+                "score": round(scores[rowid], 3),
+                "similarity": None if rowid not in cosine else round(cosine[rowid], 3),
                 **changes.describe(rowid, rows),
             }
             for rowid in ordered

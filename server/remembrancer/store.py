@@ -377,11 +377,29 @@ class Store(StoreReads, StoreLinks):
                 )
             }
 
-    def affordable_words(self, words: list[str], scopes: Sequence[str]) -> list[str]:
-        """The query words worth their cost in these scopes (text_index.affordable_words)."""
+    def word_frequencies(self, words: list[str]) -> dict[str, int]:
+        """How many memories hold each word, store-wide."""
         with self.lock:
-            share = 1.0 if self.vectors is None else self.vectors.share_of(scopes)
-            return text_index.affordable_words(self.conn, words, share)
+            return text_index.document_frequencies(self.conn, words)
+
+    def share_of(self, scopes: Sequence[str]) -> float:
+        """The share of all memories held by these scopes (1.0 before the vectors are loaded)."""
+        with self.lock:
+            return 1.0 if self.vectors is None else self.vectors.share_of(scopes)
+
+    def document_count(self) -> int:
+        with self.lock:
+            return len(self._current_vectors())
+
+    def evidence(self, rowids: list[int]) -> dict[int, tuple[str, str, str]]:
+        """(content, tags, context) of each memory, as the full-text side matches them."""
+        with self.lock:
+            return text_index.evidence(self.conn, rowids)
+
+    def similarities(self, vector: bytes, rowids: list[int]) -> dict[int, float]:
+        """Cosine similarity of the vector to each of these memories."""
+        index = self.current_vectors()
+        return {rowid: 1.0 - distance for rowid, distance in index.nearest_among(vector, rowids, len(rowids))}
 
     def neighbours(self, rowids: list[int]) -> dict[int, list[int]]:
         with self.lock:

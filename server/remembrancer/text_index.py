@@ -121,28 +121,45 @@ def _prepare_query_vocabulary(conn: Connection) -> None:
     )
 
 
-def affordable_words(conn: Connection, words: list[str], scope_share: float = 1.0) -> list[str]:
-    """The words, rarest first, while their matches in the queried scopes fit the budget;
-    always at least the rarest word. Returned in their original order."""
-    if len(words) < 2:
-        return words
+def document_frequencies(conn: Connection, words: list[str]) -> dict[str, int]:
+    """How many memories hold each word (after the index's own stemming), in the whole store."""
+    if not words:
+        return {}
     _prepare_query_vocabulary(conn)
     conn.execute("delete from temp.query_words")
     conn.executemany("insert into temp.query_words(rowid, word) values (?, ?)", list(enumerate(words)))
     stems = {int(index): str(term) for index, term in conn.execute("select doc, term from temp.query_stems")}
     conn.execute("delete from temp.query_words")
     if not stems:
-        return words
+        return dict.fromkeys(words, 0)
     marks = ", ".join("?" * len(stems))
     counts = dict(
         conn.execute(f"select term, doc from memory_fts_vocab where term in ({marks})", list(stems.values()))
     )
-    frequency = {index: counts.get(stems.get(index), 0) for index in range(len(words))}
-    kept: set[int] = set()
+    return {word: int(counts.get(stems.get(index), 0)) for index, word in enumerate(words)}
+
+
+def affordable_words(words: list[str], frequency: dict[str, int], scope_share: float = 1.0) -> list[str]:
+    """The words, rarest first, while their matches in the queried scopes fit the budget;
+    always at least the rarest word. Returned in their original order."""
+    kept: set[str] = set()
     spent = 0.0
-    for index in sorted(frequency, key=lambda index: (frequency[index], index)):
-        spent += frequency[index] * scope_share
+    for word in sorted(words, key=lambda word: (frequency.get(word, 0), words.index(word))):
+        spent += frequency.get(word, 0) * scope_share
         if kept and spent > POSTINGS_BUDGET:
             break
-        kept.add(index)
-    return [word for index, word in enumerate(words) if index in kept]
+        kept.add(word)
+    return [word for word in words if word in kept]
+
+
+def evidence(conn: Connection, rowids: list[int]) -> dict[int, tuple[str, str, str]]:
+    """(content, tags, context) of each memory as the full-text index holds them."""
+    if not rowids:
+        return {}
+    marks = ", ".join("?" * len(rowids))
+    return {
+        int(rowid): (str(content), str(tags or ""), str(context or ""))
+        for rowid, content, tags, context in conn.execute(
+            f"select rowid, content, tags, context from memory_fts where rowid in ({marks})", rowids
+        )
+    }

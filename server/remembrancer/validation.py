@@ -171,6 +171,12 @@ def check_limit(limit: int, low: int = 1, high: int = 50, *, name: str = "limit"
     return limit
 
 
+def check_score(score: float) -> float:
+    if isinstance(score, bool) or not isinstance(score, (int, float)) or not 0.0 <= score <= 1.0:
+        raise InvalidInput(f"min_score must be a number from 0 to 1 (0 returns every hit); got {score!r}.")
+    return float(score)
+
+
 def as_utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 

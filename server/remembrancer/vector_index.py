@@ -273,6 +273,10 @@ class VectorIndex:
 
     # -- searching ----------------------------------------------------------------------------
 
+    def __len__(self) -> int:
+        with self.lock:
+            return sum(len(partition) for partition in self.partitions.values())
+
     def share_of(self, scopes: Sequence[str]) -> float:
         """The share of all vectors that these scopes hold; 1.0 before the copy is loaded."""
         with self.lock:

@@ -1,0 +1,85 @@
+"""Questions about things never stored (bench/absent_topics.json): how many hits recall returns.
+
+The set is hand-written: questions for each LoCoMo dev conversation whose topic never comes up in
+it (about half name its speakers), and questions beside a small store of personal facts that
+those facts do not answer (about half near misses). With a working relevance floor the median
+number of hits is 0. ``bench/locomo.py`` runs this on its LoCoMo store.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from remembrancer.config import Settings
+from remembrancer.embeddings import FastEmbedder
+from remembrancer.service import MemoryService
+
+QUESTIONS = Path(__file__).resolve().parent / "absent_topics.json"
+
+
+@dataclass(frozen=True)
+class AbsentResult:
+    group: str
+    questions: int
+    median_hits: float
+    mean_hits: float
+    none_share: float  # questions answered with no hit at all
+
+    def row(self) -> str:
+        return (
+            f"| {self.group} | {self.questions} | {self.median_hits:g} | {self.mean_hits:.2f} |"
+            f" {self.none_share:.2f} |"
+        )
+
+
+def _result(group: str, counts: list[int]) -> AbsentResult:
+    return AbsentResult(
+        group,
+        len(counts),
+        statistics.median(counts),
+        statistics.fmean(counts),
+        sum(count == 0 for count in counts) / len(counts),
+    )
+
+
+def hits_per_question(service: MemoryService, questions: list[tuple[str, str]], limit: int) -> list[int]:
+    return [len(service.recall(text, limit=limit, scope=scope).hits) for scope, text in questions]
+
+
+def measure(
+    locomo: MemoryService, embedder: FastEmbedder, min_score: float, limit: int = 5
+) -> list[AbsentResult]:
+    """Absent-topic questions on the LoCoMo store given, and on a personal store built here."""
+    data = json.loads(QUESTIONS.read_text(encoding="utf-8"))
+    on_locomo = [(scope, text) for scope, texts in data["locomo_questions"].items() for text in texts]
+    locomo_counts = hits_per_question(locomo, on_locomo, limit)
+    with tempfile.TemporaryDirectory() as folder:
+        personal = MemoryService.open(
+            Settings(db_path=Path(folder) / "personal.db", min_score=min_score), embedder
+        )
+        try:
+            for fact in data["personal_facts"]:
+                personal.remember(fact)
+            personal_counts = hits_per_question(
+                personal, [("default", text) for text in data["personal_questions"]], limit
+            )
+        finally:
+            personal.close()
+    return [
+        _result("LoCoMo dev conversations", locomo_counts),
+        _result("personal facts", personal_counts),
+        _result("all", locomo_counts + personal_counts),
+    ]
+
+
+def table(results: list[AbsentResult], limit: int = 5) -> str:
+    lines = [
+        f"Questions about things never stored (bench/absent_topics.json), recall limit {limit}:\n",
+        "| store | questions | median hits | mean hits | share with no hit |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    return "\n".join([*lines, *(result.row() for result in results)])

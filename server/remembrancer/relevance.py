@@ -1,0 +1,180 @@
+"""How relevant a memory is to a query, on one 0-1 scale for every query, scope and store.
+
+    relevance = 0.7 * words + 0.3 * meaning
+
+- ``words``: the share of the query's topic words the memory contains, each word weighted by how
+  much it tells (its inverse document frequency). A word found only in the memory's context (the
+  memory stored just before it) counts 0.4, in its tags 0.5. Stop words and words about time
+  ("June", "2023", "last week") are left out: a memory's time is its event time, not its text.
+- ``meaning``: the cosine similarity of the two embeddings, rescaled so that 0.3 (what unrelated
+  sentences reach with the bundled model) is 0 and 0.7 (a paraphrase) is 1.
+
+A memory stored right beside a relevant one in the same sitting (the reply after a question)
+gains 0.3 of that memory's relevance, and passes the floor when 0.9 of it does (if it has a
+relevance of its own of at least 0.1).
+
+Document frequencies come from the store, smoothed by the frequency a word has in English (the
+bundled tokenizer's vocabulary is ordered by it): in a store of ten memories, "use" appearing
+once must not weigh more than "editor" appearing three times. bench/RESULTS.md has the
+measurements behind each constant.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+from remembrancer.embeddings import bundled_model_dir
+
+WORDS_WEIGHT = 0.7
+UNRELATED_COSINE = 0.3
+PARAPHRASE_COSINE = 0.7
+CONTEXT_WEIGHT = 0.4
+TAG_WEIGHT = 0.5
+#: Share of a memory's relevance given to the memories stored just before and after it.
+NEIGHBOUR_SHARE = 0.3
+#: A memory beside one whose relevance passes the floor passes with it above this share, when
+#: it has at least a little relevance of its own.
+NEIGHBOUR_SUPPORT = 0.9
+NEIGHBOUR_OWN = 0.1
+#: How many memories of plain English text the tokenizer's word frequencies count as.
+PRIOR_DOCUMENTS = 1000
+
+_MONTHS = (
+    "january february march april may june july august september october november december "
+    "jan feb mar apr jun jul aug sep sept oct nov dec"
+)
+_TIME_WORDS = frozenset(
+    f"{_MONTHS} monday tuesday wednesday thursday friday saturday sunday yesterday today tomorrow "
+    "tonight weekend week weeks month months year years ago last next".split()
+)
+_ORDINAL = re.compile(r"\d{1,2}(?:st|nd|rd|th)")
+_WORD = re.compile(r"\w+")
+_SUFFIXES = ("ingly", "edly", "ings", "ing", "ies", "ied", "ers", "ed", "er", "ly", "s")
+
+
+def is_time_word(word: str) -> bool:
+    """A month, weekday, year, day of the month or relative time word."""
+    if word in _TIME_WORDS or _ORDINAL.fullmatch(word):
+        return True
+    return word.isdigit() and (len(word) <= 2 or (len(word) == 4 and word[:2] in ("19", "20")))
+
+
+@lru_cache(maxsize=65536)
+def stem(word: str) -> str:
+    """A light English stem: enough to match "lives", "lived" and "living" with "live"."""
+    for suffix in _SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3 and not word.endswith("ss"):
+            word = word[: -len(suffix)] + ("y" if suffix in ("ies", "ied") else "")
+            break
+    return word[:-1] if word.endswith("e") and len(word) > 3 else word
+
+
+@lru_cache(maxsize=20_000)
+def stems(text: str) -> frozenset[str]:
+    """The stems of a text's words; cached, since the same memories come back query after query."""
+    return frozenset(stem(word) for word in _WORD.findall(text.casefold()))
+
+
+_vocabulary_lock = threading.Lock()
+_vocabulary: dict[str, int] | None = None
+_FIRST_WORD_ID = 1996  # in the BERT vocabulary, ids from here on are whole words by frequency
+_RARE_SHARE = 1 / 30_000
+
+
+def english_share(word: str) -> float:
+    """About how common the word is in English: 1/rank in the tokenizer's vocabulary."""
+    global _vocabulary
+    with _vocabulary_lock:
+        if _vocabulary is None:
+            path = bundled_model_dir() / "tokenizer.json"
+            _vocabulary = dict(json.loads(path.read_text(encoding="utf-8"))["model"]["vocab"])
+        vocabulary = _vocabulary
+    position = vocabulary.get(word)
+    if position is None or position < _FIRST_WORD_ID:
+        return _RARE_SHARE
+    return 1.0 / (position - _FIRST_WORD_ID + 1)
+
+
+def topic_words(words: Sequence[str]) -> list[str]:
+    """The query words that say what it is about: time words dropped (unless none are left)."""
+    return [word for word in words if not is_time_word(word)] or list(words)
+
+
+def word_weights(words: Iterable[str], frequency: Mapping[str, int], documents: int) -> dict[str, float]:
+    """Inverse document frequency of each query word, smoothed towards its English frequency."""
+    total = documents + PRIOR_DOCUMENTS
+    weights: dict[str, float] = {}
+    for word in words:
+        seen = frequency.get(word, 0) + PRIOR_DOCUMENTS * english_share(word)
+        weights[stem(word)] = max(
+            weights.get(stem(word), 0.0), math.log1p((total - seen + 0.5) / (seen + 0.5))
+        )
+    return weights
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What a memory offers a query's words: its text, its tags and its context."""
+
+    content: str
+    tags: str
+    context: str
+
+
+def word_share(weights: Mapping[str, float], evidence: Evidence) -> float:
+    total = sum(weights.values())
+    if total <= 0:
+        return 0.0
+    own, tags, context = stems(evidence.content), stems(evidence.tags), stems(evidence.context)
+    found = 0.0
+    for word, weight in weights.items():
+        if word in own:
+            found += weight
+        elif word in tags:
+            found += TAG_WEIGHT * weight
+        elif word in context:
+            found += CONTEXT_WEIGHT * weight
+    return found / total
+
+
+def meaning(cosine: float) -> float:
+    return min(1.0, max(0.0, (cosine - UNRELATED_COSINE) / (PARAPHRASE_COSINE - UNRELATED_COSINE)))
+
+
+def relevance(words: float | None, cosine: float | None) -> float:
+    """Both sides when both are known; one side alone when measuring it alone."""
+    if words is None:
+        return meaning(cosine or 0.0)
+    if cosine is None:
+        return words
+    return WORDS_WEIGHT * words + (1.0 - WORDS_WEIGHT) * meaning(cosine)
+
+
+@dataclass(frozen=True)
+class Ranked:
+    rowid: int
+    score: float  # ranks the hits
+    support: float  # passes the floor
+
+
+def with_neighbours(
+    own: Mapping[int, float], leaders: Sequence[int], neighbours: Mapping[int, Sequence[int]]
+) -> list[Ranked]:
+    """Every memory with its own relevance, lifted by its most relevant neighbour among the
+    leaders; best first."""
+    score, support = dict(own), dict(own)
+    for leader in leaders:
+        for neighbour in neighbours.get(leader, ()):
+            if neighbour in own:
+                lifted = min(1.0, own[neighbour] + NEIGHBOUR_SHARE * own[leader])
+                score[neighbour] = max(score[neighbour], lifted)
+                if own[neighbour] >= NEIGHBOUR_OWN:
+                    support[neighbour] = max(support[neighbour], NEIGHBOUR_SUPPORT * own[leader])
+    ranked = [Ranked(rowid, score[rowid], support[rowid]) for rowid in own]
+    return sorted(ranked, key=lambda item: (-item.score, item.rowid))

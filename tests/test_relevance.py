@@ -1,0 +1,110 @@
+"""Scores on one 0-1 scale, a relevance floor, and fair ranking across scopes: through the
+installed console script and over MCP stdio, with the real embedding model."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from mcp.client.stdio import StdioServerParameters
+
+from remembrancer.relevance import is_time_word, stem, word_weights
+from servers import clean_env, serve_args, server_env, stdio_session, tool_data
+
+SCRIPT = Path(sys.executable).parent / "remembrancer"
+PROJECT = ["Use 4 spaces for indentation, never tabs", "The project uses pytest for its tests"]
+PERSONAL = ["My favourite editor is Neovim", "I live in Lisbon", "My sister is called Ana"]
+
+
+def test_a_word_common_in_english_weighs_less_even_in_a_tiny_store() -> None:
+    # "use" in one memory of five, "editor" in three: the store alone would weigh "use" more.
+    weights = word_weights(["editor", "use"], {"editor": 3, "use": 1}, documents=5)
+    assert weights[stem("editor")] > weights[stem("use")]
+
+
+def test_time_words_and_stems() -> None:
+    assert all(is_time_word(word) for word in ["june", "2023", "1st", "7", "yesterday", "weekend"])
+    assert not any(is_time_word(word) for word in ["editor", "1999x", "12345"])
+    assert stem("lives") == stem("lived") == stem("living") == stem("live")
+    assert stem("stories") == stem("story")
+
+
+@pytest.mark.slow
+@pytest.mark.anyio
+async def test_over_mcp_scores_mean_the_same_everywhere_and_nothing_relevant_is_nothing(
+    tmp_path: Path,
+) -> None:
+    params = StdioServerParameters(
+        command=sys.executable,
+        args=serve_args(tmp_path / "memory.db"),
+        env=server_env(tmp_path),
+        cwd=tmp_path,
+    )
+    async with stdio_session(params, tmp_path / "stderr.log") as client:
+        for fact in PROJECT:
+            await client.call_tool("remember", {"content": fact, "scope": "my-project"})
+        for fact in PERSONAL:
+            await client.call_tool("remember", {"content": fact})
+
+        both = ["my-project", "default"]
+        editor = tool_data(
+            await client.call_tool("recall", {"query": "which editor do I use", "scope": both})
+        )
+        assert editor["hits"][0]["content"] == "My favourite editor is Neovim"
+        scores = [hit["score"] for hit in editor["hits"]]
+        assert scores == sorted(scores, reverse=True) and all(0 <= score <= 1 for score in scores)
+
+        absent = tool_data(await client.call_tool("recall", {"query": "What is my passport number?"}))
+        assert absent["hits"] == [] and "min_score" in absent["notes"][0]
+        closest = tool_data(
+            await client.call_tool("recall", {"query": "What is my passport number?", "min_score": 0})
+        )
+        assert len(closest["hits"]) == 3 and all(hit["score"] < 0.35 for hit in closest["hits"])
+
+        strict = tool_data(
+            await client.call_tool("recall", {"query": "Where do I live?", "min_score": 0.8, "limit": 5})
+        )
+        assert [hit["content"] for hit in strict["hits"]] == ["I live in Lisbon"]
+
+        partly_empty = tool_data(
+            await client.call_tool("recall", {"query": "Where do I live?", "scope": ["not-yet", "default"]})
+        )
+        assert partly_empty["hits"][0]["content"] == "I live in Lisbon"
+        assert partly_empty["notes"] == ["scope 'not-yet' holds no memories yet"]
+
+        wrong = await client.call_tool("recall", {"query": "x", "min_score": 1.5})
+        assert wrong.is_error
+        text = " ".join(getattr(block, "text", "") for block in wrong.content)
+        assert "min_score must be at most 1" in text and len(text.splitlines()) == 1
+
+
+def _run(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(SCRIPT), *args],
+        capture_output=True,
+        text=True,
+        env=clean_env(tmp_path),
+        cwd=tmp_path,
+        timeout=120,
+    )
+
+
+def test_the_command_line_takes_a_floor_and_says_when_nothing_passes(tmp_path: Path) -> None:
+    db = str(tmp_path / "memory.db")
+    for fact in PERSONAL:
+        assert _run(tmp_path, "remember", fact, "--db", db).returncode == 0
+    nothing = _run(tmp_path, "recall", "What car do I drive?", "--db", db)
+    assert (
+        nothing.returncode == 0
+        and nothing.stdout.strip() == "note: no memory scores 0.35 or more for this query (min_score)"
+    )
+    everything = json.loads(
+        _run(tmp_path, "recall", "What car do I drive?", "--min-score", "0", "--json", "--db", db).stdout
+    )
+    assert len(everything["hits"]) == 3
+    bad = _run(tmp_path, "recall", "x", "--min-score", "2", "--db", db)
+    assert bad.returncode == 2 and bad.stderr.startswith("remembrancer: ") and "min_score" in bad.stderr
+    assert len(bad.stderr.strip().splitlines()) == 1
