@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 import subprocess
@@ -17,6 +16,9 @@ import pytest
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp_types import CallToolResult, TextContent
+from pydantic import BaseModel
+
+from remembrancer.models import ForgetResult, RecallResult, RememberResult
 
 
 def serve_args(db: Path, *extra: str) -> list[str]:
@@ -111,9 +113,24 @@ def tool_text(result: CallToolResult) -> str:
     return "\n".join(block.text for block in result.content if isinstance(block, TextContent))
 
 
+def complete(structured: dict[str, Any]) -> dict[str, Any]:
+    """Compact structured content read as a typed client reads it: through its model, so the
+    fields left out because they were empty come back with their defaults."""
+    model: type[BaseModel] = (
+        RecallResult
+        if "hits" in structured
+        else ForgetResult
+        if "forgotten" in structured
+        else RememberResult
+    )
+    return model.model_validate(structured).model_dump(mode="json")
+
+
 def tool_data(result: CallToolResult) -> dict[str, Any]:
-    """The structured answer of a successful call; the text content carries the same JSON."""
+    """The structured answer of a successful call; the text content names every memory in it."""
     assert not result.is_error, f"tool call failed: {tool_text(result)}"
     assert isinstance(result.structured_content, dict), result
-    assert json.loads(tool_text(result)) == result.structured_content
-    return result.structured_content
+    data = complete(result.structured_content)
+    named = [hit["id"] for hit in data.get("hits", [])] + data.get("forgotten", [])
+    assert all(memory_id in tool_text(result) for memory_id in named), tool_text(result)
+    return data

@@ -52,6 +52,7 @@ from remembrancer.rows import RowFilter
 from remembrancer.server import build_server
 from remembrancer.service import MemoryService
 from remembrancer.validation import timestamp
+from servers import complete
 
 EXAMPLES = int(os.environ.get("REMEMBRANCER_PROPERTY_EXAMPLES", "200"))
 PROPERTY = settings(
@@ -332,7 +333,7 @@ class World:
             assert history_length(self.service) == before_history, f"{tool}({shown}) failed but wrote history"
             return Outcome(ok=False, message=detail)
         assert result.structured_content is not None, f"{tool}({shown}) answered without structured content"
-        outcome = Outcome(ok=True, data=dict(result.structured_content))
+        outcome = Outcome(ok=True, data=complete(dict(result.structured_content)))
         OUTCOMES[f"{tool}: {outcome.data.get('status', 'ok')}"] += 1
         if tool == "remember":
             self._after_remember(arguments, outcome.data, shown)

@@ -75,6 +75,21 @@ async def test_over_mcp_scores_mean_the_same_everywhere_and_nothing_relevant_is_
         assert partly_empty["hits"][0]["content"] == "I live in Lisbon"
         assert partly_empty["notes"] == ["scope 'not-yet' holds no memories yet"]
 
+        # Compact: no empty fields, timestamps to the second, one short line a hit.
+        raw = await client.call_tool("recall", {"query": "Where do I live?", "min_score": 0, "limit": 5})
+        assert raw.structured_content is not None
+        hits = raw.structured_content["hits"]
+        assert len(hits) == 3 and all(
+            value not in (None, [], {}, "") for hit in hits for value in hit.values()
+        )
+        assert all(hit["created_at"].endswith("Z") and "." not in hit["created_at"] for hit in hits)
+        text = " ".join(getattr(block, "text", "") for block in raw.content)
+        assert len(text.splitlines()) == 3 and all(hit["id"] in text for hit in hits)
+        assert len(text) <= sum(len(hit["content"]) + 90 for hit in hits)
+        listed = (await client.list_tools()).tools
+        size = len(json.dumps([t.model_dump(mode="json", by_alias=True, exclude_none=True) for t in listed]))
+        assert size <= 8 * 1024 and all("\n    " not in (t.description or "") for t in listed)
+
         wrong = await client.call_tool("recall", {"query": "x", "min_score": 1.5})
         assert wrong.is_error
         text = " ".join(getattr(block, "text", "") for block in wrong.content)

@@ -20,7 +20,7 @@ from mcp import Client
 from mcp.client.sse import sse_client
 from mcp.client.stdio import StdioServerParameters
 
-from servers import http_server, serve_args, server_env, stdio_session, tool_data, tool_text
+from servers import complete, http_server, serve_args, server_env, stdio_session, tool_data, tool_text
 
 pytestmark = pytest.mark.slow
 
@@ -144,9 +144,10 @@ def _inspector(npx: str, db: Path, tmp_path: Path, *method: str) -> Any:
 
 def _structured(result: dict[str, Any]) -> dict[str, Any]:
     assert not result.get("isError"), result
-    structured = result["structuredContent"]
-    assert json.loads(result["content"][0]["text"]) == structured
-    return dict(structured)
+    structured = complete(result["structuredContent"])
+    named = [hit["id"] for hit in structured.get("hits", [])] + structured.get("forgotten", [])
+    assert all(memory_id in result["content"][0]["text"] for memory_id in named)
+    return structured
 
 
 @pytest.mark.timeout(900)

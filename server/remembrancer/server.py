@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -9,14 +10,16 @@ from typing import Annotated, Any, TypeVar
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
-from mcp_types import ToolAnnotations
-from pydantic import Field, ValidationError
+from mcp_types import CallToolResult, TextContent, ToolAnnotations
+from mcp_types import Tool as MCPTool
+from pydantic import BaseModel, Field, ValidationError
 
 from remembrancer import package_version
 from remembrancer.auth import Access, Token
 from remembrancer.errors import RemembrancerError
 from remembrancer.models import ForgetResult, RecallResult, RememberResult
 from remembrancer.service import MemoryService
+from remembrancer.tool_text import compact, forget_text, recall_text, remember_text
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -59,6 +62,47 @@ class _Server(MCPServer):
                 problems = "; ".join(_argument_problem(error) for error in exc.__cause__.errors())
                 raise ToolError(f"{name}: {problems}.") from exc.__cause__
             raise
+
+    async def list_tools(self) -> list[MCPTool]:
+        """The tools with lean schemas (no generated titles) and descriptions without source
+        indentation: every byte of tools/list sits in the assistant's context."""
+        return [
+            tool.model_copy(
+                update={
+                    "description": _plain(tool.description or ""),
+                    "input_schema": _lean(tool.input_schema),
+                    # The text content explains each result; the output schema is for validation.
+                    "output_schema": None
+                    if tool.output_schema is None
+                    else _lean(tool.output_schema, descriptions=False),
+                }
+            )
+            for tool in await super().list_tools()
+        ]
+
+
+def _plain(docstring: str) -> str:
+    """A docstring's paragraphs, each on one line."""
+    paragraphs = inspect.cleandoc(docstring).split("\n\n")
+    return "\n\n".join(" ".join(paragraph.split()) for paragraph in paragraphs)
+
+
+def _lean(schema: Any, *, descriptions: bool = True) -> Any:
+    """The JSON schema without the titles pydantic derives from field names (and, if asked,
+    without descriptions)."""
+    if isinstance(schema, list):
+        return [_lean(item, descriptions=descriptions) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    lean: dict[str, Any] = {}
+    for key, value in schema.items():
+        if (key == "title" and isinstance(value, str)) or (key == "description" and not descriptions):
+            continue
+        if key in ("properties", "$defs") and isinstance(value, dict):
+            lean[key] = {name: _lean(sub, descriptions=descriptions) for name, sub in value.items()}
+        else:
+            lean[key] = _lean(value, descriptions=descriptions)
+    return lean
 
 
 _EXPECTED = {
@@ -119,7 +163,7 @@ def build_server(service: MemoryService, actor: str = "mcp", tokens: Sequence[To
             str | None,
             Field(description="Where to store it, e.g. a project's name; omit for the default scope."),
         ] = None,
-    ) -> RememberResult:
+    ) -> Annotated[CallToolResult, RememberResult]:
         """Store a durable fact, preference, decision or project convention in long-term memory.
 
         Call it when the user tells you something worth knowing next time. The server keeps
@@ -129,11 +173,12 @@ def build_server(service: MemoryService, actor: str = "mcp", tokens: Sequence[To
         reason says what changed); a different fact that looks alike is 'added'. Without an
         LLM the local judge decides; with one, a passage may be split into facts.
         """
-        return _adapt(
+        result = _adapt(
             lambda: service.remember(
                 content, tags, metadata, _one(access(ctx).check(scope, default_scope)), actor=actor
             )
         )
+        return _result(result, remember_text(result))
 
     @mcp.tool(
         title="Recall memories",
@@ -173,7 +218,7 @@ def build_server(service: MemoryService, actor: str = "mcp", tokens: Sequence[To
                 description="Leave out hits scoring below this (0-1; default 0.35; 0 returns every hit).",
             ),
         ] = None,
-    ) -> RecallResult:
+    ) -> Annotated[CallToolResult, RecallResult]:
         """Find the stored memories most relevant to a query, best first.
 
         Call it at the start of a task and whenever the user refers to something from before.
@@ -182,7 +227,7 @@ def build_server(service: MemoryService, actor: str = "mcp", tokens: Sequence[To
         relevance on one scale for every query: about 0.35 loosely related, 0.6 clearly about
         the query, 0.9 and up a near restatement. No hits means nothing relevant is stored.
         """
-        return _adapt(
+        result = _adapt(
             lambda: service.recall(
                 query,
                 limit,
@@ -195,6 +240,7 @@ def build_server(service: MemoryService, actor: str = "mcp", tokens: Sequence[To
                 min_score,
             )
         )
+        return _result(result, recall_text(result))
 
     @mcp.tool(
         title="Forget memories",
@@ -205,14 +251,19 @@ def build_server(service: MemoryService, actor: str = "mcp", tokens: Sequence[To
             list[str], Field(min_length=1, description="Ids of the memories to remove (from recall).")
         ],
         ctx: Context,
-    ) -> ForgetResult:
+    ) -> Annotated[CallToolResult, ForgetResult]:
         """Permanently remove memories by id, when the user asks or a stored fact is wrong.
 
         All ids must exist; otherwise nothing is removed.
         """
-        return _adapt(lambda: service.forget(ids, actor=actor, scopes=access(ctx).scopes))
+        result = _adapt(lambda: service.forget(ids, actor=actor, scopes=access(ctx).scopes))
+        return _result(result, forget_text(result))
 
     return mcp
+
+
+def _result(result: BaseModel, text: str) -> CallToolResult:
+    return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=compact(result))
 
 
 def _one(scope: str | list[str]) -> str:
