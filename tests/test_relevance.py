@@ -87,7 +87,8 @@ async def test_over_mcp_scores_mean_the_same_everywhere_and_nothing_relevant_is_
         assert len(text.splitlines()) == 3 and all(hit["id"] in text for hit in hits)
         assert len(text) <= sum(len(hit["content"]) + 90 for hit in hits)
         listed = (await client.list_tools()).tools
-        size = len(json.dumps([t.model_dump(mode="json", by_alias=True, exclude_none=True) for t in listed]))
+        tools = [t.model_dump(mode="json", by_alias=True, exclude_none=True) for t in listed]
+        size = len(json.dumps({"tools": tools}, separators=(",", ":")))  # compact JSON, as on the wire
         assert size <= 8 * 1024 and all("\n    " not in (t.description or "") for t in listed)
 
         wrong = await client.call_tool("recall", {"query": "x", "min_score": 1.5})
