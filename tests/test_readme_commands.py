@@ -168,6 +168,7 @@ def run_recall(cli: Cli, api: FakeMessagesAPI) -> None:
     hits = cli.json(
         "recall", "how do we ship the site", "--scope", "proj", "--scope", "default", "--tag", "work",
         "--since", "2000-01-01", "--until", "2999-12-31",
+        "--min-score", "0",
     )["hits"]  # fmt: skip
     assert [hit["content"] for hit in hits] == [DEPLOY]
 

@@ -1,13 +1,14 @@
 """How relevant a memory is to a query, on one 0-1 scale for every query, scope and store.
 
-    relevance = 0.7 * words + 0.3 * meaning
+    relevance = max(0.7 * words + 0.3 * meaning, 1.5 * meaning - 1)
 
 - ``words``: the share of the query's topic words the memory contains, each word weighted by how
   much it tells (its inverse document frequency). A word found only in the memory's context (the
   memory stored just before it) counts 0.4, in its tags 0.5. Stop words and words about time
   ("June", "2023", "last week") are left out: a memory's time is its event time, not its text.
 - ``meaning``: the cosine similarity of the two embeddings, rescaled so that 0.3 (what unrelated
-  sentences reach with the bundled model) is 0 and 0.7 (a paraphrase) is 1.
+  sentences reach with the bundled model) is 0 and 0.7 (a paraphrase) is 1. The second term lets
+  a close restatement that shares no word pass on meaning alone (0.35 from cosine 0.66).
 
 A memory stored right beside a relevant one in the same sitting (the reply after a question)
 gains 0.3 of that memory's relevance, and passes the floor when 0.9 of it does (if it has a
@@ -153,7 +154,9 @@ def relevance(words: float | None, cosine: float | None) -> float:
         return meaning(cosine or 0.0)
     if cosine is None:
         return words
-    return WORDS_WEIGHT * words + (1.0 - WORDS_WEIGHT) * meaning(cosine)
+    close = meaning(cosine)
+    # A restatement sharing no word still passes on meaning alone: 0.5 at cosine 0.7.
+    return max(WORDS_WEIGHT * words + (1.0 - WORDS_WEIGHT) * close, 1.5 * close - 1.0)
 
 
 @dataclass(frozen=True)
