@@ -1,7 +1,7 @@
 """Recall quality on LoCoMo: turn-level evidence recall@k and MRR, through the service's own paths.
 
 Each conversation goes into its own scope through ``MemoryService.remember`` (deduplication on,
-no LLM), one memory per dialogue turn, stamped with its session's date and carrying its turn id.
+no LLM), one memory per dialogue turn, its session's date as event time (occurred_at), carrying its turn id.
 Every category 1-4 question is asked through ``recall`` (no LLM at query time).
 
 Run: .venv/bin/python bench/locomo.py [--data PATH] [--twice] [--modes hybrid vector text]
@@ -80,10 +80,13 @@ def load(path: Path) -> tuple[list[Turn], list[Question]]:
     return turns, questions
 
 
-def ingest(service: MemoryService, turns: list[Turn]) -> float:
+def ingest(service: MemoryService, turns: list[Turn], *, event_time: bool = True) -> float:
+    """Each turn through remember, with its session's date as event time (or, without
+    ``event_time``, as a conversation pasted in today would be: no dates)."""
     started = time.perf_counter()
     for turn in turns:
-        service.remember(turn.text, metadata={"turn": turn.turn_id}, scope=turn.scope, created_at=turn.at)
+        when = turn.at if event_time else None
+        service.remember(turn.text, metadata={"turn": turn.turn_id}, scope=turn.scope, occurred_at=when)
     return len(turns) / (time.perf_counter() - started)
 
 
@@ -182,6 +185,7 @@ def main(argv: list[str] | None = None) -> int:
         "--no-absent", action="store_true", help="skip the questions about things never stored"
     )
     parser.add_argument("--min-score", type=float, help="relevance floor (default: the server's)")
+    parser.add_argument("--no-event-time", action="store_true", help="store the turns without session dates")
     args = parser.parse_args(argv)
     if not args.data.exists():
         print(f"LoCoMo data not found at {args.data}; pass --data PATH", file=sys.stderr)
@@ -195,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
             Settings(db_path=db) if args.min_score is None else Settings(db_path=db, min_score=args.min_score)
         )
         service = MemoryService.open(settings, embedder)
-        rate = ingest(service, turns)
+        rate = ingest(service, turns, event_time=not args.no_event_time)
         stored = service.stats().memories
         audit = audit_folds(service)
         results = {mode: evaluate(service, questions, mode) for mode in args.modes}

@@ -15,7 +15,7 @@ from typing import NoReturn
 
 from remembrancer import package_version
 from remembrancer.cli_files import cmd_backup, cmd_export, cmd_import, cmd_reembed
-from remembrancer.cli_support import emit, opened, parse_event, parse_since, parse_until, positive
+from remembrancer.cli_support import emit, opened, parse_event, positive
 from remembrancer.config import Settings, load_settings
 from remembrancer.display import describe, describe_event, describe_hit, describe_outcome
 from remembrancer.errors import RemembrancerError
@@ -82,7 +82,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_remember(args: argparse.Namespace, settings: Settings) -> int:
     metadata = json.loads(args.metadata) if args.metadata else {}
     with opened(settings, must_exist=False) as service:
-        result = service.remember(args.content, args.tag, metadata, args.scope, actor="cli")
+        result = service.remember(
+            args.content, args.tag, metadata, args.scope, actor="cli", occurred_at=args.occurred_at
+        )
 
     outcomes = result.facts or [FactOutcome.model_validate(result.model_dump(exclude={"facts"}))]
 
@@ -233,11 +235,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--tag", action="append", default=[], help="only memories with this tag (repeatable)"
     )
     filters.add_argument(
-        "--since", type=parse_since, help="stored at or after this time (local time unless a zone is given)"
+        "--since",
+        help="happened at or after this time: ISO 8601 (local time unless a zone is given),"
+        ' or "7d", "yesterday", "last week"',
     )
-    filters.add_argument(
-        "--until", type=parse_until, help="stored at or before this time (a date alone: the end of that day)"
-    )
+    filters.add_argument("--until", help="happened at or before this time (a date or period alone: its end)")
 
     parser = _Parser(prog="remembrancer", description="Long-term memory for MCP assistants.")
     parser.add_argument("--version", action=_Version, nargs=0, help="print the installed version")
@@ -260,6 +262,10 @@ def build_parser() -> argparse.ArgumentParser:
     remember.add_argument("--tag", action="append", default=[])
     remember.add_argument("--metadata", help="a JSON object")
     remember.add_argument("--scope")
+    remember.add_argument(
+        "--occurred-at",
+        help='when it happened, if not now: ISO 8601 (local time unless a zone is given) or "yesterday"',
+    )
     remember.set_defaults(run=cmd_remember)
 
     recall = sub.add_parser("recall", parents=[common, filters], help="find relevant memories")

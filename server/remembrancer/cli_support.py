@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Callable
-from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -52,28 +51,6 @@ def emit(
         print(json.dumps([item.model_dump(mode="json") for item in value], ensure_ascii=False, indent=2))
     else:
         print(json.dumps(value, ensure_ascii=False, indent=2))
-
-
-def _parse_moment(value: str, *, end_of_day: bool) -> datetime:
-    """An ISO 8601 time; without a zone it is local time. A date alone is the start of that day,
-    or with ``end_of_day`` its last moment, so ``--until 2026-12-01`` includes that day."""
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(  # noqa: B904 - argparse shows only the message
-            f"{value!r} is not an ISO 8601 time, e.g. 2026-01-31 or 2026-01-31T09:00"
-        )
-    if len(value.strip()) <= 10 and end_of_day:  # a date alone
-        moment = datetime.combine(moment.date() + timedelta(days=1), time()) - timedelta(microseconds=1)
-    return moment.astimezone() if moment.tzinfo is None else moment
-
-
-def parse_since(value: str) -> datetime:
-    return _parse_moment(value, end_of_day=False)
-
-
-def parse_until(value: str) -> datetime:
-    return _parse_moment(value, end_of_day=True)
 
 
 def parse_event(value: str) -> int:

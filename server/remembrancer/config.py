@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -48,6 +50,9 @@ class Settings(BaseModel):
     max_content_bytes: int = Field(default=32_768, ge=64)
     max_metadata_bytes: int = Field(default=16_384, ge=64)
     max_tags: int = Field(default=32, ge=1)
+    # The zone relative times ("yesterday") and dates without a zone are read in; the machine's
+    # own when unset.
+    timezone: str | None = None
     host: str = "127.0.0.1"
     port: int = Field(default=8765, ge=1, le=65535)
     log_level: str = "INFO"
@@ -68,6 +73,25 @@ class Settings(BaseModel):
     @property
     def llm_enabled(self) -> bool:
         return bool(self.anthropic_api_key)
+
+    @property
+    def zone(self) -> tzinfo:
+        if self.timezone:
+            return ZoneInfo(self.timezone)
+        local = datetime.now().astimezone().tzinfo
+        return local if local is not None else UTC
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        if value:
+            try:
+                ZoneInfo(value)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError(
+                    f"unknown time zone {value!r}; use an IANA name such as Europe/Lisbon"
+                ) from None
+        return value
 
     @field_validator("log_level")
     @classmethod
@@ -93,6 +117,7 @@ ENV_NAMES: dict[str, str] = {
     "max_content_bytes": "REMEMBRANCER_MAX_CONTENT_BYTES",
     "max_metadata_bytes": "REMEMBRANCER_MAX_METADATA_BYTES",
     "max_tags": "REMEMBRANCER_MAX_TAGS",
+    "timezone": "REMEMBRANCER_TIMEZONE",
     "host": "REMEMBRANCER_HOST",
     "port": "REMEMBRANCER_PORT",
     "log_level": "REMEMBRANCER_LOG_LEVEL",

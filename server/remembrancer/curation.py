@@ -64,6 +64,7 @@ class Fact:
     scope: str
     actor: str
     created_at: str | None = None
+    occurred_at: str | None = None
 
 
 class Curator:
@@ -270,6 +271,7 @@ class Curator:
             created,
             created,
             needs_review=needs_review,
+            occurred_at=fact.occurred_at,
         )
         superseding = decision.action == "supersede"
         changes = {conflict.memory_id: conflict for conflict in decision.conflicts}

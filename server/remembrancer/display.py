@@ -17,7 +17,8 @@ def when(moment: datetime) -> str:
 def describe(memory: Memory, score: float | None = None) -> str:
     tags = f" [{', '.join(memory.tags)}]" if memory.tags else ""
     lead = f"{score:.3f}  " if score is not None else ""
-    return f"{lead}{memory.id}  ({memory.scope}, {when(memory.created_at)}){tags}\n    {memory.content}"
+    happened = memory.occurred_at or memory.created_at
+    return f"{lead}{memory.id}  ({memory.scope}, {when(happened)}){tags}\n    {memory.content}"
 
 
 def describe_hit(hit: RecallHit) -> str:

@@ -176,6 +176,13 @@ def _007_changed_facts(conn: Connection) -> None:
     conn.execute("create index sightings_by_hash on sightings(content_hash) where content_hash is not null")
 
 
+def _008_event_time(conn: Connection) -> None:
+    """When a memory happened, apart from when it was stored; until now the same."""
+    conn.execute("alter table memories add column occurred_at text")
+    conn.execute("update memories set occurred_at = created_at")
+    conn.execute("create index memories_by_scope_and_event_time on memories(scope, occurred_at)")
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "core tables", _001_core_tables),
     (2, "supersede and review", _002_supersede_and_review),
@@ -184,6 +191,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (5, "text vocabulary", _005_text_vocabulary),
     (6, "scope in the text index", _006_scope_in_text_index),
     (7, "changed facts and folded wordings", _007_changed_facts),
+    (8, "event time", _008_event_time),
 ]
 
 LATEST_VERSION = MIGRATIONS[-1][0]

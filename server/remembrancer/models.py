@@ -23,6 +23,10 @@ class Memory(BaseModel):
     seen_count: int = Field(default=1, description="How many times this fact was remembered.")
     last_seen_at: datetime | None = None
     superseded_by: str | None = Field(default=None, description="Set when a newer memory replaced this one.")
+    occurred_at: datetime | None = Field(
+        default=None,
+        description="When it happened (event time); for new memories, when it was stored unless told.",
+    )
 
 
 class Sighting(BaseModel):

@@ -11,7 +11,7 @@ from typing import Any
 # The order MemoryRow.from_tuple reads them in.
 MEMORY_COLUMNS = (
     "rowid, id, content, content_hash, scope, tags, metadata, created_at, updated_at,"
-    " seen_count, last_seen_at, superseded_by, needs_review, context_rowid"
+    " seen_count, last_seen_at, superseded_by, needs_review, context_rowid, occurred_at"
 )
 
 
@@ -31,6 +31,7 @@ class MemoryRow:
     superseded_by: str | None = None
     needs_review: bool = False
     context_rowid: int | None = None
+    occurred_at: str | None = None  # None: when it was stored
 
     @classmethod
     def from_tuple(cls, row: Sequence[Any]) -> MemoryRow:
@@ -49,6 +50,7 @@ class MemoryRow:
             superseded_by=row[11],
             needs_review=bool(row[12]),
             context_rowid=row[13],
+            occurred_at=row[14] if len(row) > 14 else None,
         )
 
 
@@ -65,6 +67,7 @@ class NewMemory:
     seen_count: int = 1
     last_seen_at: str | None = None
     needs_review: bool = False
+    occurred_at: str | None = None  # None: when it was stored
 
 
 @dataclass(frozen=True)
@@ -87,10 +90,10 @@ class RowFilter:
             clauses.append(f"{alias}.superseded_by is null")
         params: list[Any] = list(self.scopes)
         if self.since is not None:
-            clauses.append(f"{alias}.created_at >= ?")
+            clauses.append(f"{alias}.occurred_at >= ?")
             params.append(self.since)
         if self.until is not None:
-            clauses.append(f"{alias}.created_at <= ?")
+            clauses.append(f"{alias}.occurred_at <= ?")
             params.append(self.until)
         for tag in self.tags:
             clauses.append(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import inspect
 import logging
 from collections.abc import Callable, Sequence
-from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
 from mcp.server.mcpserver import Context, MCPServer
@@ -163,6 +162,10 @@ def build_server(service: MemoryService, actor: str = "mcp", tokens: Sequence[To
             str | None,
             Field(description="Where to store it, e.g. a project's name; omit for the default scope."),
         ] = None,
+        occurred_at: Annotated[
+            str | None,
+            Field(description="When it happened, if not now: ISO 8601 (e.g. 2023-05-08) or 'yesterday'."),
+        ] = None,
     ) -> Annotated[CallToolResult, RememberResult]:
         """Store a durable fact, preference, decision or project convention in long-term memory.
 
@@ -175,7 +178,12 @@ def build_server(service: MemoryService, actor: str = "mcp", tokens: Sequence[To
         """
         result = _adapt(
             lambda: service.remember(
-                content, tags, metadata, _one(access(ctx).check(scope, default_scope)), actor=actor
+                content,
+                tags,
+                metadata,
+                _one(access(ctx).check(scope, default_scope)),
+                actor=actor,
+                occurred_at=occurred_at,
             )
         )
         return _result(result, remember_text(result))
@@ -192,10 +200,13 @@ def build_server(service: MemoryService, actor: str = "mcp", tokens: Sequence[To
             list[str] | None, Field(description="Only memories carrying all of these tags.")
         ] = None,
         since: Annotated[
-            datetime | None, Field(description="Only memories stored at or after this time (ISO 8601).")
+            str | None,
+            Field(
+                description="Only memories from this time on: ISO 8601, or '7d', 'yesterday', 'last week'."
+            ),
         ] = None,
         until: Annotated[
-            datetime | None, Field(description="Only memories stored at or before this time (ISO 8601).")
+            str | None, Field(description="Only memories up to this time (a date or period alone: its end).")
         ] = None,
         scope: Annotated[
             str | list[str] | None,

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from remembrancer import transfer
+from remembrancer import moments, transfer
 from remembrancer import validation as check
 from remembrancer.changes import add_superseded, newest_first_hits
 from remembrancer.config import Settings
@@ -133,6 +133,7 @@ class MemoryService:
         *,
         actor: str = "api",
         created_at: datetime | None = None,
+        occurred_at: datetime | str | None = None,
     ) -> RememberResult:
         text = check.check_content(content, self.settings)
         fact = Fact(
@@ -142,6 +143,9 @@ class MemoryService:
             scope=check.check_scope(self.settings.default_scope if scope is None else scope),
             actor=actor,
             created_at=None if created_at is None else check.timestamp(created_at),
+            occurred_at=None
+            if occurred_at is None
+            else check.timestamp(self._moment(occurred_at, "occurred_at")),
         )
         started = time.monotonic()
         llm = self.curator.llm
@@ -190,8 +194,8 @@ class MemoryService:
         self,
         scope: str | Sequence[str] | None,
         tags: Iterable[str] | None,
-        since: datetime | None,
-        until: datetime | None,
+        since: datetime | str | None,
+        until: datetime | str | None,
         include_superseded: bool = False,
     ) -> RowFilter:
         scopes = check.check_scopes(scope, self.settings.default_scope)
@@ -203,15 +207,35 @@ class MemoryService:
             )
         return self._filter(scopes, tags, since, until, include_superseded)
 
+    def _moment(
+        self, value: datetime | str, name: str, *, end: bool = False, notes: list[str] | None = None
+    ) -> datetime:
+        """A time given as a datetime, ISO 8601 text or a relative form, read in the set zone."""
+        if isinstance(value, datetime):
+            return value
+        if not isinstance(value, str):
+            raise InvalidInput(
+                f"{name} must be a time as text, {moments.EXAMPLES}; got {type(value).__name__}."
+            )
+        moment = moments.resolve(value, zone=self.settings.zone, end=end)
+        if notes is not None and value.strip() != moment.isoformat():
+            zone = moments.zone_name(self.settings.zone)
+            notes.append(f"{name} {value.strip()!r} read as {moment.isoformat(timespec='seconds')} ({zone})")
+        return moment
+
     def _filter(
         self,
         scopes: tuple[str, ...],
         tags: Iterable[str] | None,
-        since: datetime | None,
-        until: datetime | None,
+        since: datetime | str | None,
+        until: datetime | str | None,
         include_superseded: bool,
+        notes: list[str] | None = None,
     ) -> RowFilter:
-        start, end = check.check_time_range(since, until)
+        start, end = check.check_time_range(
+            None if since is None else self._moment(since, "since", notes=notes),
+            None if until is None else self._moment(until, "until", end=True, notes=notes),
+        )
         tag_list = tuple(check.check_tags(tags, self.settings))
         return RowFilter(scopes, tag_list, start, end, include_superseded)
 
@@ -220,8 +244,8 @@ class MemoryService:
         query: str,
         limit: int = 5,
         tags: Iterable[str] | None = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
+        since: datetime | str | None = None,
+        until: datetime | str | None = None,
         scope: str | Sequence[str] | None = None,
         include_superseded: bool = False,
         max_tokens: int | None = None,
@@ -239,7 +263,7 @@ class MemoryService:
         scopes = check.check_scopes(scope, self.settings.default_scope)
         empty = self._empty_scopes(scopes)
         notes = [f"scope {name!r} holds no memories yet" for name in empty]
-        row_filter = self._filter(scopes, tags, since, until, include_superseded)
+        row_filter = self._filter(scopes, tags, since, until, include_superseded, notes)
         floor = self.settings.min_score if min_score is None else check.check_score(min_score)
         vector = self._vectors([text])[0]
         depth = max(RETRIEVAL_DEPTH, limit * 4)
@@ -302,8 +326,8 @@ class MemoryService:
         self,
         scope: str | Sequence[str] | None = None,
         tags: Iterable[str] | None = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
+        since: datetime | str | None = None,
+        until: datetime | str | None = None,
         limit: int = 50,
         offset: int = 0,
         include_superseded: bool = False,

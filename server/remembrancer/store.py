@@ -138,11 +138,12 @@ class Store(StoreReads, StoreLinks):
         details: dict[str, Any] | None = None,
     ) -> int:
         """Insert the row, its tags, vector, full-text entry and history event. Caller holds a transaction."""
-        context = text_index.previous_in_sitting(self.conn, memory.scope, memory.created_at)
+        occurred_at = memory.occurred_at or memory.created_at
+        context = text_index.previous_in_sitting(self.conn, memory.scope, occurred_at)
         cursor = self.conn.execute(
             "insert into memories(id, content, content_hash, scope, tags, metadata, created_at, updated_at,"
-            " seen_count, last_seen_at, needs_review, context_rowid)"
-            " values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " seen_count, last_seen_at, needs_review, context_rowid, occurred_at)"
+            " values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 memory.id,
                 memory.content,
@@ -156,6 +157,7 @@ class Store(StoreReads, StoreLinks):
                 memory.last_seen_at,
                 int(memory.needs_review),
                 None if context is None else context[0],
+                occurred_at,
             ),
         )
         rowid = int(cursor.lastrowid)

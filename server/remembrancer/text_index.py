@@ -41,16 +41,18 @@ def match_in_scopes(words_expression: str, scopes: Sequence[str]) -> str:
     return f"scope : ({tokens}) AND {TEXT_COLUMNS} : ({words_expression})"
 
 
-def previous_in_sitting(conn: Connection, scope: str, created_at: str) -> tuple[int, str] | None:
-    """(rowid, content) of the last live memory in the scope, if stored in the same sitting."""
+def previous_in_sitting(conn: Connection, scope: str, occurred_at: str) -> tuple[int, str] | None:
+    """(rowid, content) of the last live memory stored in the scope, if it happened in the same
+    sitting (within an hour of event time: an imported conversation keeps its sittings)."""
     row = conn.execute(
-        "select rowid, content, created_at from memories where scope = ? and superseded_by is null"
+        "select rowid, content, coalesce(occurred_at, created_at) from memories"
+        " where scope = ? and superseded_by is null"
         " order by rowid desc limit 1",
         (scope,),
     ).fetchone()
     if row is None:
         return None
-    gap = abs((datetime.fromisoformat(created_at) - datetime.fromisoformat(row[2])).total_seconds())
+    gap = abs((datetime.fromisoformat(occurred_at) - datetime.fromisoformat(row[2])).total_seconds())
     return (int(row[0]), str(row[1])) if gap <= SITTING_SECONDS else None
 
 

@@ -50,7 +50,7 @@ def compact(result: BaseModel) -> dict[str, Any]:
 
 def _hit_line(hit: RecallHit, several_scopes: bool) -> str:
     where = f" {hit.scope}" if several_scopes else ""
-    line = f"{hit.id} {hit.created_at:%Y-%m-%d}{where} {hit.score:.2f}: {hit.content}"
+    line = f"{hit.id} {hit.occurred_at or hit.created_at:%Y-%m-%d}{where} {hit.score:.2f}: {hit.content}"
     for older in hit.replaces:
         line += f" [replaces {older.id}: {older.change}]"
     if hit.replaced_by is not None:

@@ -37,6 +37,7 @@ def to_memory(row: MemoryRow) -> Memory:
         seen_count=row.seen_count,
         last_seen_at=None if row.last_seen_at is None else datetime.fromisoformat(row.last_seen_at),
         superseded_by=row.superseded_by,
+        occurred_at=datetime.fromisoformat(row.occurred_at or row.created_at),
     )
 
 
@@ -65,6 +66,7 @@ def _record_for_import(memory: ExportRecord, settings: Settings) -> NewMemory:
         updated_at=check.timestamp(memory.updated_at),
         seen_count=memory.seen_count,
         last_seen_at=None if memory.last_seen_at is None else check.timestamp(memory.last_seen_at),
+        occurred_at=check.timestamp(memory.occurred_at or memory.created_at),
     )
 
 
