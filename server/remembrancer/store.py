@@ -344,7 +344,9 @@ class Store(StoreReads, StoreLinks):
 
         MATCH keeps to the scopes; only a narrowing filter (tags, time) joins each match to its
         row. Superseded rows are few: their rowids are read once and left out."""
-        match = text_index.match_in_scopes(words_expression, row_filter.scopes)
+        vectors = self.vectors
+        every_scope = vectors is not None and vectors.loaded and vectors.share_of(row_filter.scopes) == 1.0
+        match = text_index.match_in_scopes(words_expression, row_filter.scopes, every_scope=every_scope)
         weights = ", ".join(str(float(weight)) for weight in text_index.WEIGHTS)
         sql = f"select f.rowid, bm25(memory_fts, {weights}) as s from memory_fts f"
         if row_filter.narrows:

@@ -35,8 +35,12 @@ def scope_token(scope: str) -> str:
     return f"{int.from_bytes(digest, 'big'):029d}"
 
 
-def match_in_scopes(words_expression: str, scopes: Sequence[str]) -> str:
-    """The FTS5 expression for the words, limited to memories of these scopes."""
+def match_in_scopes(words_expression: str, scopes: Sequence[str], *, every_scope: bool = False) -> str:
+    """The FTS5 expression for the words, limited to memories of these scopes. When they are
+    all the scopes there are, the limit would only cost time (a posting list as long as the
+    store), so it is left out; recall admits each hit by its row's scope in any case."""
+    if every_scope:
+        return f"{TEXT_COLUMNS} : ({words_expression})"
     tokens = " OR ".join(f'"{scope_token(scope)}"' for scope in scopes)
     return f"scope : ({tokens}) AND {TEXT_COLUMNS} : ({words_expression})"
 
