@@ -25,7 +25,7 @@ class Memory(BaseModel):
     superseded_by: str | None = Field(default=None, description="Set when a newer memory replaced this one.")
     occurred_at: datetime | None = Field(
         default=None,
-        description="When it happened (event time); for new memories, when it was stored unless told.",
+        description="When it happened (event time); tool results leave it out when it is created_at.",
     )
 
 

@@ -33,6 +33,8 @@ def _pruned(value: Any) -> Any:
             key: item if key in _VERBATIM else _short_time(item) if key.endswith("_at") else _pruned(item)
             for key, item in value.items()
         }
+        if kept.get("occurred_at") is not None and kept.get("occurred_at") == kept.get("created_at"):
+            del kept["occurred_at"]  # happened when stored: said once
         return {key: item for key, item in kept.items() if not _empty(item)}
     if isinstance(value, list):
         return [_pruned(item) for item in value]
