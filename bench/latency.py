@@ -194,7 +194,11 @@ def server_params(db: Path) -> StdioServerParameters:
     return StdioServerParameters(
         command=sys.executable,
         args=["-m", "remembrancer", "serve", "--db", str(db)],
-        env={"REMEMBRANCER_LOG_LEVEL": "WARNING"},
+        # PYTHONPATH passes on, so another checkout's code can be measured side by side.
+        env={
+            "REMEMBRANCER_LOG_LEVEL": "WARNING",
+            **{k: v for k, v in os.environ.items() if k == "PYTHONPATH"},
+        },
     )
 
 

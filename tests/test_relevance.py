@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from mcp.client.stdio import StdioServerParameters
 
-from remembrancer.relevance import is_time_word, stem, word_weights
+from remembrancer.relevance import is_time_word, stem, topic_words, word_weights
 from servers import clean_env, serve_args, server_env, stdio_session, tool_data
 
 SCRIPT = Path(sys.executable).parent / "remembrancer"
@@ -30,6 +30,9 @@ def test_time_words_and_stems() -> None:
     assert not any(is_time_word(word) for word in ["editor", "1999x", "12345"])
     assert stem("lives") == stem("lived") == stem("living") == stem("live")
     assert stem("stories") == stem("story")
+    # "the user" names who a memory is about, not what; the "s" of "Caroline's" says nothing.
+    assert topic_words(["user", "live", "june", "caroline", "s"]) == ["live", "caroline"]
+    assert topic_words(["user", "2023"]) == ["user", "2023"]  # nothing else: keep what there is
 
 
 @pytest.mark.slow

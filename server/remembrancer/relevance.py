@@ -102,9 +102,16 @@ def english_share(word: str) -> float:
     return 1.0 / (position - _FIRST_WORD_ID + 1)
 
 
+#: Words for the person a memory is about, which an assistant's query names and a first-person
+#: memory ("I live in Berlin") does not: "where does the user live" asks about living.
+_PERSON_WORDS = frozenset({"user"})
+
+
 def topic_words(words: Sequence[str]) -> list[str]:
-    """The query words that say what it is about: time words dropped (unless none are left)."""
-    return [word for word in words if not is_time_word(word)] or list(words)
+    """The query words that say what it is about: time words, the user and single letters (the
+    "s" of "Caroline's") dropped, unless none are left."""
+    kept = [w for w in words if len(w) > 1 and w not in _PERSON_WORDS and not is_time_word(w)]
+    return kept or list(words)
 
 
 def word_weights(words: Iterable[str], frequency: Mapping[str, int], documents: int) -> dict[str, float]:
