@@ -381,11 +381,6 @@ class Store(StoreReads, StoreLinks):
                 )
             }
 
-    def word_frequencies(self, words: list[str]) -> dict[str, int]:
-        """How many memories hold each word, store-wide."""
-        with self.lock:
-            return text_index.document_frequencies(self.conn, words)
-
     def share_of(self, scopes: Sequence[str]) -> float:
         """The share of all memories held by these scopes (1.0 before the vectors are loaded)."""
         with self.lock:
@@ -394,11 +389,6 @@ class Store(StoreReads, StoreLinks):
     def document_count(self) -> int:
         with self.lock:
             return len(self._current_vectors())
-
-    def evidence(self, rowids: list[int]) -> dict[int, tuple[str, str, str]]:
-        """(content, tags, context) of each memory, as the full-text side matches them."""
-        with self.lock:
-            return text_index.evidence(self.conn, rowids)
 
     def similarities(self, vector: bytes, rowids: list[int]) -> dict[int, float]:
         """Cosine similarity of the vector to each of these memories."""

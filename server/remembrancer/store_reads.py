@@ -7,6 +7,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from remembrancer import text_index
 from remembrancer.db import Connection
 from remembrancer.rows import MEMORY_COLUMNS, MemoryRow, RowFilter, marks
 
@@ -162,3 +163,13 @@ class StoreReads:
                 " (select count(*) from memory_vectors)"
             ).fetchone()
         return {"memories": row[0], "history": row[1], "vectors": row[2]}
+
+    def word_frequencies(self, words: list[str]) -> dict[str, int]:
+        """How many memories hold each word, store-wide."""
+        with self.lock:
+            return text_index.document_frequencies(self.conn, words)
+
+    def evidence(self, rowids: list[int]) -> dict[int, tuple[str, str, str]]:
+        """(content, tags, context) of each memory, as the full-text side matches them."""
+        with self.lock:
+            return text_index.evidence(self.conn, rowids)
