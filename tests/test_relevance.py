@@ -9,9 +9,21 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from mcp.client.stdio import StdioServerParameters
 
-from remembrancer.relevance import is_time_word, stem, topic_words, word_weights
+from remembrancer.relevance import (
+    CONTEXT_WEIGHT,
+    TAG_WEIGHT,
+    Evidence,
+    is_time_word,
+    stem,
+    stems,
+    topic_words,
+    word_share,
+    word_weights,
+)
 from servers import clean_env, serve_args, server_env, stdio_session, tool_data
 
 SCRIPT = Path(sys.executable).parent / "remembrancer"
@@ -127,3 +139,24 @@ def test_the_command_line_takes_a_floor_and_says_when_nothing_passes(tmp_path: P
     bad = _run(tmp_path, "recall", "x", "--min-score", "2", "--db", db)
     assert bad.returncode == 2 and bad.stderr.startswith("remembrancer: ") and "min_score" in bad.stderr
     assert len(bad.stderr.strip().splitlines()) == 1
+
+
+_WORDS = ["live", "lives", "Lived", "story", "STORIES", "editor", "use", "user", "running", "class", "Ana's"]
+
+
+@given(
+    st.lists(st.sampled_from(_WORDS), min_size=1, max_size=3),
+    st.lists(st.lists(st.sampled_from([*_WORDS, "the", "a"]), max_size=8), min_size=3, max_size=3),
+)
+def test_the_untokenized_fields_are_only_those_that_cannot_match(
+    query: list[str], fields: list[list[str]]
+) -> None:
+    weights = {stem(word.casefold()): 1.0 + n for n, word in enumerate(query)}
+    evidence = Evidence(*(" ".join(field) for field in fields))
+    own, tags, context = (stems(" ".join(field)) for field in fields)
+    expected = sum(
+        weight
+        * (1.0 if word in own else TAG_WEIGHT if word in tags else CONTEXT_WEIGHT if word in context else 0.0)
+        for word, weight in weights.items()
+    ) / sum(weights.values())
+    assert word_share(weights, evidence) == pytest.approx(expected)

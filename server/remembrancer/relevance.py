@@ -139,7 +139,19 @@ def word_share(weights: Mapping[str, float], evidence: Evidence) -> float:
     total = sum(weights.values())
     if total <= 0:
         return 0.0
-    own, tags, context = stems(evidence.content), stems(evidence.tags), stems(evidence.context)
+    # A text word with a given stem holds that stem less its last letter, so a field holding
+    # none of those is left untokenized: most candidates miss most words.
+    cores = [word[:-1] or word for word in weights]
+
+    def stems_if_any(text: str) -> frozenset[str]:
+        lowered = text.casefold()
+        return stems(text) if any(core in lowered for core in cores) else frozenset()
+
+    own, tags, context = (
+        stems_if_any(evidence.content),
+        stems_if_any(evidence.tags),
+        stems_if_any(evidence.context),
+    )
     found = 0.0
     for word, weight in weights.items():
         if word in own:
