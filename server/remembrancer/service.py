@@ -217,7 +217,10 @@ class MemoryService:
             raise InvalidInput(
                 f"{name} must be a time as text, {moments.EXAMPLES}; got {type(value).__name__}."
             )
-        moment = moments.resolve(value, zone=self.settings.zone, end=end)
+        try:
+            moment = moments.resolve(value, zone=self.settings.zone, end=end)
+        except InvalidInput as exc:
+            raise InvalidInput(f"{name}: {exc}") from None
         if notes is not None and value.strip() != moment.isoformat():
             zone = moments.zone_name(self.settings.zone)
             notes.append(f"{name} {value.strip()!r} read as {moment.isoformat(timespec='seconds')} ({zone})")
