@@ -30,6 +30,28 @@ def server_env(tmp_path: Path) -> dict[str, str]:
     return {"XDG_DATA_HOME": str(tmp_path / "xdg-data"), "REMEMBRANCER_LOG_LEVEL": "INFO"}
 
 
+def stdio_params(tmp_path: Path, **env: str) -> StdioServerParameters:
+    """`python -m remembrancer serve` over stdio on a database in ``tmp_path``."""
+    return StdioServerParameters(
+        command=sys.executable,
+        args=serve_args(tmp_path / "memory.db"),
+        env={**server_env(tmp_path), **env},
+        cwd=tmp_path,
+    )
+
+
+def run_cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """The installed `remembrancer` console script, in a clean environment."""
+    return subprocess.run(
+        [str(Path(sys.executable).parent / "remembrancer"), *args],
+        capture_output=True,
+        text=True,
+        env=clean_env(tmp_path),
+        cwd=tmp_path,
+        timeout=120,
+    )
+
+
 def clean_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     """This process's environment without our settings or an API key, offline, with the default
     data folder in ``tmp_path`` so nothing falls back to the user's own."""

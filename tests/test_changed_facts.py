@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from mcp.client.stdio import StdioServerParameters
 
 from conftest import stored_id
 from remembrancer.comparison import compare
@@ -22,7 +21,7 @@ from remembrancer.retrieval import Guard, newest_first
 from remembrancer.service import MemoryService
 from remembrancer.store import Store
 from remembrancer.validation import content_hash
-from servers import serve_args, server_env, stdio_session, tool_data
+from servers import server_env, stdio_params, stdio_session, tool_data
 
 # (stored, new, what the new one is). Written for the kinds the judge must tell apart; the
 # benchmark (bench/changed_facts.py) holds a larger, separately written set.
@@ -273,12 +272,7 @@ def test_the_command_line_shows_what_changed(tmp_path: Path) -> None:
 @pytest.mark.slow
 @pytest.mark.anyio
 async def test_over_mcp_stdio_the_newest_truth_comes_first(tmp_path: Path) -> None:
-    params = StdioServerParameters(
-        command=sys.executable,
-        args=serve_args(tmp_path / "memory.db"),
-        env=server_env(tmp_path),
-        cwd=tmp_path,
-    )
+    params = stdio_params(tmp_path)
     async with stdio_session(params, tmp_path / "stderr.log") as client:
         old = tool_data(await client.call_tool("remember", {"content": "The project targets Python 3.11"}))
         new = tool_data(await client.call_tool("remember", {"content": "The project targets Python 3.13"}))

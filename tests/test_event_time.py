@@ -4,20 +4,16 @@ import, kept by export, used by sittings and since/until (which also take relati
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from mcp.client.stdio import StdioServerParameters
 
 from remembrancer.errors import InvalidInput
 from remembrancer.moments import resolve
 from remembrancer.service import MemoryService
-from servers import clean_env, serve_args, server_env, stdio_session, tool_data
+from servers import run_cli, stdio_params, stdio_session, tool_data, tool_text
 
-SCRIPT = Path(sys.executable).parent / "remembrancer"
 NOW = datetime(2026, 12, 2, 15, 30, tzinfo=UTC)  # a Wednesday
 
 
@@ -62,12 +58,7 @@ def test_sittings_follow_event_time_not_storage_time(service: MemoryService) -> 
 @pytest.mark.slow
 @pytest.mark.anyio
 async def test_over_mcp_event_time_is_set_shown_and_filtered_on(tmp_path: Path) -> None:
-    params = StdioServerParameters(
-        command=sys.executable,
-        args=serve_args(tmp_path / "memory.db"),
-        env={**server_env(tmp_path), "REMEMBRANCER_TIMEZONE": "Europe/Lisbon"},
-        cwd=tmp_path,
-    )
+    params = stdio_params(tmp_path, REMEMBRANCER_TIMEZONE="Europe/Lisbon")
     async with stdio_session(params, tmp_path / "stderr.log") as client:
         old = tool_data(
             await client.call_tool(
@@ -82,7 +73,7 @@ async def test_over_mcp_event_time_is_set_shown_and_filtered_on(tmp_path: Path) 
         )
         data = tool_data(may)
         assert [hit["content"] for hit in data["hits"]] == ["We moved the office to Porto"]
-        text = " ".join(getattr(block, "text", "") for block in may.content)
+        text = tool_text(may)
         assert "2023-05-07" in text or "2023-05-08" in text
 
         recent = tool_data(
@@ -95,44 +86,33 @@ async def test_over_mcp_event_time_is_set_shown_and_filtered_on(tmp_path: Path) 
         assert wrong.is_error
 
 
-def _run(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(SCRIPT), *args],
-        capture_output=True,
-        text=True,
-        env=clean_env(tmp_path),
-        cwd=tmp_path,
-        timeout=120,
-    )
-
-
 def test_the_command_line_sets_keeps_and_filters_on_event_time(tmp_path: Path) -> None:
     db = str(tmp_path / "memory.db")
     assert (
-        _run(
+        run_cli(
             tmp_path, "remember", "I ran the Lisbon marathon", "--occurred-at", "2019-10-20", "--db", db
         ).returncode
         == 0
     )
-    assert _run(tmp_path, "remember", "I bought running shoes", "--db", db).returncode == 0
+    assert run_cli(tmp_path, "remember", "I bought running shoes", "--db", db).returncode == 0
     old = json.loads(
-        _run(
+        run_cli(
             tmp_path, "recall", "running", "--until", "2019-12-31", "--json", "--min-score", "0", "--db", db
         ).stdout
     )
     assert [hit["content"] for hit in old["hits"]] == ["I ran the Lisbon marathon"]
-    recent = json.loads(_run(tmp_path, "list", "--since", "yesterday", "--json", "--db", db).stdout)
+    recent = json.loads(run_cli(tmp_path, "list", "--since", "yesterday", "--json", "--db", db).stdout)
     assert [memory["content"] for memory in recent] == ["I bought running shoes"]
 
     exported = tmp_path / "out.jsonl"
-    assert _run(tmp_path, "export", str(exported), "--db", db).returncode == 0
+    assert run_cli(tmp_path, "export", str(exported), "--db", db).returncode == 0
     records = [json.loads(line) for line in exported.read_text().splitlines()]
     marathon = next(record for record in records if "marathon" in record["content"])
     assert marathon["occurred_at"].startswith("2019-10-2")
     copy = str(tmp_path / "copy.db")
-    assert _run(tmp_path, "import", str(exported), "--db", copy).returncode == 0
-    again = json.loads(_run(tmp_path, "list", "--until", "2019-12-31", "--json", "--db", copy).stdout)
+    assert run_cli(tmp_path, "import", str(exported), "--db", copy).returncode == 0
+    again = json.loads(run_cli(tmp_path, "list", "--until", "2019-12-31", "--json", "--db", copy).stdout)
     assert [memory["occurred_at"] for memory in again] == [marathon["occurred_at"]]
 
-    bad = _run(tmp_path, "recall", "x", "--since", "whenever", "--db", db)
+    bad = run_cli(tmp_path, "recall", "x", "--since", "whenever", "--db", db)
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1 and "whenever" in bad.stderr

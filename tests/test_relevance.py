@@ -4,14 +4,11 @@ installed console script and over MCP stdio, with the real embedding model."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from mcp.client.stdio import StdioServerParameters
 
 from remembrancer.relevance import (
     CONTEXT_WEIGHT,
@@ -24,9 +21,8 @@ from remembrancer.relevance import (
     word_share,
     word_weights,
 )
-from servers import clean_env, serve_args, server_env, stdio_session, tool_data
+from servers import run_cli, stdio_params, stdio_session, tool_data, tool_text
 
-SCRIPT = Path(sys.executable).parent / "remembrancer"
 PROJECT = ["Use 4 spaces for indentation, never tabs", "The project uses pytest for its tests"]
 PERSONAL = ["My favourite editor is Neovim", "I live in Lisbon", "My sister is called Ana"]
 
@@ -52,12 +48,7 @@ def test_time_words_and_stems() -> None:
 async def test_over_mcp_scores_mean_the_same_everywhere_and_nothing_relevant_is_nothing(
     tmp_path: Path,
 ) -> None:
-    params = StdioServerParameters(
-        command=sys.executable,
-        args=serve_args(tmp_path / "memory.db"),
-        env=server_env(tmp_path),
-        cwd=tmp_path,
-    )
+    params = stdio_params(tmp_path)
     async with stdio_session(params, tmp_path / "stderr.log") as client:
         for fact in PROJECT:
             await client.call_tool("remember", {"content": fact, "scope": "my-project"})
@@ -98,7 +89,7 @@ async def test_over_mcp_scores_mean_the_same_everywhere_and_nothing_relevant_is_
             value not in (None, [], {}, "") for hit in hits for value in hit.values()
         )
         assert all(hit["created_at"].endswith("Z") and "." not in hit["created_at"] for hit in hits)
-        text = " ".join(getattr(block, "text", "") for block in raw.content)
+        text = tool_text(raw)
         assert len(text.splitlines()) == 3 and all(hit["id"] in text for hit in hits)
         assert len(text) <= sum(len(hit["content"]) + 90 for hit in hits)
         listed = (await client.list_tools()).tools
@@ -108,35 +99,24 @@ async def test_over_mcp_scores_mean_the_same_everywhere_and_nothing_relevant_is_
 
         wrong = await client.call_tool("recall", {"query": "x", "min_score": 1.5})
         assert wrong.is_error
-        text = " ".join(getattr(block, "text", "") for block in wrong.content)
+        text = tool_text(wrong)
         assert "min_score must be at most 1" in text and len(text.splitlines()) == 1
-
-
-def _run(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(SCRIPT), *args],
-        capture_output=True,
-        text=True,
-        env=clean_env(tmp_path),
-        cwd=tmp_path,
-        timeout=120,
-    )
 
 
 def test_the_command_line_takes_a_floor_and_says_when_nothing_passes(tmp_path: Path) -> None:
     db = str(tmp_path / "memory.db")
     for fact in PERSONAL:
-        assert _run(tmp_path, "remember", fact, "--db", db).returncode == 0
-    nothing = _run(tmp_path, "recall", "What car do I drive?", "--db", db)
+        assert run_cli(tmp_path, "remember", fact, "--db", db).returncode == 0
+    nothing = run_cli(tmp_path, "recall", "What car do I drive?", "--db", db)
     assert (
         nothing.returncode == 0
         and nothing.stdout.strip() == "note: no memory scores 0.35 or more for this query (min_score)"
     )
     everything = json.loads(
-        _run(tmp_path, "recall", "What car do I drive?", "--min-score", "0", "--json", "--db", db).stdout
+        run_cli(tmp_path, "recall", "What car do I drive?", "--min-score", "0", "--json", "--db", db).stdout
     )
     assert len(everything["hits"]) == 3
-    bad = _run(tmp_path, "recall", "x", "--min-score", "2", "--db", db)
+    bad = run_cli(tmp_path, "recall", "x", "--min-score", "2", "--db", db)
     assert bad.returncode == 2 and bad.stderr.startswith("remembrancer: ") and "min_score" in bad.stderr
     assert len(bad.stderr.strip().splitlines()) == 1
 
