@@ -27,11 +27,17 @@ from remembrancer.embeddings import FastEmbedder
 from remembrancer.ranking import RetrievalMode
 from remembrancer.service import MemoryService
 from remembrancer.statements import read
+from remembrancer.tokens import count_tokens
+from remembrancer.tool_text import recall_text
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "locomo" / "locomo10-dev.json"
 CATEGORIES = {1: "multi-hop", 2: "temporal", 3: "open-domain", 4: "single-hop"}
 KS = (1, 5, 10, 20)
+#: Token budgets for "evidence within a budget": what a recall's text output (tool_text, as an
+#: MCP client receives it) holds when ``max_tokens`` caps it.
+BUDGETS = (400, 800)
+BUDGET_LIMIT = 50
 MODES: tuple[RetrievalMode, ...] = ("hybrid", "vector", "text")
 _EVIDENCE = re.compile(r"D:?(\d+):0*(\d+)")
 
@@ -134,10 +140,12 @@ class Scores:
     recall: dict[int, list[float]]
     reciprocal_ranks: list[float]
     latencies_ms: list[float]
+    within: dict[int, list[float]]  # evidence recall within each token budget
+    over_budget: int = 0  # budgeted recalls whose text came out longer than the budget
 
     @classmethod
     def empty(cls) -> Scores:
-        return cls({k: [] for k in KS}, [], [])
+        return cls({k: [] for k in KS}, [], [], {b: [] for b in BUDGETS})
 
     def add(self, ranked_turns: list[set[str]], evidence: frozenset[str]) -> None:
         for k in KS:
@@ -146,8 +154,13 @@ class Scores:
         rank = next((i for i, turns in enumerate(ranked_turns, 1) if turns & evidence), None)
         self.reciprocal_ranks.append(0.0 if rank is None else 1.0 / rank)
 
+    def add_budgeted(self, budget: int, turns: list[set[str]], evidence: frozenset[str]) -> None:
+        found = set().union(*turns) if turns else set()
+        self.within[budget].append(len(evidence & found) / len(evidence))
+
     def row(self, label: str) -> str:
         cells = [f"{statistics.fmean(self.recall[k]):.3f}" for k in KS]
+        cells += [f"{statistics.fmean(self.within[b]):.3f}" if self.within[b] else "—" for b in BUDGETS]
         return (
             f"| {label} | {len(self.reciprocal_ranks)} | "
             + " | ".join(cells)
@@ -167,7 +180,19 @@ def evaluate(
         ranked = [sources.get(hit.id, set()) for hit in hits]
         overall.add(ranked, question.evidence)
         by_category[question.category].add(ranked, question.evidence)
+        if mode != "hybrid":
+            continue
+        for budget in BUDGETS:
+            result = service.recall(question.text, BUDGET_LIMIT, scope=question.scope, max_tokens=budget)
+            overall.over_budget += count_tokens(recall_text(result)) > budget
+            turns = [sources.get(hit.id, set()) for hit in result.hits]
+            for scores in (overall, by_category[question.category]):
+                scores.add_budgeted(budget, turns, question.evidence)
     return overall, by_category
+
+
+def results_over(results: dict[RetrievalMode, tuple[Scores, dict[int, Scores]]]) -> int:
+    return sum(overall.over_budget for overall, _ in results.values())
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -227,8 +252,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     for example in audit.examples:
         print(f"- {example}")
-    print("| method | questions | R@1 | R@5 | R@10 | R@20 | MRR |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
+    within = " | ".join(f"in {b} tokens" for b in BUDGETS)
+    print(f"| method | questions | R@1 | R@5 | R@10 | R@20 | {within} | MRR |")
+    print("|---|---:|" + "---:|" * (len(KS) + len(BUDGETS) + 1))
     for mode, (overall, by_category) in results.items():
         print(overall.row(mode))
         for category, scores in by_category.items():
@@ -236,6 +262,11 @@ def main(argv: list[str] | None = None) -> int:
     print()
     if nothing_stored:
         print(absent.table(nothing_stored) + "\n")
+    print(
+        "'in N tokens': evidence recall of a recall whose text output (one line a hit and the notes,"
+        f" as MCP clients receive it) is capped by max_tokens=N; {results_over(results)} such"
+        " outputs came out longer than their budget\n"
+    )
     for mode, (overall, _) in results.items():
         lat = overall.latencies_ms
         print(

@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 
 from fake_messages_api import FakeMessagesAPI, Reply, decision, error
+from remembrancer.models import RecallHit
+from remembrancer.recall_lines import hit_line
 from remembrancer.stdio_guard import mark_lone_surrogates
 from remembrancer.tokens import count_tokens
 from servers import clean_env
@@ -269,16 +271,25 @@ def test_version(tmp_path: Path) -> None:
 
 
 def test_recall_within_a_token_budget_keeps_the_best_hits_that_fit(tmp_path: Path, db: Path) -> None:
+    """The budget is on the text an assistant reads: a line a hit (id, date, score, content)
+    and the notes, the note that says hits were cut included."""
     for fact in ("Bees make honey from nectar", "Bees dance to say where flowers are", "I keep two hives"):
         assert _run(tmp_path, "remember", fact, "--db", str(db)).returncode == 0
     everything = json.loads(_run(tmp_path, "recall", "bees", "--json", "--db", str(db)).stdout)["hits"]
-    first = count_tokens(everything[0]["content"])
+    assert len(everything) >= 2
+    note = f"max_tokens {{}}: the best 1 of {len(everything)} hits fit"
+    first_line = count_tokens(hit_line(RecallHit.model_validate(everything[0]), several_scopes=False))
+    budget = first_line + 20
+    for _ in range(3):  # the note names the budget, whose digits are tokens too
+        budget = first_line + count_tokens("note: " + note.format(budget))
     budgeted = json.loads(
-        _run(tmp_path, "recall", "bees", "--max-tokens", str(first + 1), "--json", "--db", str(db)).stdout
+        _run(tmp_path, "recall", "bees", "--max-tokens", str(budget), "--json", "--db", str(db)).stdout
     )
     assert [hit["id"] for hit in budgeted["hits"]] == [everything[0]["id"]]
-    assert budgeted["notes"] == [
-        f"max_tokens {first + 1}: the best 1 of {len(everything)} hits fit ({first} tokens)"
-    ]
+    assert budgeted["notes"] == [note.format(budget)]
+    short = json.loads(
+        _run(tmp_path, "recall", "bees", "--max-tokens", str(first_line), "--json", "--db", str(db)).stdout
+    )
+    assert short["hits"] == [] and short["notes"][0].startswith(f"max_tokens {first_line}: the best 0 of")
     none = _run(tmp_path, "recall", "bees", "--max-tokens", "1", "--db", str(db))
     assert none.returncode == 0 and "note: max_tokens 1: the best 0 of" in none.stdout

@@ -14,12 +14,13 @@ _DAY = timedelta(days=1)
 EXAMPLES = 'e.g. 2026-01-31, 2026-01-31T09:00+01:00, "7d", "24h", "yesterday", "last week"'
 
 
-def _period(text: str, now: datetime) -> tuple[datetime, datetime] | None:
+def named_period(text: str, now: datetime) -> tuple[datetime, datetime] | None:
     """The start and end of a named period around ``now`` (in now's zone)."""
     midnight = datetime.combine(now.date(), time(), now.tzinfo)
     monday = midnight - now.weekday() * _DAY
     first = midnight.replace(day=1)
     previous_first = (first - _DAY).replace(day=1)
+    new_year = first.replace(month=1)
     periods = {
         "today": (midnight, midnight + _DAY),
         "yesterday": (midnight - _DAY, midnight),
@@ -27,6 +28,8 @@ def _period(text: str, now: datetime) -> tuple[datetime, datetime] | None:
         "last week": (monday - 7 * _DAY, monday),
         "this month": (first, (first + 32 * _DAY).replace(day=1)),
         "last month": (previous_first, first),
+        "this year": (new_year, new_year.replace(year=new_year.year + 1)),
+        "last year": (new_year.replace(year=new_year.year - 1), new_year),
     }
     return periods.get(text)
 
@@ -39,7 +42,7 @@ def resolve(text: str, *, zone: tzinfo, end: bool, now: datetime | None = None) 
     span = _SPAN.fullmatch(value)
     if span:
         return now - timedelta(**{_UNIT[span.group(2)]: int(span.group(1))})
-    period = _period(value, now)
+    period = named_period(value, now)
     if period is not None:
         return period[1] - timedelta(microseconds=1) if end else period[0]
     try:

@@ -26,11 +26,12 @@ import json
 import math
 import re
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass
 from functools import lru_cache
 
 from remembrancer.embeddings import bundled_model_dir
+from remembrancer.rows import Beside
 
 WORDS_WEIGHT = 0.7
 UNRELATED_COSINE = 0.3
@@ -39,6 +40,8 @@ CONTEXT_WEIGHT = 0.4
 TAG_WEIGHT = 0.5
 #: Share of a memory's relevance given to the memories stored just before and after it.
 NEIGHBOUR_SHARE = 0.3
+#: ... and to the memory stored just after a question.
+ANSWER_SHARE = 0.45
 #: A memory beside one whose relevance passes the floor passes with it above this share, when
 #: it has at least a little relevance of its own.
 NEIGHBOUR_SUPPORT = 0.9
@@ -186,17 +189,30 @@ class Ranked:
 
 
 def with_neighbours(
-    own: Mapping[int, float], leaders: Sequence[int], neighbours: Mapping[int, Sequence[int]]
+    own: Mapping[int, float],
+    leaders: Sequence[int],
+    neighbours: Mapping[int, Beside],
+    questions: Set[int] = frozenset(),
 ) -> list[Ranked]:
     """Every memory with its own relevance, lifted by its most relevant neighbour among the
-    leaders; best first."""
+    leaders; best first. What follows a question lifts more: it is most likely the answer."""
     score, support = dict(own), dict(own)
     for leader in leaders:
-        for neighbour in neighbours.get(leader, ()):
+        beside = neighbours.get(leader, Beside([], []))
+        after_share = ANSWER_SHARE if leader in questions else NEIGHBOUR_SHARE
+        for neighbour, share in [
+            *((n, NEIGHBOUR_SHARE) for n in beside.before),
+            *((n, after_share) for n in beside.after),
+        ]:
             if neighbour in own:
-                lifted = min(1.0, own[neighbour] + NEIGHBOUR_SHARE * own[leader])
+                lifted = min(1.0, own[neighbour] + share * own[leader])
                 score[neighbour] = max(score[neighbour], lifted)
                 if own[neighbour] >= NEIGHBOUR_OWN:
                     support[neighbour] = max(support[neighbour], NEIGHBOUR_SUPPORT * own[leader])
     ranked = [Ranked(rowid, score[rowid], support[rowid]) for rowid in own]
     return sorted(ranked, key=lambda item: (-item.score, item.rowid))
+
+
+def is_question(text: str) -> bool:
+    """A memory that ends by asking something: its reply, stored next, answers what it asked."""
+    return text.rstrip().rstrip("!)\"'").endswith("?")

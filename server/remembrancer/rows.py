@@ -6,7 +6,15 @@ import json
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
+
+
+class Beside(NamedTuple):
+    """The memories stored just before and just after one, in its sitting."""
+
+    before: list[int]
+    after: list[int]
+
 
 # The order MemoryRow.from_tuple reads them in.
 MEMORY_COLUMNS = (

@@ -38,7 +38,9 @@ from remembrancer.models import (
     StoreStats,
     UndoResult,
 )
+from remembrancer.query_dates import named_periods
 from remembrancer.ranking import RetrievalMode, rank
+from remembrancer.recall_lines import recall_lines
 from remembrancer.review import review_pending, run_review_loop, undo
 from remembrancer.rows import RowFilter, float32_bytes
 from remembrancer.store import Store
@@ -57,21 +59,27 @@ def looks_like_passage(text: str) -> bool:
     return len(sentences) >= 3 or len(text) > 400
 
 
-def _within_budget(hits: list[RecallHit], max_tokens: int, notes: list[str]) -> list[RecallHit]:
-    """The best hits whose memory text fits in ``max_tokens``, in order: the first that does not
-    fit ends the list, so what is returned is always a prefix of the ranking."""
-    kept: list[RecallHit] = []
-    used = 0
-    for hit in hits:
-        cost = count_tokens(hit.content)
-        if used + cost > max_tokens:
-            notes.append(
-                f"max_tokens {max_tokens}: the best {len(kept)} of {len(hits)} hits fit ({used} tokens)"
-            )
-            break
-        kept.append(hit)
-        used += cost
-    return kept
+def _within_budget(
+    hits: list[RecallHit], max_tokens: int, notes: list[str], several_scopes: bool
+) -> list[RecallHit]:
+    """The best hits whose text, as the assistant reads it (a line a hit, and the notes), fits
+    in ``max_tokens``: a prefix of the ranking, ended by the first hit that does not fit. The
+    tokenizer splits at whitespace, so the text's tokens are the sum of its lines'."""
+    used = count_tokens("\n".join(recall_lines([], notes, several_scopes)[1:]))
+    costs = [count_tokens(line) for line in recall_lines(hits, [], several_scopes)[: len(hits)]]
+    kept = 0
+    while kept < len(hits) and used + costs[kept] <= max_tokens:
+        used += costs[kept]
+        kept += 1
+    if kept < len(hits):
+        while True:  # the note saying so must fit too
+            note = f"max_tokens {max_tokens}: the best {kept} of {len(hits)} hits fit"
+            if kept == 0 or used + count_tokens(f"note: {note}") <= max_tokens:
+                break
+            kept -= 1
+            used -= costs[kept]
+        notes.append(note)
+    return hits[:kept]
 
 
 class MemoryService:
@@ -268,10 +276,17 @@ class MemoryService:
         notes = [f"scope {name!r} holds no memories yet" for name in empty]
         row_filter = self._filter(scopes, tags, since, until, include_superseded, notes)
         floor = self.settings.min_score if min_score is None else check.check_score(min_score)
-        vector = self._vectors([text])[0]
         depth = max(RETRIEVAL_DEPTH, limit * 4)
         ranked, cosine = rank(
-            self.store, self._vector_search.submit, text, vector, row_filter, depth, floor, mode
+            self.store,
+            self._vector_search.submit,
+            text,
+            lambda: self._vectors([text])[0],
+            row_filter,
+            depth,
+            floor,
+            mode,
+            named_periods(text, self.settings.zone),
         )
         top = [(item.rowid, item.score) for item in ranked[:limit]]
         if not top and len(empty) < len(scopes):
@@ -295,7 +310,7 @@ class MemoryService:
         add_superseded(fields, self.store)
         hits = [RecallHit(**hit) for hit in fields]
         if max_tokens is not None:
-            hits = _within_budget(hits, max_tokens, notes)
+            hits = _within_budget(hits, max_tokens, notes, len(row_filter.scopes) > 1)
         return RecallResult(query=text, scopes=list(row_filter.scopes), hits=hits, notes=notes)
 
     # -- forget, list, history, stats ----------------------------------------------------

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from remembrancer import text_index
 from remembrancer.db import Connection
 from remembrancer.errors import ModelMismatch, NotFound, StoreError
-from remembrancer.rows import MemoryRow, NewMemory, RowFilter, float32_bytes, marks, to_json
+from remembrancer.rows import Beside, MemoryRow, NewMemory, RowFilter, float32_bytes, marks, to_json
 from remembrancer.store_links import StoreLinks
 from remembrancer.store_reads import StoreReads
 
@@ -395,6 +395,6 @@ class Store(StoreReads, StoreLinks):
         index = self.current_vectors()
         return {rowid: 1.0 - distance for rowid, distance in index.nearest_among(vector, rowids, len(rowids))}
 
-    def neighbours(self, rowids: list[int]) -> dict[int, list[int]]:
+    def neighbours(self, rowids: list[int]) -> dict[int, Beside]:
         with self.lock:
             return text_index.neighbours(self.conn, rowids)

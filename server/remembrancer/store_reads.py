@@ -173,3 +173,30 @@ class StoreReads:
         """(content, tags, context) of each memory, as the full-text side matches them."""
         with self.lock:
             return text_index.evidence(self.conn, rowids)
+
+    def event_times(self, rowids: Sequence[int]) -> dict[int, str]:
+        """When each of these memories happened (the database's UTC text form)."""
+        if not rowids:
+            return {}
+        with self.lock:
+            return {
+                int(rowid): str(at)
+                for rowid, at in self.conn.execute(
+                    f"select rowid, occurred_at from memories where rowid in ({marks(len(rowids))})",
+                    list(rowids),
+                )
+                if at is not None
+            }
+
+    def happened_between(self, scopes: Sequence[str], start: str, end: str, limit: int) -> list[int]:
+        """Up to ``limit`` live memories of these scopes whose event time is in [start, end)."""
+        with self.lock:
+            return [
+                int(rowid)
+                for (rowid,) in self.conn.execute(
+                    f"select rowid from memories where scope in ({marks(len(scopes))})"
+                    " and superseded_by is null and occurred_at >= ? and occurred_at < ?"
+                    " order by occurred_at limit ?",
+                    (*scopes, start, end, limit),
+                )
+            ]

@@ -19,6 +19,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from remembrancer.rows import Beside
+
 Connection = Any
 
 #: Memories stored within this many seconds of each other, in one scope, are one sitting.
@@ -91,20 +93,20 @@ def unindex(conn: Connection, rowid: int, context_rowid: int | None) -> None:
     conn.execute("delete from memory_fts where rowid = ?", (rowid,))
 
 
-def neighbours(conn: Connection, rowids: list[int]) -> dict[int, list[int]]:
+def neighbours(conn: Connection, rowids: list[int]) -> dict[int, Beside]:
     """The memories stored just before and just after each of the given ones, in its sitting."""
     if not rowids:
         return {}
     marks = ", ".join("?" * len(rowids))
-    found: dict[int, list[int]] = {rowid: [] for rowid in rowids}
+    found = {rowid: Beside([], []) for rowid in rowids}
     for rowid, context in conn.execute(
         f"select rowid, context_rowid from memories where rowid in ({marks}) or context_rowid in ({marks})",
         (*rowids, *rowids),
     ):
         if rowid in found and context is not None:
-            found[rowid].append(int(context))
+            found[rowid].before.append(int(context))
         if context in found:
-            found[context].append(int(rowid))
+            found[context].after.append(int(rowid))
     return found
 
 

@@ -8,7 +8,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from remembrancer.models import ForgetResult, RecallHit, RecallResult, RememberResult
+from remembrancer.models import ForgetResult, RecallResult, RememberResult
+from remembrancer.recall_lines import recall_lines
 
 _TIMESTAMP = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.\d+)?(?:Z|\+00:00)$")
 
@@ -50,20 +51,8 @@ def compact(result: BaseModel) -> dict[str, Any]:
     return {**{name: _pruned(full[name]) for name in required}, **pruned}
 
 
-def _hit_line(hit: RecallHit, several_scopes: bool) -> str:
-    where = f" {hit.scope}" if several_scopes else ""
-    line = f"{hit.id} {hit.occurred_at or hit.created_at:%Y-%m-%d}{where} {hit.score:.2f}: {hit.content}"
-    for older in hit.replaces:
-        line += f" [replaces {older.id}: {older.change}]"
-    if hit.replaced_by is not None:
-        line += f" [outdated: {hit.replaced_by.id} is newer: {hit.replaced_by.change}]"
-    return line
-
-
 def recall_text(result: RecallResult) -> str:
-    several = len(result.scopes) > 1
-    lines = [_hit_line(hit, several) for hit in result.hits] or ["no memories found"]
-    return "\n".join([*lines, *(f"note: {note}" for note in result.notes)])
+    return "\n".join(recall_lines(result.hits, result.notes, len(result.scopes) > 1))
 
 
 def remember_text(result: RememberResult) -> str:

@@ -1,0 +1,127 @@
+"""Recall that reads dates in the question, lets an answer follow its question, and budgets the
+text an assistant receives."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from remembrancer.query_dates import Period, named_periods
+from remembrancer.tokens import count_tokens
+from servers import run_cli, stdio_params, stdio_session, tool_data, tool_text
+
+NOW = datetime(2026, 12, 2, 15, 30, tzinfo=UTC)  # a Wednesday
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("what did I cook in June 2023?", [Period(2023, 6)]),
+        ("What painting did she show on October 13, 2023?", [Period(2023, 10, 13)]),
+        ("What did Gina find on 1 February, 2023?", [Period(2023, 2, 1)]),
+        ("the 3rd of June 2022", [Period(2022, 6, 3)]),
+        ("notes from 2023-05-04", [Period(2023, 5, 4)]),
+        ("When did Melanie go camping in June?", [Period(None, 6)]),
+        ("what did I do on 1 May", [Period(None, 5, 1)]),
+        ("How many times to the beach in 2023?", [Period(2023)]),
+        ("did John march in March?", [Period(None, 3)]),
+        ("May I ask where the keys are?", []),
+        ("what is 31 times 40", []),
+        ("on 31 February 2023", [Period(2023, 2)]),  # no such day: the month still stands
+        ("what did we cook", []),
+    ],
+)
+def test_the_dates_a_question_names(query: str, expected: list[Period]) -> None:
+    assert named_periods(query, UTC, NOW) == expected
+
+
+def test_relative_periods_are_read_against_now() -> None:
+    (last_week,) = named_periods("what did I cook last week?", UTC, NOW)
+    assert last_week.span == (datetime(2026, 11, 23, tzinfo=UTC), datetime(2026, 11, 30, tzinfo=UTC))
+    (last_year,) = named_periods("trips last year", UTC, NOW)
+    assert last_year.holds(datetime(2025, 7, 1, tzinfo=UTC)) and not last_year.holds(NOW)
+
+
+def test_a_period_without_a_year_recurs_in_the_stated_zone() -> None:
+    from zoneinfo import ZoneInfo
+
+    (june,) = named_periods("in June", ZoneInfo("Pacific/Auckland"), NOW)
+    assert june.holds(datetime(2019, 6, 15, tzinfo=UTC))
+    assert june.bounds() is None
+    assert june.holds(datetime(2021, 5, 31, 13, tzinfo=UTC))  # 1 June, 01:00 in Auckland
+
+
+@pytest.mark.slow
+@pytest.mark.anyio
+async def test_over_mcp_a_date_in_the_question_favours_what_happened_then(tmp_path: Path) -> None:
+    recent = (datetime.now(UTC) - timedelta(days=7)).date().isoformat()
+    meals = {
+        "2024-03-10": "Cooked a mushroom risotto for the neighbours",
+        "2024-06-02": "Cooked a lentil curry for the team lunch",
+        "2024-08-15": "Cooked paella at the beach party",
+        recent: "Cooked dumplings with my sister",
+    }
+    async with stdio_session(stdio_params(tmp_path), tmp_path / "stderr.log") as client:
+        for day, meal in meals.items():
+            stored = await client.call_tool("remember", {"content": meal, "occurred_at": day})
+            assert not stored.is_error, tool_text(stored)
+
+        async def first(query: str) -> str:
+            found = tool_data(await client.call_tool("recall", {"query": query}))
+            assert len(found["hits"]) == len(meals), found  # favoured, not filtered
+            return str(found["hits"][0]["content"])
+
+        assert await first("what did I cook in June 2024?") == meals["2024-06-02"]
+        assert await first("what did I cook on 15 August 2024?") == meals["2024-08-15"]
+        assert await first("what did I cook in March?") == meals["2024-03-10"]
+        assert await first("what did I cook last week?") == meals[recent]
+
+
+def test_a_reply_is_found_by_what_its_question_asked(tmp_path: Path) -> None:
+    """Stored one after another in a sitting: the reply after a question lifts more from it
+    than the memory before it does."""
+    db = str(tmp_path / "memory.db")
+    sitting = [
+        "My old film camera is broken",
+        "Which film should we watch on Friday?",
+        "The heist one set on a train, I'd say",
+        "Also, the plumber comes at nine tomorrow",
+    ]
+    for turn in sitting:
+        assert run_cli(tmp_path, "remember", turn, "--db", db).returncode == 0
+    found = json.loads(
+        run_cli(tmp_path, "recall", "which film to watch", "--min-score", "0", "--json", "--db", db).stdout
+    )
+    order = [hit["content"] for hit in found["hits"]]
+    assert order[:2] == sitting[1:3], order
+    assert order.index(sitting[2]) < order.index(sitting[0])
+
+
+@pytest.mark.slow
+@pytest.mark.anyio
+async def test_over_mcp_max_tokens_bounds_the_text_the_assistant_reads(tmp_path: Path) -> None:
+    facts = [
+        "Bees gather nectar from the lavender on the hill",
+        "Honey bees dance to show where the flowers are",
+        "Our bees swarmed in May and settled in the apple tree",
+        "A bee colony keeps its hive at about 35 degrees",
+        "The beekeeper smokes the hive before opening it",
+        "Lavender honey from the bees tastes of flowers",
+        "Bumblebees nest in the old stone wall by the lavender",
+        "We lost one bee colony to varroa mites last winter",
+    ]
+    async with stdio_session(stdio_params(tmp_path), tmp_path / "stderr.log") as client:
+        for fact in facts:
+            assert not (await client.call_tool("remember", {"content": fact})).is_error
+        whole = await client.call_tool("recall", {"query": "bees", "limit": 8})
+        assert len(tool_data(whole)["hits"]) == 8
+        for budget in (100, 150, 200):
+            capped = await client.call_tool("recall", {"query": "bees", "limit": 8, "max_tokens": budget})
+            text, data = tool_text(capped), tool_data(capped)
+            assert count_tokens(text) <= budget, text
+            assert 0 < len(data["hits"]) < 8 and f"max_tokens {budget}: the best" in text, text
+            one_more = count_tokens(tool_text(whole).splitlines()[len(data["hits"])])
+            assert count_tokens(text) + one_more > budget  # the next hit would not have fit
