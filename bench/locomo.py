@@ -10,6 +10,7 @@ Run: .venv/bin/python bench/locomo.py [--data PATH] [--twice] [--modes hybrid ve
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import re
 import statistics
@@ -22,6 +23,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import absent
+from latency import server_params
+from mcp import Client
 from remembrancer.config import Settings
 from remembrancer.embeddings import FastEmbedder
 from remembrancer.ranking import RetrievalMode
@@ -191,6 +194,20 @@ def evaluate(
     return overall, by_category
 
 
+async def mcp_recall_ms(db: Path, questions: list[Question], calls: int) -> list[float]:
+    """Recall (limit 5) of the first ``calls`` questions through an MCP client over stdio."""
+    timings: list[float] = []
+    async with Client(server_params(db)) as client:
+        for i, question in enumerate([questions[0], *questions[:calls]]):
+            started = time.perf_counter()
+            answer = await client.call_tool("recall", {"query": question.text, "scope": question.scope})
+            if i:  # the first waits for the model to load
+                timings.append((time.perf_counter() - started) * 1000)
+            if answer.is_error:
+                raise RuntimeError(f"recall over MCP failed: {answer.content}")
+    return timings
+
+
 def results_over(results: dict[RetrievalMode, tuple[Scores, dict[int, Scores]]]) -> int:
     return sum(overall.over_budget for overall, _ in results.values())
 
@@ -211,6 +228,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--min-score", type=float, help="relevance floor (default: the server's)")
     parser.add_argument("--no-event-time", action="store_true", help="store the turns without session dates")
+    parser.add_argument(
+        "--mcp-calls", type=int, default=300, help="questions to time through MCP over stdio (0: none)"
+    )
     args = parser.parse_args(argv)
     if not args.data.exists():
         print(f"LoCoMo data not found at {args.data}; pass --data PATH", file=sys.stderr)
@@ -239,6 +259,7 @@ def main(argv: list[str] | None = None) -> int:
                 f" scores unchanged: {same}"
             )
         service.close()
+        over_mcp = asyncio.run(mcp_recall_ms(db, questions, args.mcp_calls)) if args.mcp_calls else []
 
     print(f"\n## LoCoMo turn-level evidence recall ({args.data.name}, {embedder.name})\n")
     print(
@@ -272,6 +293,11 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"recall latency ({mode}, limit 20):"
             f" p50 {statistics.median(lat):.1f} ms, p95 {percentile(lat, 0.95):.1f} ms"
+        )
+    if over_mcp:
+        print(
+            f"recall latency (limit 5, MCP client over stdio, {len(over_mcp)} questions):"
+            f" p50 {statistics.median(over_mcp):.1f} ms, p95 {percentile(over_mcp, 0.95):.1f} ms"
         )
     return 0
 

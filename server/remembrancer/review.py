@@ -172,14 +172,14 @@ def _undo_supersede(
         for row in store.get_by_ids(list(details["supersedes"])).values()
         if row.superseded_by == memory_id
     ]
-    with store.transaction():
+    with store.transaction():  # one transaction: a crash leaves the supersede whole or undone
         store.set_superseded([row.rowid for row in old], None, None)
         for row in old:
             store.add_history(row.id, "reverted", now, actor, {"event": event_id})
         store.add_history(memory_id, "reverted", now, actor, {"event": event_id})
-    created = store.get_by_ids([memory_id])
-    if memory_id in created:
-        store.delete([created[memory_id]], now, actor)
+        created = store.get_by_ids([memory_id])
+        if memory_id in created:
+            store.delete([created[memory_id]], now, actor)
     return UndoResult(event=event_id, restored=[row.id for row in old], removed=list(created))
 
 

@@ -33,30 +33,54 @@ class Store(StoreReads, StoreLinks):
         self.embedding_dim: int | None = None
         self.vectors: VectorIndex | None = None
         self._after_commit: list[Callable[[], None]] = []
+        self._depth = 0  # open transactions: 1 is the outermost, more are savepoints
 
     # -- transactions and bookkeeping -------------------------------------------------
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        """One write transaction; the in-memory vector copy changes only once it commits."""
+        """One write transaction; the in-memory vector copy changes only once it commits. Inside
+        another, a savepoint: the whole commits or rolls back as one, the inner part alone
+        rolls back if it fails."""
         with self.lock:
+            if self._depth:
+                yield from self._savepoint()
+                return
             self.conn.execute("begin immediate")
             version = int(self.conn.execute("pragma data_version").fetchone()[0])
-            self._after_commit = []
+            self._after_commit, self._depth = [], 1
             try:
                 yield
+                # Read before commit: once it commits, another writer may append to the log.
+                position = int(self.conn.execute("select coalesce(max(seq), 0) from vector_log").fetchone()[0])
+                self.conn.execute("commit")
             except BaseException:
-                self.conn.execute("rollback")
-                self._after_commit = []
+                if self.conn.in_transaction:
+                    self.conn.execute("rollback")
                 raise
-            # Read before commit: once it commits, another writer may append to the log.
-            position = int(self.conn.execute("select coalesce(max(seq), 0) from vector_log").fetchone()[0])
-            self.conn.execute("commit")
-            for change in self._after_commit:
-                change()
-            self._after_commit = []
-            if self.vectors is not None:
-                self.vectors.committed_own_changes(version, position)
+            else:
+                changes, self._after_commit, self._depth = self._after_commit, [], 0
+                for change in changes:
+                    change()
+                if self.vectors is not None:
+                    self.vectors.committed_own_changes(version, position)
+            finally:
+                self._after_commit, self._depth = [], 0
+
+    def _savepoint(self) -> Iterator[None]:
+        name = f"inner_{self._depth}"
+        changes = len(self._after_commit)
+        self.conn.execute(f"savepoint {name}")
+        self._depth += 1
+        try:
+            yield
+        except BaseException:
+            self.conn.execute(f"rollback to {name}")
+            del self._after_commit[changes:]
+            raise
+        finally:
+            self._depth -= 1
+            self.conn.execute(f"release {name}")
 
     def _log_vector(self, rowid: int, op: str, vector: bytes | None = None, scope: str = "") -> None:
         """Record a vector change for other processes, and apply it here once committed."""
@@ -299,9 +323,13 @@ class Store(StoreReads, StoreLinks):
             text_index.index(self.conn, rowid, content, json.loads(tags), context, scope)
 
     def checkpoint(self) -> None:
-        """Move the write-ahead log into the main file and truncate it, so old page images go."""
+        """Move the write-ahead log into the main file and truncate it, so old page images go
+        (inside a transaction: once it commits)."""
         with self.lock:
-            self.conn.execute("pragma wal_checkpoint(truncate)")
+            if self._depth:
+                self._after_commit.append(self.checkpoint)
+            else:
+                self.conn.execute("pragma wal_checkpoint(truncate)")
 
     # -- reads --------------------------------------------------------------------------
 
