@@ -22,9 +22,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from mcp import Client
+
 import absent
 from latency import server_params
-from mcp import Client
 from remembrancer.config import Settings
 from remembrancer.embeddings import FastEmbedder
 from remembrancer.ranking import RetrievalMode

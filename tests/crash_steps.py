@@ -51,20 +51,19 @@ class KillBeforeStatement:
         return getattr(self._conn, name)
 
 
-def supersede(service: MemoryService, old_id: str) -> str:
+def supersede(service: MemoryService, old_id: str) -> None:
     fact = Fact(NEW, [], {}, "default", "crash-test")
     vector = service._vectors([NEW])[0]
     now = check.timestamp(datetime.now(UTC))
     decision = Decision("supersede", (old_id,), reason="the stand-up moved")
     outcome = service.curator.apply(decision, fact, check.content_hash(NEW), vector, now, False)
     assert outcome.status == "superseded", outcome
-    return outcome.memory.id
 
 
 def main(db: str, action: str, n: int = 0) -> None:
     service = MemoryService.open(Settings(db_path=Path(db)), FakeEmbedder())
     if action == "setup":
-        print(service.remember(OLD, actor="crash-test").memory.id, flush=True)
+        assert service.remember(OLD, actor="crash-test").status == "added"
         service.close()
         return
     old_id = next(record.id for record in service.export() if record.content == OLD)
@@ -73,7 +72,9 @@ def main(db: str, action: str, n: int = 0) -> None:
         supersede(service, old_id)
     else:
         added = next(
-            event for event in service.store.history(limit=1000) if event[2] == "added" and "supersedes" in event[5]
+            event
+            for event in service.store.history(limit=1000)
+            if event[2] == "added" and "supersedes" in event[5]
         )
         undo(service.curator, int(added[0]), actor="crash-test")
     print("done", flush=True)

@@ -8,8 +8,10 @@ The multi-process run is bench/stress.py's, made small; its checks read the file
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import random
+import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -420,3 +422,62 @@ async def test_stdio_and_http_servers_share_one_file(
     finally:
         fresh.close()
     _assert_indexed(db, ids)
+
+
+@contextlib.contextmanager
+def _write_lock_held(db: Path) -> Iterator[None]:
+    """Another process's write in progress: a connection holding the write lock."""
+    import sqlean
+
+    holder = sqlean.connect(str(db), isolation_level=None)
+    holder.execute("begin immediate")
+    try:
+        yield
+    finally:
+        holder.execute("rollback")
+        holder.close()
+
+
+@pytest.mark.slow
+@pytest.mark.anyio
+async def test_a_store_locked_past_the_busy_timeout_says_busy_retry_and_loses_nothing(tmp_path: Path) -> None:
+    from servers import clean_env, stdio_params, stdio_session
+
+    db = tmp_path / "memory.db"
+    cli = [str(Path(sys.executable).parent / "remembrancer")]
+    env = clean_env(tmp_path, REMEMBRANCER_BUSY_TIMEOUT="1")
+    params = stdio_params(tmp_path, REMEMBRANCER_BUSY_TIMEOUT="1")
+    async with stdio_session(params, tmp_path / "stderr.log") as client:
+        assert not (
+            await client.call_tool("remember", {"content": "The boiler was serviced in May"})
+        ).is_error
+        with _write_lock_held(db):
+            refused = await client.call_tool("remember", {"content": "The garage door code is 4417"})
+            done = subprocess.run(
+                [*cli, "remember", "The bike lock code is 9021", "--db", str(db)],
+                capture_output=True,
+                text=True,
+                env=env,
+                timeout=120,
+            )
+            reading = subprocess.run(  # reads go on while another process writes
+                [*cli, "recall", "boiler", "--json", "--db", str(db)],
+                capture_output=True,
+                text=True,
+                env=env,
+                timeout=120,
+            )
+        assert refused.is_error
+        message = tool_text(refused)
+        assert "the store is busy" in message and "retry" in message and "Traceback" not in message
+        assert done.returncode != 0 and "Traceback" not in done.stderr
+        assert done.stderr.strip().splitlines()[-1].count("the store is busy") == 1, done.stderr
+        assert reading.returncode == 0, reading.stderr
+        assert [hit["content"] for hit in json.loads(reading.stdout)["hits"]] == [
+            "The boiler was serviced in May"
+        ]
+
+        retried = tool_data(await client.call_tool("remember", {"content": "The garage door code is 4417"}))
+        assert retried["status"] == "added"
+        listed = tool_data(await client.call_tool("recall", {"query": "garage door code", "min_score": 0}))
+        assert [hit["content"] for hit in listed["hits"]].count("The garage door code is 4417") == 1

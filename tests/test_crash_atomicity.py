@@ -42,7 +42,9 @@ def _state(db: Path) -> State:
         conn.close()
     return (
         tuple(sorted((content, bool(superseded)) for _, content, superseded in memories)),
-        tuple(sorted((names.get(memory_id, "(gone)"), event, bool(kept)) for memory_id, event, kept in events)),
+        tuple(
+            sorted((names.get(memory_id, "(gone)"), event, bool(kept)) for memory_id, event, kept in events)
+        ),
     )
 
 

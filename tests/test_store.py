@@ -206,3 +206,19 @@ def test_forgotten_text_leaves_no_trace_in_any_database_file(settings: Settings,
         svc.close()
     for path in db_path.parent.iterdir():
         assert secret.encode() not in path.read_bytes()
+
+
+def test_migrations_are_frozen_code_that_agrees_with_the_live_index() -> None:
+    """A step that has run on users' files must not change with live helpers: migrations.py
+    imports nothing of ours, and step 6's frozen scope token is still the one the index uses."""
+    import ast
+
+    from remembrancer import migrations, text_index
+
+    tree = ast.parse(Path(migrations.__file__).read_text())
+    imported = [node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)] + [
+        alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names
+    ]
+    assert not [name for name in imported if name.startswith("remembrancer")], imported
+    for scope in ("default", "my-project", "team.infra", "ünïcode"):
+        assert migrations._scope_token_as_of_006(scope) == text_index.scope_token(scope)

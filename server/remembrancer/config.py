@@ -53,6 +53,8 @@ class Settings(BaseModel):
     # The zone relative times ("yesterday") and dates without a zone are read in; the machine's
     # own when unset.
     timezone: str | None = None
+    # How long a write waits for another process's write to finish before "the store is busy".
+    busy_timeout: float = Field(default=30.0, gt=0, le=3600)
     host: str = "127.0.0.1"
     port: int = Field(default=8765, ge=1, le=65535)
     log_level: str = "INFO"
@@ -118,6 +120,7 @@ ENV_NAMES: dict[str, str] = {
     "max_metadata_bytes": "REMEMBRANCER_MAX_METADATA_BYTES",
     "max_tags": "REMEMBRANCER_MAX_TAGS",
     "timezone": "REMEMBRANCER_TIMEZONE",
+    "busy_timeout": "REMEMBRANCER_BUSY_TIMEOUT",
     "host": "REMEMBRANCER_HOST",
     "port": "REMEMBRANCER_PORT",
     "log_level": "REMEMBRANCER_LOG_LEVEL",

@@ -20,8 +20,8 @@ from typing import Any, TypeVar
 from remembrancer import validation as check
 from remembrancer.comparison import compare, values_only_in
 from remembrancer.config import Settings
-from remembrancer.dedup import Candidate, Decision, JudgeUnavailable, LocalJudge
-from remembrancer.errors import InvalidInput
+from remembrancer.dedup import Candidate, Decision, LocalJudge
+from remembrancer.errors import InvalidInput, JudgeUnavailable
 from remembrancer.llm_judge import AnthropicJudge
 from remembrancer.models import FactOutcome
 from remembrancer.rows import MemoryRow, NewMemory

@@ -18,7 +18,7 @@ from typing import Any
 
 import sqlean
 
-from remembrancer.errors import StoreError
+from remembrancer.errors import StoreBusy, StoreError
 from remembrancer.migrations import migrate
 
 log = logging.getLogger(__name__)
@@ -97,7 +97,48 @@ def sqlite_vec_path() -> str:
     return os.path.join(os.path.dirname(spec.origin), "vec0")
 
 
-def connect(path: Path, *, migrate_schema: bool = True) -> Connection:
+def engine_error(exc: Exception, busy_timeout: float) -> StoreError:
+    """An SQLite error as one of ours, with what to do about it."""
+    text = str(exc)
+    if isinstance(exc, sqlean.OperationalError) and ("locked" in text or "busy" in text):
+        return StoreBusy(
+            f"the store is busy: another process held it for more than {busy_timeout:g} s "
+            "(a long import, a backup, a stuck process). Nothing was changed; retry, or raise "
+            "REMEMBRANCER_BUSY_TIMEOUT."
+        )
+    if isinstance(exc, sqlean.OperationalError) and ("disk is full" in text or "I/O" in text):
+        return StoreError(
+            f"the store cannot be written: {text}. Nothing was changed; free disk space and retry."
+        )
+    return StoreError(f"the store failed: {text}. Run `remembrancer doctor` to check the file.")
+
+
+class EngineErrorsTranslated:
+    """The connection, raising our StoreError (StoreBusy when locked past the busy timeout)
+    instead of SQLite's errors, so callers and clients get a message that says what to do."""
+
+    def __init__(self, conn: Connection, busy_timeout: float) -> None:
+        self.raw, self.busy_timeout = conn, busy_timeout
+
+    def execute(self, sql: str, parameters: Any = ()) -> Any:
+        try:
+            return self.raw.execute(sql, parameters)
+        except sqlean.DatabaseError as exc:
+            raise engine_error(exc, self.busy_timeout) from exc
+
+    def executemany(self, sql: str, parameters: Any) -> Any:
+        try:
+            return self.raw.executemany(sql, parameters)
+        except sqlean.DatabaseError as exc:
+            raise engine_error(exc, self.busy_timeout) from exc
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.raw, name)
+
+
+def connect(
+    path: Path, *, migrate_schema: bool = True, busy_timeout: float = BUSY_TIMEOUT_MS / 1000
+) -> Connection:
     """A connection in autocommit mode: callers open transactions explicitly."""
     path = path.expanduser()
     _prepare_location(path)
@@ -106,7 +147,7 @@ def connect(path: Path, *, migrate_schema: bool = True) -> Connection:
         conn.enable_load_extension(True)
         conn.load_extension(sqlite_vec_path())
         conn.enable_load_extension(False)
-        conn.execute(f"pragma busy_timeout = {BUSY_TIMEOUT_MS}")
+        conn.execute(f"pragma busy_timeout = {round(busy_timeout * 1000)}")
         _check_is_ours(conn, path)
         _with_retries(lambda: conn.execute("pragma journal_mode = wal"))
         conn.execute("pragma synchronous = normal")
@@ -124,4 +165,4 @@ def connect(path: Path, *, migrate_schema: bool = True) -> Connection:
             f"cannot open the database {path}: {exc}. Nothing was changed. "
             "Run `remembrancer doctor` for details."
         ) from None
-    return conn
+    return EngineErrorsTranslated(conn, busy_timeout)

@@ -16,13 +16,10 @@ from dataclasses import dataclass
 from typing import Literal, Protocol
 
 from remembrancer.comparison import Comparison, compare_readings
+from remembrancer.errors import JudgeUnavailable
 from remembrancer.statements import read
 
 Action = Literal["add", "duplicate", "update", "supersede"]
-
-
-class JudgeUnavailable(Exception):
-    """The judge could not give a valid decision (outage, timeout, malformed answer)."""
 
 
 @dataclass(frozen=True)

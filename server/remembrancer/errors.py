@@ -4,8 +4,10 @@
     ├── ConfigError            a setting is invalid
     ├── InvalidInput           a caller's argument is wrong (empty content, bad tag, ...)
     ├── NotFound               an id or scope names nothing that exists
-    └── StoreError             the database file cannot be used as it is
-        └── ModelMismatch      the store was embedded with another model
+    ├── StoreError             the store cannot be used as it is
+    │   ├── ModelMismatch      the store was embedded with another model
+    │   └── StoreBusy          another process held the store past the busy timeout: retry
+    └── JudgeUnavailable       the LLM judge gave no valid decision (caught: the local judge steps in)
 
 Anything else that escapes is a bug.
 """
@@ -33,3 +35,11 @@ class StoreError(RemembrancerError):
 
 class ModelMismatch(StoreError):
     pass
+
+
+class StoreBusy(StoreError):
+    pass
+
+
+class JudgeUnavailable(RemembrancerError):
+    """The judge could not give a valid decision (outage, timeout, malformed answer)."""

@@ -18,7 +18,8 @@ from typing import Any, Literal, TypeVar
 from pydantic import BaseModel, Field, ValidationError
 
 from remembrancer.config import Settings
-from remembrancer.dedup import Candidate, Decision, JudgeUnavailable, check_decision
+from remembrancer.dedup import Candidate, Decision, check_decision
+from remembrancer.errors import JudgeUnavailable
 
 log = logging.getLogger(__name__)
 AnswerT = TypeVar("AnswerT", bound=BaseModel)

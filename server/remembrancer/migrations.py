@@ -6,10 +6,9 @@ dimension depends on the embedding model; ``store.py`` creates it when the model
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from typing import Any
-
-from remembrancer import text_index
 
 Connection = Any  # sqlean.Connection or sqlite3.Connection; both speak DB-API
 
@@ -115,10 +114,17 @@ def _005_text_vocabulary(conn: Connection) -> None:
     conn.execute("create virtual table memory_fts_vocab using fts5vocab(memory_fts, 'row')")
 
 
+def _scope_token_as_of_006(scope: str) -> str:
+    """The scope token as step 6 wrote it; frozen here, so a later change to the live one
+    (text_index.scope_token) needs a new step instead of changing what this one did."""
+    digest = hashlib.sha256(scope.encode("utf-8")).digest()[:12]
+    return f"{int.from_bytes(digest, 'big'):029d}"
+
+
 def _006_scope_in_text_index(conn: Connection) -> None:
     # The scope as a token in each full-text row, so MATCH itself keeps a query to its scopes
-    # (text_index.scope_token). FTS5 cannot add a column: build a new table and swap it in.
-    conn.create_function("scope_token", 1, text_index.scope_token, deterministic=True)
+    # (text_index.scope_token, frozen above). FTS5 cannot add a column: build a new table and swap it in.
+    conn.create_function("scope_token", 1, _scope_token_as_of_006, deterministic=True)
     conn.execute(
         """
         create virtual table memory_fts_new using fts5(

@@ -10,8 +10,7 @@ from typing import Any
 
 from remembrancer import validation as check
 from remembrancer.curation import Curator, call_with_deadline
-from remembrancer.dedup import JudgeUnavailable
-from remembrancer.errors import InvalidInput, NotFound
+from remembrancer.errors import InvalidInput, JudgeUnavailable, NotFound
 from remembrancer.models import ReviewReport, UndoResult
 from remembrancer.rows import MemoryRow
 

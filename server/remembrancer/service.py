@@ -20,9 +20,8 @@ from remembrancer.changes import add_superseded, newest_first_hits
 from remembrancer.config import Settings
 from remembrancer.curation import Curator, Fact, call_with_deadline
 from remembrancer.db import connect
-from remembrancer.dedup import JudgeUnavailable
 from remembrancer.embeddings import Embedder
-from remembrancer.errors import InvalidInput, NotFound
+from remembrancer.errors import InvalidInput, JudgeUnavailable, NotFound
 from remembrancer.llm_judge import AnthropicJudge
 from remembrancer.models import (
     ExportRecord,
@@ -98,7 +97,7 @@ class MemoryService:
     @classmethod
     def open(cls, settings: Settings, embedder: Embedder, *, bind_model: bool = True) -> MemoryService:
         path = Path(settings.db_path).expanduser()
-        store = Store(connect(path), str(path))
+        store = Store(connect(path, busy_timeout=settings.busy_timeout), str(path))
         if bind_model:
             try:
                 store.bind_embedding_model(embedder.name, embedder.dim)

@@ -52,7 +52,7 @@ class Store(StoreReads, StoreLinks):
             try:
                 yield
                 # Read before commit: once it commits, another writer may append to the log.
-                position = int(self.conn.execute("select coalesce(max(seq), 0) from vector_log").fetchone()[0])
+                position = self.conn.execute("select coalesce(max(seq), 0) from vector_log").fetchone()[0]
                 self.conn.execute("commit")
             except BaseException:
                 if self.conn.in_transaction:
@@ -63,7 +63,7 @@ class Store(StoreReads, StoreLinks):
                 for change in changes:
                     change()
                 if self.vectors is not None:
-                    self.vectors.committed_own_changes(version, position)
+                    self.vectors.committed_own_changes(version, int(position))
             finally:
                 self._after_commit, self._depth = [], 0
 
@@ -109,25 +109,34 @@ class Store(StoreReads, StoreLinks):
         )
 
     def bind_embedding_model(self, model: str, dim: int) -> None:
-        """Record the model on first use; refuse a store embedded with a different one."""
-        with self.transaction():
-            recorded = self.conn.execute(
+        """Record the model on first use; refuse a store embedded with a different one. Only
+        the first use writes: reading commands open a store another process is writing to."""
+        recorded = self._bound_model()
+        if recorded[0] is None:
+            with self.transaction():
+                recorded = self._bound_model()
+                if recorded[0] is None:
+                    self._set_meta("embedding_model", model)
+                    self._set_meta("embedding_dim", str(dim))
+                    self._create_vector_table(dim)
+                    recorded = (model, str(dim))
+        if recorded[0] != model or int(recorded[1] or 0) != dim:
+            raise ModelMismatch(
+                f"this store was embedded with {recorded[0]} ({recorded[1]} dimensions) but the "
+                f"configured model is {model} ({dim} dimensions). Either set "
+                f"REMEMBRANCER_EMBEDDING_MODEL={recorded[0]}, or re-embed every memory with the new "
+                f"model: `remembrancer reembed --db {self.path}`."
+            )
+        self.embedding_dim = dim
+        self.vectors = None  # made, and loaded, by the first search
+
+    def _bound_model(self) -> tuple[str | None, str | None]:
+        with self.lock:
+            model, dim = self.conn.execute(
                 "select (select value from meta where key = 'embedding_model'),"
                 " (select value from meta where key = 'embedding_dim')"
             ).fetchone()
-            if recorded[0] is None:
-                self._set_meta("embedding_model", model)
-                self._set_meta("embedding_dim", str(dim))
-                self._create_vector_table(dim)
-            elif recorded[0] != model or int(recorded[1]) != dim:
-                raise ModelMismatch(
-                    f"this store was embedded with {recorded[0]} ({recorded[1]} dimensions) but the "
-                    f"configured model is {model} ({dim} dimensions). Either set "
-                    f"REMEMBRANCER_EMBEDDING_MODEL={recorded[0]}, or re-embed every memory with the new "
-                    f"model: `remembrancer reembed --db {self.path}`."
-                )
-        self.embedding_dim = dim
-        self.vectors = None  # made, and loaded, by the first search
+        return model, dim
 
     def _create_vector_table(self, dim: int) -> None:
         # dim is an int we computed, never user text; a virtual table's declaration can't be bound.
