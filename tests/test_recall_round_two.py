@@ -59,6 +59,7 @@ def test_a_period_without_a_year_recurs_in_the_stated_zone() -> None:
 async def test_over_mcp_a_date_in_the_question_favours_what_happened_then(tmp_path: Path) -> None:
     recent = (datetime.now(UTC) - timedelta(days=7)).date().isoformat()
     meals = {
+        "2023-11-20": "Cooked a pumpkin soup for the harvest dinner",
         "2024-03-10": "Cooked a mushroom risotto for the neighbours",
         "2024-06-02": "Cooked a lentil curry for the team lunch",
         "2024-08-15": "Cooked paella at the beach party",
@@ -78,6 +79,7 @@ async def test_over_mcp_a_date_in_the_question_favours_what_happened_then(tmp_pa
         assert await first("what did I cook on 15 August 2024?") == meals["2024-08-15"]
         assert await first("what did I cook in March?") == meals["2024-03-10"]
         assert await first("what did I cook last week?") == meals[recent]
+        assert await first("what did I cook in 2023?") == meals["2023-11-20"]
 
 
 def test_a_reply_is_found_by_what_its_question_asked(tmp_path: Path) -> None:

@@ -218,7 +218,7 @@ def build_server(service: MemoryService, actor: str = "mcp", tokens: Sequence[To
         max_tokens: Annotated[
             int | None,
             Field(
-                ge=1, description="Only as many of the best hits as fit in this many tokens of memory text."
+                ge=1, description="Only as many of the best hits as fit in this many tokens of result text."
             ),
         ] = None,
         min_score: Annotated[
@@ -237,6 +237,8 @@ def build_server(service: MemoryService, actor: str = "mcp", tokens: Sequence[To
         older one carries 'replaced_by': answer with the newest. Each hit's score (0-1) is
         relevance on one scale for every query: about 0.35 loosely related, 0.6 clearly about
         the query, 0.9 and up a near restatement. No hits means nothing relevant is stored.
+        A date in the query ('in June 2023', 'last week') favours what happened then. For a
+        question that needs several facts, recall each part on its own.
         """
         result = _adapt(
             lambda: service.recall(
