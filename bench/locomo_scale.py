@@ -46,12 +46,13 @@ import numpy as np
 
 from latency import PEOPLE, PLACES
 from locomo import DEFAULT_DATA, KS, Question, Scores, Turn, evaluate, ingest, load
-from remembrancer import text_index, transfer, vector_index
+from remembrancer import transfer
 from remembrancer import validation as check
 from remembrancer.config import BUNDLED_MODEL, Settings
 from remembrancer.embeddings import FastEmbedder
-from remembrancer.rows import NewMemory
 from remembrancer.service import MemoryService
+from remembrancer.storage.rows import NewMemory
+from remembrancer.storage.sqlite import text_index, vector_index
 from scale import TAGS, SittingTracker, machine_conditions
 
 STS = DEFAULT_DATA.parents[1] / "stsbenchmark" / "sts-train.csv"

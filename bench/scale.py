@@ -37,12 +37,13 @@ import numpy as np
 from latency import PEOPLE, PLACES, measure_mcp, pct, records
 from locomo import DEFAULT_DATA as LOCOMO
 from locomo import load as load_locomo
-from remembrancer import text_index, transfer
+from remembrancer import transfer
 from remembrancer import validation as check
 from remembrancer.config import BUNDLED_MODEL, Settings
 from remembrancer.embeddings import FastEmbedder
-from remembrancer.rows import NewMemory
 from remembrancer.service import MemoryService
+from remembrancer.storage.rows import NewMemory
+from remembrancer.storage.sqlite import text_index
 
 STS = LOCOMO.parents[1] / "stsbenchmark" / "sts-train.csv"
 SCOPES = ("default", "work", "home", "project-atlas", "reading")

@@ -14,12 +14,12 @@ from hypothesis import strategies as st
 
 from conftest import stored_id
 from remembrancer.comparison import compare
-from remembrancer.db import connect
-from remembrancer.migrations import LATEST_VERSION, MIGRATIONS
 from remembrancer.models import ExportRecord
 from remembrancer.retrieval import Guard, newest_first
 from remembrancer.service import MemoryService
-from remembrancer.store import Store
+from remembrancer.storage.sqlite.connection import connect
+from remembrancer.storage.sqlite.migrations import LATEST_VERSION, MIGRATIONS
+from remembrancer.storage.sqlite.store import Store
 from remembrancer.validation import content_hash
 from servers import server_env, stdio_params, stdio_session, tool_data
 
@@ -216,7 +216,7 @@ def test_export_and_import_keep_which_memory_replaced_which(
 
 def test_a_version_6_store_learns_its_folded_wordings(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Migration 7 hashes the wordings already kept as sightings, so identical text finds them."""
-    from remembrancer import migrations
+    from remembrancer.storage.sqlite import migrations
 
     monkeypatch.setattr(migrations, "MIGRATIONS", MIGRATIONS[:6])
     conn = connect(db_path)

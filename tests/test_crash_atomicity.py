@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from remembrancer.db import connect
+from remembrancer.storage.sqlite.connection import connect
 
 WORKER = Path(__file__).parent / "crash_steps.py"
 State = tuple[tuple[tuple[str, bool], ...], tuple[tuple[str, str, bool], ...]]

@@ -15,9 +15,9 @@ import pytest
 from conftest import FakeEmbedder
 from remembrancer.config import Settings
 from remembrancer.errors import StoreError
-from remembrancer.maintenance import backup, check, repair
 from remembrancer.models import Memory
 from remembrancer.service import MemoryService
+from remembrancer.storage.sqlite.maintenance import backup, check, repair
 
 
 def test_check_finds_and_repair_rebuilds_what_is_derived(service: MemoryService) -> None:

@@ -47,10 +47,10 @@ from pydantic import TypeAdapter, ValidationError
 
 from conftest import FakeEmbedder
 from remembrancer.config import Settings
-from remembrancer.retrieval import full_text_query
-from remembrancer.rows import RowFilter
+from remembrancer.retrieval import query_words
 from remembrancer.server import build_server
 from remembrancer.service import MemoryService
+from remembrancer.storage.rows import RowFilter
 from remembrancer.validation import timestamp
 from servers import complete
 
@@ -959,11 +959,11 @@ def test_full_text_syntax_in_a_query_is_only_text(
         assert outcome.ok, f"recall({query!r}) failed: {outcome.message}"
         assert w.seed_ids[seed] in [hit["id"] for hit in outcome.data["hits"]]
         # The few seeds would all be hits anyway: check the full-text side found it by its word.
-        match = full_text_query(query)
-        assert match is not None
-        by_text = w.service.store.full_text(match, RowFilter((scope,)), 50)
+        words = query_words(query)
+        assert words
+        by_text = w.service.store.full_text(words, RowFilter((scope,)), 50)
         rowid = w.service.store.get_by_ids([w.seed_ids[seed]])[w.seed_ids[seed]].rowid
-        assert rowid in [found for found, _ in by_text], f"{match!r} did not find {chosen.content!r}"
+        assert rowid in [found for found, _ in by_text], f"{words!r} did not find {chosen.content!r}"
 
     harness.run("fts syntax", body)
 

@@ -7,17 +7,22 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from conftest import stored_id
-from remembrancer.retrieval import full_text_query
-from remembrancer.rows import RowFilter
+from remembrancer.retrieval import query_words
 from remembrancer.service import MemoryService
-from remembrancer.store import Store
-from remembrancer.text_index import affordable_words
+from remembrancer.storage.rows import RowFilter
+from remembrancer.storage.sqlite import text_index
+from remembrancer.storage.sqlite.store import Store
+from remembrancer.storage.sqlite.text_index import affordable_words
 
 
 def test_full_text_query_quotes_every_word_and_drops_stop_words() -> None:
+    def full_text_query(text: str) -> str | None:
+        return text_index.match_expression(query_words(text))
+
     assert full_text_query('What did "Anna" say about NEAR(x*)?') == '"anna" OR "say" OR "near" OR "x"'
     assert full_text_query("what is it") == '"what" OR "is" OR "it"'  # only stop words: keep them
     assert full_text_query("?!* ()") is None
+    assert text_index.match_expression(['say "hi"']) == '"say hi"'  # a quote never ends the phrase
 
 
 def _affordable(store: Store, words: list[str], scopes: list[str]) -> list[str]:
@@ -70,7 +75,6 @@ def test_neighbours_obey_the_filters(service: MemoryService) -> None:
 def test_the_commonest_words_leave_a_query_that_would_cost_too_much(
     service: MemoryService, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from remembrancer import text_index
 
     monkeypatch.setattr(text_index, "POSTINGS_BUDGET", 8)
     for n in range(6):
@@ -113,7 +117,7 @@ def test_the_full_text_side_leaves_out_superseded_memories_unless_asked(service:
     with service.store.transaction():
         service.store.set_superseded([rowids[old.id].rowid], new.id, "2026-01-02T00:00:00+00:00")
     assert [hit.id for hit in service.recall("standup", mode="text").hits] == [new.id]
-    live = service.store.full_text('"standup"', RowFilter(("default",)), 10)
+    live = service.store.full_text(["standup"], RowFilter(("default",)), 10)
     assert [rowid for rowid, _ in live] == [rowids[new.id].rowid]  # not only dropped later
     everything = service.recall("standup", mode="text", include_superseded=True).hits
     assert sorted(hit.id for hit in everything) == sorted([old.id, new.id])

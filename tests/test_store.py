@@ -10,12 +10,12 @@ import sqlean
 
 from conftest import FakeEmbedder
 from remembrancer.config import Settings
-from remembrancer.db import connect
 from remembrancer.errors import ModelMismatch, StoreError
-from remembrancer.migrations import LATEST_VERSION, MIGRATIONS
-from remembrancer.rows import RowFilter
 from remembrancer.service import MemoryService
-from remembrancer.store import Store
+from remembrancer.storage.rows import RowFilter
+from remembrancer.storage.sqlite.connection import connect
+from remembrancer.storage.sqlite.migrations import LATEST_VERSION, MIGRATIONS
+from remembrancer.storage.sqlite.store import Store
 
 
 def _columns(path: Path, table: str) -> set[str]:
@@ -48,7 +48,7 @@ def test_migration_from_an_empty_file_creates_the_schema(db_path: Path) -> None:
 
 
 def test_an_older_store_upgrades_itself(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from remembrancer import migrations
+    from remembrancer.storage.sqlite import migrations
 
     connect(db_path).close()
 
@@ -69,7 +69,7 @@ def test_an_older_store_upgrades_itself(db_path: Path, monkeypatch: pytest.Monke
 def test_a_version_5_store_gets_scopes_in_its_text_index(
     db_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from remembrancer import migrations
+    from remembrancer.storage.sqlite import migrations
 
     monkeypatch.setattr(migrations, "MIGRATIONS", MIGRATIONS[:5])
     conn = connect(db_path)
@@ -92,17 +92,17 @@ def test_a_version_5_store_gets_scopes_in_its_text_index(
     try:
         assert store.schema_version() == LATEST_VERSION
         assert "scope" in _columns(db_path, "memory_fts")
-        assert sorted(rowid for rowid, _ in store.full_text('"budget"', RowFilter(("work",)), 10)) == [1, 3]
-        both = store.full_text('"budget"', RowFilter(("work", "home")), 10)
+        assert sorted(rowid for rowid, _ in store.full_text(["budget"], RowFilter(("work",)), 10)) == [1, 3]
+        both = store.full_text(["budget"], RowFilter(("work", "home")), 10)
         assert sorted(rowid for rowid, _ in both) == [1, 2, 3]
-        assert store.full_text('"note"', RowFilter(("nowhere",)), 10) == []
+        assert store.full_text(["note"], RowFilter(("nowhere",)), 10) == []
         assert store.word_frequencies(["budget", "unknownword"]) == {"budget": 3, "unknownword": 0}
     finally:
         store.close()
 
 
 def test_a_failing_migration_leaves_no_partial_step(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from remembrancer import migrations
+    from remembrancer.storage.sqlite import migrations
 
     connect(db_path).close()
 
@@ -213,7 +213,7 @@ def test_migrations_are_frozen_code_that_agrees_with_the_live_index() -> None:
     imports nothing of ours, and step 6's frozen scope token is still the one the index uses."""
     import ast
 
-    from remembrancer import migrations, text_index
+    from remembrancer.storage.sqlite import migrations, text_index
 
     tree = ast.parse(Path(migrations.__file__).read_text())
     imported = [node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)] + [

@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 
 from conftest import FAKE_DIM, FakeEmbedder
-from remembrancer import vec0_reader, vector_index
 from remembrancer.config import Settings
 from remembrancer.models import ExportRecord
-from remembrancer.rows import NewMemory
 from remembrancer.service import MemoryService
-from remembrancer.vector_index import VectorIndex
+from remembrancer.storage.rows import NewMemory
+from remembrancer.storage.sqlite import vec0_reader, vector_index
+from remembrancer.storage.sqlite.vector_index import VectorIndex
 
 NOW = "2025-01-01T00:00:00+00:00"
 WORDS = ["kites", "harbours", "orchards", "lighthouses", "glaciers", "violins", "lanterns", "meadows"]

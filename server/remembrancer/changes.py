@@ -1,7 +1,7 @@
 """What recall says about facts whose value changed: newest first, and which memory replaced which.
 
 Two kinds of record say a memory changed an older one: a link left by the local judge (both
-stay live; ``store_links.py``) and a supersede by the LLM judge (the older leaves recall). A
+stay live; ``storage/sqlite/links.py``) and a supersede by the LLM judge (the older leaves recall). A
 hit names both ways: ``replaces`` (older versions) and ``replaced_by`` (a newer live one).
 """
 
@@ -14,10 +14,9 @@ from typing import Any
 
 from remembrancer.models import LinkedMemory
 from remembrancer.retrieval import Guard, newest_first
-from remembrancer.rows import MemoryRow, RowFilter
 from remembrancer.statements import read
-from remembrancer.store import Store
-from remembrancer.store_links import Link
+from remembrancer.storage import Link, Store
+from remembrancer.storage.rows import MemoryRow, RowFilter
 
 
 @dataclass(frozen=True)

@@ -189,7 +189,7 @@ def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
     from remembrancer.doctor import run_checks
 
     if args.repair:
-        from remembrancer.maintenance import repair
+        from remembrancer.storage import repair
 
         with opened(settings) as service:
             report = repair(service.store, service._vectors)

@@ -95,7 +95,7 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
-    from remembrancer.maintenance import backup
+    from remembrancer.storage import backup
 
     with opened(settings, bind_model=False) as service:
         pages = backup(service.store, Path(args.path))

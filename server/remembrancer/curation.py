@@ -24,8 +24,8 @@ from remembrancer.dedup import Candidate, Decision, LocalJudge
 from remembrancer.errors import InvalidInput, JudgeUnavailable
 from remembrancer.llm_judge import AnthropicJudge
 from remembrancer.models import FactOutcome
-from remembrancer.rows import MemoryRow, NewMemory
-from remembrancer.store import Store
+from remembrancer.storage import Store
+from remembrancer.storage.rows import MemoryRow, NewMemory
 from remembrancer.transfer import new_id, to_memory
 
 log = logging.getLogger(__name__)

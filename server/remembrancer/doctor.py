@@ -29,20 +29,10 @@ def _python() -> str:
     return f"Python {platform.python_version()} ({sys.executable})"
 
 
-def _sqlite() -> str:
-    import sqlean
-    import sqlite_vec
+def _engine() -> str:
+    from remembrancer.storage import self_test
 
-    conn = sqlean.connect(":memory:")
-    try:
-        conn.enable_load_extension(True)
-        sqlite_vec.load(conn)
-        version, vec = conn.execute("select sqlite_version(), vec_version()").fetchone()
-        conn.execute("create virtual table probe using fts5(x)")
-        conn.execute("insert into probe(probe, rank) values('secure-delete', 1)")
-    finally:
-        conn.close()
-    return f"SQLite {version} with sqlite-vec {vec} and FTS5"
+    return self_test()
 
 
 def _model(settings: Settings) -> Callable[[], str]:
@@ -62,14 +52,12 @@ def _model(settings: Settings) -> Callable[[], str]:
 
 def _database(settings: Settings) -> Callable[[], str]:
     def probe() -> str:
-        from remembrancer.db import connect
-        from remembrancer.maintenance import check
-        from remembrancer.store import Store
+        from remembrancer.storage import check, open_store
 
         path = Path(settings.db_path).expanduser()
         if not path.exists():
             return f"{path} does not exist yet; it will be created on first use"
-        store = Store(connect(path, migrate_schema=False), str(path))
+        store = open_store(path, migrate=False)
         try:
             model = store.get_meta("embedding_model")
             if model is None:
@@ -105,7 +93,7 @@ def _llm(settings: Settings, offline: bool) -> str:
 def run_checks(settings: Settings, *, offline: bool = False) -> list[Check]:
     return [
         _run("python", _python),
-        _run("sqlite", _sqlite),
+        _run("sqlite", _engine),
         _run("embedding model", _model(settings)),
         _run("database", _database(settings)),
         _run("llm", lambda: _llm(settings, offline)),

@@ -21,10 +21,9 @@ from remembrancer.relevance import (
     word_share,
     word_weights,
 )
-from remembrancer.retrieval import match_expression, query_words
-from remembrancer.rows import RowFilter
-from remembrancer.store import Store
-from remembrancer.text_index import affordable_words
+from remembrancer.retrieval import query_words
+from remembrancer.storage import Store
+from remembrancer.storage.rows import RowFilter
 from remembrancer.validation import timestamp
 
 RetrievalMode = Literal["hybrid", "vector", "text"]
@@ -69,9 +68,7 @@ def rank(
     vector_job = submit(_vector_side, embed, search)
     words = query_words(query)
     frequency = store.word_frequencies(words) if mode != "vector" else {}
-    searched = affordable_words(words, frequency, store.share_of(row_filter.scopes)) if frequency else []
-    match = match_expression(searched)
-    by_text = store.full_text(match, row_filter, depth) if match else []
+    by_text = store.full_text(words, row_filter, depth, frequency) if frequency else []
     weights = word_weights(topic_words(words), frequency, store.document_count()) if frequency else None
     shares: dict[int, float] = {}
     questions: set[int] = set()

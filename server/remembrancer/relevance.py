@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from remembrancer.embeddings import bundled_model_dir
-from remembrancer.rows import Beside
+from remembrancer.storage.rows import Beside
 
 WORDS_WEIGHT = 0.7
 UNRELATED_COSINE = 0.3

@@ -1,4 +1,4 @@
-"""Pure pieces of retrieval: the full-text query built from user text, and newer versions first."""
+"""Pure pieces of retrieval: the words of a query worth searching for, and newer versions first."""
 
 from __future__ import annotations
 
@@ -29,16 +29,6 @@ def query_words(text: str) -> list[str]:
     return list(dict.fromkeys(term.replace('"', "") for term in terms if term.replace("_", "")))[
         :MAX_QUERY_TERMS
     ]
-
-
-def match_expression(words: Sequence[str]) -> str | None:
-    """An FTS5 expression matching any of the words, each quoted so no user text is syntax."""
-    return " OR ".join(f'"{word}"' for word in words) or None
-
-
-def full_text_query(text: str) -> str | None:
-    """The FTS5 expression for a query's words; None when it has no words at all."""
-    return match_expression(query_words(text))
 
 
 #: How many newer versions of a fact recall follows from one memory (links can form chains).

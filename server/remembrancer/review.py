@@ -12,7 +12,7 @@ from remembrancer import validation as check
 from remembrancer.curation import Curator, call_with_deadline
 from remembrancer.errors import InvalidInput, JudgeUnavailable, NotFound
 from remembrancer.models import ReviewReport, UndoResult
-from remembrancer.rows import MemoryRow
+from remembrancer.storage.rows import MemoryRow
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,6 @@ from remembrancer import validation as check
 from remembrancer.changes import add_superseded, newest_first_hits
 from remembrancer.config import Settings
 from remembrancer.curation import Curator, Fact, call_with_deadline
-from remembrancer.db import connect
 from remembrancer.embeddings import Embedder
 from remembrancer.errors import InvalidInput, JudgeUnavailable, NotFound
 from remembrancer.llm_judge import AnthropicJudge
@@ -41,8 +40,8 @@ from remembrancer.query_dates import named_periods
 from remembrancer.ranking import RetrievalMode, rank
 from remembrancer.recall_lines import recall_lines
 from remembrancer.review import review_pending, run_review_loop, undo
-from remembrancer.rows import RowFilter, float32_bytes
-from remembrancer.store import Store
+from remembrancer.storage import Store, open_store
+from remembrancer.storage.rows import RowFilter, float32_bytes
 from remembrancer.tokens import count_tokens
 from remembrancer.transfer import to_memory
 
@@ -97,7 +96,7 @@ class MemoryService:
     @classmethod
     def open(cls, settings: Settings, embedder: Embedder, *, bind_model: bool = True) -> MemoryService:
         path = Path(settings.db_path).expanduser()
-        store = Store(connect(path, busy_timeout=settings.busy_timeout), str(path))
+        store = open_store(path, busy_timeout=settings.busy_timeout)
         if bind_model:
             try:
                 store.bind_embedding_model(embedder.name, embedder.dim)
@@ -368,8 +367,7 @@ class MemoryService:
 
     def stats(self) -> StoreStats:
         counts = self.store.counts()
-        path = Path(self.store.path)
-        size = sum(p.stat().st_size for p in (path, Path(f"{path}-wal")) if p.exists())
+        path, size = Path(self.store.path), self.store.file_bytes()
         return StoreStats(
             db_path=str(path),
             memories=counts["memories"],

@@ -14,8 +14,8 @@ from remembrancer.comparison import compare
 from remembrancer.config import Settings
 from remembrancer.errors import InvalidInput
 from remembrancer.models import ExportRecord, ImportReport, Memory, Sighting
-from remembrancer.rows import MemoryRow, NewMemory
-from remembrancer.store import Store
+from remembrancer.storage import Store
+from remembrancer.storage.rows import MemoryRow, NewMemory
 
 BATCH = 512  # records per write transaction; the progress bar moves once per batch
 Embed = Callable[[Sequence[str]], list[bytes]]

@@ -7,9 +7,10 @@ import threading
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from remembrancer import text_index
-from remembrancer.db import Connection
-from remembrancer.rows import MEMORY_COLUMNS, MemoryRow, RowFilter, marks
+from remembrancer.storage.rows import MemoryRow, RowFilter
+from remembrancer.storage.sqlite import text_index
+from remembrancer.storage.sqlite.connection import Connection
+from remembrancer.storage.sqlite.sql import MEMORY_COLUMNS, marks, where_clause
 
 
 class StoreReads:
@@ -108,7 +109,7 @@ class StoreReads:
             )
 
     def list_rows(self, row_filter: RowFilter, limit: int, offset: int = 0) -> list[MemoryRow]:
-        where, params = row_filter.where()
+        where, params = where_clause(row_filter)
         with self.lock:
             rows = self.conn.execute(
                 f"select {MEMORY_COLUMNS} from memories m where {where}"

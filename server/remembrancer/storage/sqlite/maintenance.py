@@ -10,7 +10,7 @@ from pathlib import Path
 import sqlean
 
 from remembrancer.errors import StoreError
-from remembrancer.store import Store
+from remembrancer.storage.sqlite.store import Store
 
 
 @dataclass

@@ -19,7 +19,7 @@ from typing import Any
 import sqlean
 
 from remembrancer.errors import StoreBusy, StoreError
-from remembrancer.migrations import migrate
+from remembrancer.storage.sqlite.migrations import migrate
 
 log = logging.getLogger(__name__)
 
@@ -166,3 +166,17 @@ def connect(
             "Run `remembrancer doctor` for details."
         ) from None
     return EngineErrorsTranslated(conn, busy_timeout)
+
+
+def self_test() -> str:
+    """SQLite's version, sqlite-vec's, and FTS5 with secure-delete, in a scratch database."""
+    conn = sqlean.connect(":memory:")
+    try:
+        conn.enable_load_extension(True)
+        conn.load_extension(sqlite_vec_path())
+        version, vec = conn.execute("select sqlite_version(), vec_version()").fetchone()
+        conn.execute("create virtual table probe using fts5(x)")
+        conn.execute("insert into probe(probe, rank) values('secure-delete', 1)")
+    finally:
+        conn.close()
+    return f"SQLite {version} with sqlite-vec {vec} and FTS5"

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from remembrancer.rows import marks
+from remembrancer.storage.sqlite.sql import marks
 
 log = logging.getLogger(__name__)
 

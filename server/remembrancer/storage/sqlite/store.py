@@ -10,20 +10,22 @@ import json
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from remembrancer import text_index
-from remembrancer.db import Connection
 from remembrancer.errors import ModelMismatch, NotFound, StoreError
-from remembrancer.rows import Beside, MemoryRow, NewMemory, RowFilter, float32_bytes, marks, to_json
-from remembrancer.store_links import StoreLinks
-from remembrancer.store_reads import StoreReads
+from remembrancer.storage.rows import MemoryRow, NewMemory, float32_bytes, to_json
+from remembrancer.storage.sqlite import text_index
+from remembrancer.storage.sqlite.connection import Connection
+from remembrancer.storage.sqlite.links import StoreLinks
+from remembrancer.storage.sqlite.reads import StoreReads
+from remembrancer.storage.sqlite.search import StoreSearch
 
 if TYPE_CHECKING:
-    from remembrancer.vector_index import VectorIndex
+    from remembrancer.storage.sqlite.vector_index import VectorIndex
 
 
-class Store(StoreReads, StoreLinks):
+class Store(StoreSearch, StoreReads, StoreLinks):
     """One open database. Thread-safe: a lock serialises use of the single connection."""
 
     def __init__(self, conn: Connection, path: str) -> None:
@@ -96,6 +98,11 @@ class Store(StoreReads, StoreLinks):
             self._after_commit.append(lambda: index.remove(rowid))
         elif vector is not None:
             self._after_commit.append(lambda: index.put(rowid, scope, vector))
+
+    def file_bytes(self) -> int:
+        """The size of the database on disk, its write-ahead log included."""
+        files = (Path(self.path), Path(f"{self.path}-wal"))
+        return sum(file.stat().st_size for file in files if file.exists())
 
     def close(self) -> None:
         with self.lock:
@@ -339,99 +346,3 @@ class Store(StoreReads, StoreLinks):
                 self._after_commit.append(self.checkpoint)
             else:
                 self.conn.execute("pragma wal_checkpoint(truncate)")
-
-    # -- reads --------------------------------------------------------------------------
-
-    def _current_vectors(self) -> VectorIndex:
-        if self.embedding_dim is None:
-            raise StoreError("the vector table is not bound to a model yet")
-        if self.vectors is None:
-            from remembrancer.vector_index import VectorIndex  # numpy: not needed to start serving
-
-            self.vectors = VectorIndex(self.embedding_dim)
-        self.vectors.ensure_current(self.conn)
-        return self.vectors
-
-    def nearest(self, vector: bytes, scopes: Sequence[str], k: int) -> list[tuple[int, float]]:
-        """(rowid, cosine distance) of the k nearest vectors in the given scopes."""
-        return self.current_vectors().nearest(vector, scopes, k)
-
-    def current_vectors(self) -> VectorIndex:
-        """The vector copy, brought up to date; searching it needs no store lock."""
-        with self.lock:
-            return self._current_vectors()
-
-    def nearest_filtered(self, vector: bytes, row_filter: RowFilter, k: int) -> list[tuple[int, float]]:
-        """Nearest neighbours among the rows the filter admits."""
-        where, params = row_filter.where()
-        with self.lock:
-            index = self._current_vectors()
-            rowids = [
-                row[0] for row in self.conn.execute(f"select m.rowid from memories m where {where}", params)
-            ]
-        return index.nearest_among(vector, rowids, k)
-
-    def warm_up(self) -> None:
-        """Load the in-memory vector copy ahead of the first search."""
-        with self.lock:
-            self._current_vectors()
-
-    def full_text(self, words_expression: str, row_filter: RowFilter, k: int) -> list[tuple[int, float]]:
-        """(rowid, bm25) of the best full-text matches in the filter's scopes; lower bm25 is better.
-
-        MATCH keeps to the scopes; only a narrowing filter (tags, time) joins each match to its
-        row. Superseded rows are few: their rowids are read once and left out."""
-        vectors = self.vectors
-        every_scope = vectors is not None and vectors.loaded and vectors.share_of(row_filter.scopes) == 1.0
-        match = text_index.match_in_scopes(words_expression, row_filter.scopes, every_scope=every_scope)
-        weights = ", ".join(str(float(weight)) for weight in text_index.WEIGHTS)
-        sql = f"select f.rowid, bm25(memory_fts, {weights}) as s from memory_fts f"
-        if row_filter.narrows:
-            where, params = row_filter.where()
-            sql += f" join memories m on m.rowid = f.rowid where memory_fts match ? and {where}"
-        else:
-            sql += " where memory_fts match ?"
-            params = []
-            if not row_filter.include_superseded:
-                sql += (
-                    " and f.rowid not in (select rowid from memories"
-                    f" where scope in ({marks(len(row_filter.scopes))}) and superseded_by is not null)"
-                )
-                params = list(row_filter.scopes)
-        with self.lock:
-            return [
-                (int(rowid), float(rank))
-                for rowid, rank in self.conn.execute(f"{sql} order by s limit ?", (match, *params, k))
-            ]
-
-    def admitted(self, rowids: Sequence[int], row_filter: RowFilter) -> set[int]:
-        """Those of the rows that the filter admits (and that still exist)."""
-        if not rowids:
-            return set()
-        where, params = row_filter.where()
-        with self.lock:
-            return {
-                row[0]
-                for row in self.conn.execute(
-                    f"select m.rowid from memories m where m.rowid in ({marks(len(rowids))}) and {where}",
-                    (*rowids, *params),
-                )
-            }
-
-    def share_of(self, scopes: Sequence[str]) -> float:
-        """The share of all memories held by these scopes (1.0 before the vectors are loaded)."""
-        with self.lock:
-            return 1.0 if self.vectors is None else self.vectors.share_of(scopes)
-
-    def document_count(self) -> int:
-        with self.lock:
-            return len(self._current_vectors())
-
-    def similarities(self, vector: bytes, rowids: list[int]) -> dict[int, float]:
-        """Cosine similarity of the vector to each of these memories."""
-        index = self.current_vectors()
-        return {rowid: 1.0 - distance for rowid, distance in index.nearest_among(vector, rowids, len(rowids))}
-
-    def neighbours(self, rowids: list[int]) -> dict[int, Beside]:
-        with self.lock:
-            return text_index.neighbours(self.conn, rowids)

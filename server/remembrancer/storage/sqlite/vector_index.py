@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from remembrancer.vec0_reader import read_vectors, snapshot
+from remembrancer.storage.sqlite.vec0_reader import read_vectors, snapshot
 
 Connection = Any
 COMPACT_ABOVE = 50_000

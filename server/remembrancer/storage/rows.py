@@ -1,4 +1,5 @@
-"""The plain values the store takes and returns, and the filter every search shares."""
+"""The plain values storage takes and returns, and the filter every search shares (no SQL:
+each engine turns the filter into its own query)."""
 
 from __future__ import annotations
 
@@ -14,13 +15,6 @@ class Beside(NamedTuple):
 
     before: list[int]
     after: list[int]
-
-
-# The order MemoryRow.from_tuple reads them in.
-MEMORY_COLUMNS = (
-    "rowid, id, content, content_hash, scope, tags, metadata, created_at, updated_at,"
-    " seen_count, last_seen_at, superseded_by, needs_review, context_rowid, occurred_at"
-)
 
 
 @dataclass(frozen=True)
@@ -43,6 +37,7 @@ class MemoryRow:
 
     @classmethod
     def from_tuple(cls, row: Sequence[Any]) -> MemoryRow:
+        """From the fields in the order they are declared, tags and metadata as JSON text."""
         return cls(
             rowid=row[0],
             id=row[1],
@@ -92,33 +87,11 @@ class RowFilter:
     def narrows(self) -> bool:
         return bool(self.tags) or self.since is not None or self.until is not None
 
-    def where(self, alias: str = "m") -> tuple[str, list[Any]]:
-        clauses = [f"{alias}.scope in ({marks(len(self.scopes))})"]
-        if not self.include_superseded:
-            clauses.append(f"{alias}.superseded_by is null")
-        params: list[Any] = list(self.scopes)
-        if self.since is not None:
-            clauses.append(f"{alias}.occurred_at >= ?")
-            params.append(self.since)
-        if self.until is not None:
-            clauses.append(f"{alias}.occurred_at <= ?")
-            params.append(self.until)
-        for tag in self.tags:
-            clauses.append(
-                f"exists (select 1 from memory_tags t where t.memory_rowid = {alias}.rowid and t.tag = ?)"
-            )
-            params.append(tag)
-        return " and ".join(clauses), params
-
-
-def marks(count: int) -> str:
-    return ", ".join("?" * count)
-
 
 def to_json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def float32_bytes(vector: Sequence[float]) -> bytes:
-    """A vector as sqlite-vec stores it: float32 values, native byte order."""
+    """A vector as storage takes it: float32 values, native byte order."""
     return struct.pack(f"{len(vector)}f", *vector)

@@ -11,8 +11,9 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from remembrancer.db import Connection
-from remembrancer.rows import marks, to_json
+from remembrancer.storage.rows import to_json
+from remembrancer.storage.sqlite.connection import Connection
+from remembrancer.storage.sqlite.sql import marks
 
 Guard = tuple[Sequence[str], Sequence[str]]  # words of the older: any one / any two named keep its place
 

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from remembrancer.rows import Beside
+from remembrancer.storage.rows import Beside
 
 Connection = Any
 
@@ -35,6 +35,11 @@ def scope_token(scope: str) -> str:
     splitting at '-' or '.'), from a hash so every valid scope name fits the same shape."""
     digest = hashlib.sha256(scope.encode("utf-8")).digest()[:12]
     return f"{int.from_bytes(digest, 'big'):029d}"
+
+
+def match_expression(words: Sequence[str]) -> str | None:
+    """An FTS5 expression matching any of the words, each quoted so no user text is syntax."""
+    return " OR ".join(f'"{word.replace(chr(34), "")}"' for word in words) or None
 
 
 def match_in_scopes(words_expression: str, scopes: Sequence[str], *, every_scope: bool = False) -> str:

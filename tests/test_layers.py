@@ -1,0 +1,145 @@
+"""The house drawn from its imports: adapters (MCP, CLI) -> service -> domain -> storage
+boundary -> engine -> the values storage takes and returns. Each module imports only from its
+own layer or below; SQLite (its modules, its SQL) lives in remembrancer/storage/sqlite/ and
+nowhere else."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import remembrancer
+
+PACKAGE = Path(remembrancer.__file__).parent
+LAYERS = {
+    "adapters": {
+        "__main__",
+        "cli",
+        "cli_files",
+        "cli_support",
+        "server",
+        "serving",
+        "display",
+        "tool_text",
+        "doctor",
+        "stdio_guard",
+        "auth",
+    },
+    "service": {"service", "curation", "review", "transfer", "changes"},
+    "domain": {
+        "ranking",
+        "relevance",
+        "retrieval",
+        "query_dates",
+        "moments",
+        "recall_lines",
+        "dedup",
+        "statements",
+        "comparison",
+        "lexicon",
+        "llm_judge",
+        "embeddings",
+        "tokens",
+        "validation",
+        "models",
+        "config",
+    },
+    "storage": {"storage"},  # the way in: open a store, look after one
+    "engine": {"storage.sqlite"},
+    "storage values": {"storage.rows"},  # what every engine takes and returns
+    "base": {"", "errors"},
+}
+ORDER = ["base", "storage values", "engine", "storage", "domain", "service", "adapters"]
+ENGINE_MODULES = ("sqlite3", "sqlean", "sqlite_vec")
+#: SQL over our schema (a statement naming one of our tables), or SQLite's own commands.
+SQL = re.compile(
+    r"\b(from|into|update|join|table)\s+(memories|history|memory_\w+|meta|schema_migrations|vector_log|"
+    r"sightings|links|temp\.\w+)\b|\bpragma\s+\w+|\bbegin\s+immediate\b|\bsavepoint\s+\w+",
+    re.IGNORECASE,
+)
+
+
+def _modules() -> dict[str, ast.Module]:
+    found = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        name = ".".join(path.relative_to(PACKAGE).with_suffix("").parts).removesuffix("__init__").rstrip(".")
+        found[name] = ast.parse(path.read_text(encoding="utf-8"))
+    return found
+
+
+def _layer(module: str) -> str:
+    for layer, names in LAYERS.items():
+        if module in names:
+            return layer
+    if module.startswith("storage.sqlite"):
+        return "engine"
+    raise AssertionError(f"remembrancer.{module} has no layer: add it to LAYERS in tests/test_layers.py")
+
+
+def _imports(tree: ast.Module) -> set[str]:
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+            if node.module == "remembrancer":
+                names |= {f"remembrancer.{alias.name}" for alias in node.names}
+    return names
+
+
+def _ours(name: str) -> str | None:
+    return None if not (name == "remembrancer" or name.startswith("remembrancer.")) else name[13:]
+
+
+def test_each_module_imports_only_from_its_own_layer_or_below() -> None:
+    upward = []
+    for module, tree in _modules().items():
+        rank = ORDER.index(_layer(module))
+        for imported in _imports(tree):
+            target = _ours(imported)
+            if (
+                target is not None
+                and target not in ("package_version",)
+                and ORDER.index(_layer(target)) > rank
+            ):
+                upward.append(f"{module} ({_layer(module)}) imports {target} ({_layer(target)})")
+    assert not upward, upward
+
+
+def test_sqlite_lives_in_its_engine_package_only() -> None:
+    """Outside storage/sqlite/: no SQLite module imported, no SQL written; outside storage/,
+    the engine is not imported either (storage/__init__.py is the way in)."""
+    found = []
+    for module, tree in _modules().items():
+        if _layer(module) == "engine":
+            continue
+        for imported in _imports(tree):
+            if imported.split(".")[0] in ENGINE_MODULES:
+                found.append(f"{module} imports {imported}")
+            if module != "storage" and (_ours(imported) or "").startswith("storage.sqlite"):
+                found.append(f"{module} imports the engine ({imported}) instead of remembrancer.storage")
+        docstrings = {
+            id(node.body[0].value)
+            for node in ast.walk(tree)
+            if isinstance(node, (ast.Module, ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef))
+            and node.body
+            and isinstance(node.body[0], ast.Expr)
+        }
+        found += [
+            f"{module}:{node.lineno} writes SQL: {node.value[:50]!r}"
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and id(node) not in docstrings
+            and SQL.search(node.value)
+        ]
+    assert not found, found
+
+
+def test_the_sql_check_would_see_sql() -> None:
+    assert SQL.search("select rowid from memories where id = ?")
+    assert SQL.search("pragma wal_checkpoint(truncate)")
+    assert SQL.search("update memory_fts set context = ? where rowid = ?")
+    assert not SQL.search("Select the memories you want to keep from the list")
