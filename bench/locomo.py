@@ -28,7 +28,7 @@ import absent
 from latency import server_params
 from remembrancer.config import Settings
 from remembrancer.embeddings import FastEmbedder
-from remembrancer.ranking import RetrievalMode
+from remembrancer.retrieval import RetrievalMode
 from remembrancer.service import MemoryService
 from remembrancer.statements import read
 from remembrancer.tokens import count_tokens

@@ -13,9 +13,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import stored_id
+from remembrancer.changes import Guard, newest_first
 from remembrancer.comparison import compare
 from remembrancer.models import ExportRecord
-from remembrancer.retrieval import Guard, newest_first
 from remembrancer.service import MemoryService
 from remembrancer.storage.sqlite.connection import connect
 from remembrancer.storage.sqlite.migrations import LATEST_VERSION, MIGRATIONS

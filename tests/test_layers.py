@@ -26,9 +26,9 @@ LAYERS = {
         "stdio_guard",
         "auth",
     },
-    "service": {"service", "curation", "review", "transfer", "changes"},
+    "service": {"service", "curation", "review", "transfer"},
     "domain": {
-        "ranking",
+        "changes",
         "relevance",
         "retrieval",
         "query_dates",

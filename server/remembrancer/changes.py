@@ -13,10 +13,49 @@ from datetime import datetime
 from typing import Any
 
 from remembrancer.models import LinkedMemory
-from remembrancer.retrieval import Guard, newest_first
 from remembrancer.statements import read
 from remembrancer.storage import Link, Store
 from remembrancer.storage.rows import MemoryRow, RowFilter
+
+#: How many newer versions of a fact recall follows from one memory (links can form chains).
+NEWER_CHAIN = 4
+
+
+Guard = tuple[tuple[str, ...], tuple[str, ...]]
+
+
+def asks_about_older(query_words: frozenset[str], guard: Guard) -> bool:
+    """The query names one of the older memory's own words, or two of its weaker ones."""
+    strong, weak = guard
+    return bool(query_words.intersection(strong)) or len(query_words.intersection(weak)) >= 2
+
+
+def newest_first(
+    ranked: Sequence[int], newer_of: dict[int, list[tuple[int, Guard]]], query_words: frozenset[str]
+) -> list[int]:
+    """Put each memory's newer versions just before it, pulling them in when absent.
+
+    ``newer_of`` maps a memory to (newer memory, the older one's own words). A query naming
+    those words asks about the older fact itself ("the *web* app's *error tracking*" when a
+    look-alike was taken for a change), so there the order stays as relevance made it.
+    """
+    placed: list[int] = []
+    seen: set[int] = set()
+
+    def place(item: int, depth: int) -> None:
+        if item in seen:
+            return
+        if depth < NEWER_CHAIN:
+            for newer, guard in newer_of.get(item, ()):
+                if not asks_about_older(query_words, guard):
+                    place(newer, depth + 1)
+        if item not in seen:
+            seen.add(item)
+            placed.append(item)
+
+    for item in ranked:
+        place(item, 0)
+    return placed
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,35 @@
-"""Pure pieces of retrieval: the words of a query worth searching for, and newer versions first."""
+"""Retrieval: one recall from the query to its ordered hits. The words worth searching for;
+candidates from the vector and full-text sides (and, when the query names a date, from that
+date), each scored on the relevance scale (relevance.py), lifted when it happened in a period
+the query names and by the memories beside it, filtered and floored; then the best, with each
+changed fact's newest version first (changes.py). Depth, fusion, lifting and filtering live
+here and nowhere else."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass
+from datetime import datetime
+from functools import partial
+from typing import Literal
+
+from remembrancer.changes import Changes, newest_first_hits
+from remembrancer.query_dates import Period
+from remembrancer.relevance import (
+    Evidence,
+    Ranked,
+    is_question,
+    relevance,
+    topic_words,
+    with_neighbours,
+    word_share,
+    word_weights,
+)
+from remembrancer.storage import Store
+from remembrancer.storage.rows import RowFilter
+from remembrancer.validation import timestamp
 
 # Words that carry no topic. Dropped from the full-text side only; the vector side sees all.
 STOP_WORDS = frozenset(
@@ -31,42 +57,136 @@ def query_words(text: str) -> list[str]:
     ]
 
 
-#: How many newer versions of a fact recall follows from one memory (links can form chains).
-NEWER_CHAIN = 4
+RetrievalMode = Literal["hybrid", "vector", "text"]
+#: How many candidates each side brings (at least four times the hits asked for).
+DEPTH = 100
+Submit = Callable[..., Future[tuple[bytes, list[tuple[int, float]]]]]
+#: How many of the best memories lift the memories stored beside them.
+LEADERS = 60
+#: Lift for a memory that happened in a period the query names ("in June 2023"), and how many
+#: memories of such a period join the candidates when it happened once.
+DATE_LIFT = 0.2
+DATED_CANDIDATES = 200
 
 
-Guard = tuple[tuple[str, ...], tuple[str, ...]]
+@dataclass(frozen=True)
+class Retrieved:
+    """A recall's hits as rowids in order, each changed fact's newest version first."""
+
+    order: list[int]
+    scores: dict[int, float]
+    cosine: dict[int, float]  # of every memory the vector side saw
+    changes: Changes
 
 
-def asks_about_older(query_words: frozenset[str], guard: Guard) -> bool:
-    """The query names one of the older memory's own words, or two of its weaker ones."""
-    strong, weak = guard
-    return bool(query_words.intersection(strong)) or len(query_words.intersection(weak)) >= 2
+def retrieve(
+    store: Store,
+    submit: Submit,
+    query: str,
+    embed: Callable[[], bytes],
+    row_filter: RowFilter,
+    limit: int,
+    floor: float,
+    mode: RetrievalMode = "hybrid",
+    periods: Sequence[Period] = (),
+) -> Retrieved:
+    """The best ``limit`` memories passing ``floor``, newest versions first."""
+    depth = max(DEPTH, limit * 4)
+    ranked, cosine = rank(store, submit, query, embed, row_filter, depth, floor, mode, periods)
+    top = [(item.rowid, item.score) for item in ranked[:limit]]
+    order, changes = newest_first_hits(store, [rowid for rowid, _ in top], row_filter, query)
+    scores, next_score = dict(top), 0.0
+    for rowid in reversed(order):  # a newer version put first scores at least as the hit after it
+        next_score = scores[rowid] = max(scores.get(rowid, 0.0), next_score)
+    return Retrieved(order[:limit], scores, cosine, changes)
 
 
-def newest_first(
-    ranked: Sequence[int], newer_of: dict[int, list[tuple[int, Guard]]], query_words: frozenset[str]
-) -> list[int]:
-    """Put each memory's newer versions just before it, pulling them in when absent.
+def _vector_side(
+    embed: Callable[[], bytes], search: Callable[[bytes], list[tuple[int, float]]] | None
+) -> tuple[bytes, list[tuple[int, float]]]:
+    """The query's vector and, unless only the text side is measured, its nearest memories."""
+    vector = embed()
+    return vector, [] if search is None else search(vector)
 
-    ``newer_of`` maps a memory to (newer memory, the older one's own words). A query naming
-    those words asks about the older fact itself ("the *web* app's *error tracking*" when a
-    look-alike was taken for a change), so there the order stays as relevance made it.
-    """
-    placed: list[int] = []
-    seen: set[int] = set()
 
-    def place(item: int, depth: int) -> None:
-        if item in seen:
-            return
-        if depth < NEWER_CHAIN:
-            for newer, guard in newer_of.get(item, ()):
-                if not asks_about_older(query_words, guard):
-                    place(newer, depth + 1)
-        if item not in seen:
-            seen.add(item)
-            placed.append(item)
+def rank(
+    store: Store,
+    submit: Submit,
+    query: str,
+    embed: Callable[[], bytes],
+    row_filter: RowFilter,
+    depth: int,
+    floor: float,
+    mode: RetrievalMode = "hybrid",
+    periods: Sequence[Period] = (),
+) -> tuple[list[Ranked], dict[int, float]]:
+    """The admitted memories whose relevance passes ``floor``, best first, and the cosine
+    similarity of each memory the vector side saw. ``mode`` other than hybrid measures one
+    side alone (bench/locomo.py)."""
+    # The query is embedded, and the vector side searched, on a worker while the text side runs
+    # here: the model and SQLite both release the GIL, and each takes about as long.
+    search: Callable[[bytes], list[tuple[int, float]]] | None = None
+    if mode != "text" and row_filter.narrows:
+        search = partial(store.nearest_filtered, row_filter=row_filter, k=depth)
+    elif mode != "text":  # brought up to date here, so the search never waits for the store lock
+        search = partial(store.current_vectors().nearest, scopes=row_filter.scopes, k=depth)
+    vector_job = submit(_vector_side, embed, search)
+    words = query_words(query)
+    frequency = store.word_frequencies(words) if mode != "vector" else {}
+    by_text = store.full_text(words, row_filter, depth, frequency) if frequency else []
+    weights = word_weights(topic_words(words), frequency, store.document_count()) if frequency else None
+    shares: dict[int, float] = {}
+    questions: set[int] = set()
 
-    for item in ranked:
-        place(item, 0)
-    return placed
+    def share_words(rowids: list[int]) -> None:
+        if weights is not None:
+            for rowid, (content, tags, context) in store.evidence(rowids).items():
+                shares[rowid] = word_share(weights, Evidence(content, tags, context))
+                if is_question(content):
+                    questions.add(rowid)
+
+    share_words([rowid for rowid, _ in by_text])  # while the query is still being embedded
+    vector, by_vector = vector_job.result()
+    cosine = {rowid: 1.0 - distance for rowid, distance in by_vector}
+
+    def score(rowids: list[int]) -> dict[int, float]:
+        if mode != "text":
+            unseen = [rowid for rowid in rowids if rowid not in cosine]
+            cosine.update(store.similarities(vector, unseen) if unseen else {})
+        share_words([rowid for rowid in rowids if rowid not in shares])
+        scores = {
+            rowid: relevance(shares.get(rowid, 0.0) if weights is not None else None, cosine.get(rowid))
+            for rowid in rowids
+        }
+        return _lift_dated(store, scores, periods) if periods else scores
+
+    dated = _happened_in(store, periods, row_filter) if periods and mode == "hybrid" else []
+    own = score(list(dict.fromkeys([*(r for r, _ in by_vector), *(r for r, _ in by_text), *dated])))
+    leaders = sorted(own, key=lambda rowid: (-own[rowid], rowid))[:LEADERS]
+    neighbours = store.neighbours(leaders) if mode == "hybrid" else {}
+    around = (n for found in neighbours.values() for n in (*found.before, *found.after))
+    beside = [n for n in dict.fromkeys(around) if n not in own]
+    own.update(score(beside) if beside else {})
+    ranked = with_neighbours(own, leaders, neighbours, questions)
+    # Neighbours come unfiltered, and the vector copy does not know what was superseded.
+    admitted = store.admitted([item.rowid for item in ranked], row_filter)
+    return [item for item in ranked if item.rowid in admitted and item.support >= floor], cosine
+
+
+def _happened_in(store: Store, periods: Sequence[Period], row_filter: RowFilter) -> list[int]:
+    """Memories of the periods the query names that happened once (a year is named)."""
+    found: list[int] = []
+    for period in periods:
+        bounds = period.bounds()
+        if bounds is not None:
+            start, end = (timestamp(moment) for moment in bounds)
+            found += store.happened_between(row_filter.scopes, start, end, DATED_CANDIDATES)
+    return found
+
+
+def _lift_dated(store: Store, scores: dict[int, float], periods: Sequence[Period]) -> dict[int, float]:
+    for rowid, at in store.event_times(list(scores)).items():
+        moment = datetime.fromisoformat(at)
+        if any(period.holds(moment) for period in periods):
+            scores[rowid] = min(1.0, scores[rowid] + DATE_LIFT)
+    return scores

@@ -16,7 +16,7 @@ from typing import Any
 
 from remembrancer import moments, transfer
 from remembrancer import validation as check
-from remembrancer.changes import add_superseded, newest_first_hits
+from remembrancer.changes import add_superseded
 from remembrancer.config import Settings
 from remembrancer.curation import Curator, Fact, call_with_deadline
 from remembrancer.embeddings import Embedder
@@ -37,8 +37,8 @@ from remembrancer.models import (
     UndoResult,
 )
 from remembrancer.query_dates import named_periods
-from remembrancer.ranking import RetrievalMode, rank
 from remembrancer.recall_lines import recall_lines
+from remembrancer.retrieval import RetrievalMode, retrieve
 from remembrancer.review import review_pending, run_review_loop, undo
 from remembrancer.storage import Store, open_store
 from remembrancer.storage.rows import RowFilter, float32_bytes
@@ -47,7 +47,6 @@ from remembrancer.transfer import to_memory
 
 log = logging.getLogger(__name__)
 
-RETRIEVAL_DEPTH = 100
 _SENTENCE_END = re.compile(r"[.!?](?:\s+|$)")
 
 
@@ -274,35 +273,28 @@ class MemoryService:
         notes = [f"scope {name!r} holds no memories yet" for name in empty]
         row_filter = self._filter(scopes, tags, since, until, include_superseded, notes)
         floor = self.settings.min_score if min_score is None else check.check_score(min_score)
-        depth = max(RETRIEVAL_DEPTH, limit * 4)
-        ranked, cosine = rank(
+        found = retrieve(
             self.store,
             self._vector_search.submit,
             text,
             lambda: self._vectors([text])[0],
             row_filter,
-            depth,
+            limit,
             floor,
             mode,
             named_periods(text, self.settings.zone),
         )
-        top = [(item.rowid, item.score) for item in ranked[:limit]]
-        if not top and len(empty) < len(scopes):
+        if not found.order and len(empty) < len(scopes):
             notes.append(f"no memory scores {floor:g} or more for this query (min_score)")
-        ordered, changes = newest_first_hits(self.store, [rowid for rowid, _ in top], row_filter, text)
-        scores, next_score = dict(top), 0.0
-        for rowid in reversed(ordered):  # a newer version put first scores at least as the hit after it
-            next_score = scores[rowid] = max(scores.get(rowid, 0.0), next_score)
-        ordered = ordered[:limit]
-        rows = self.store.get_by_rowids([*ordered, *changes.rowids])
+        rows = self.store.get_by_rowids([*found.order, *found.changes.rowids])
         fields = [
             {
                 **to_memory(rows[rowid]).model_dump(),
-                "score": round(scores[rowid], 3),
-                "similarity": None if rowid not in cosine else round(cosine[rowid], 3),
-                **changes.describe(rowid, rows),
+                "score": round(found.scores[rowid], 3),
+                "similarity": None if rowid not in found.cosine else round(found.cosine[rowid], 3),
+                **found.changes.describe(rowid, rows),
             }
-            for rowid in ordered
+            for rowid in found.order
             if rowid in rows
         ]
         add_superseded(fields, self.store)
