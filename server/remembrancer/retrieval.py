@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Literal
 
@@ -64,9 +64,9 @@ Submit = Callable[..., Future[tuple[bytes, list[tuple[int, float]]]]]
 #: How many of the best memories lift the memories stored beside them.
 LEADERS = 60
 #: Lift for a memory that happened in a period the query names ("in June 2023"), and how many
-#: memories of such a period join the candidates when it happened once.
+#: of that period's memories closest in meaning join the candidates when it happened once.
 DATE_LIFT = 0.2
-DATED_CANDIDATES = 200
+DATED_CANDIDATES = 30
 
 
 @dataclass(frozen=True)
@@ -133,7 +133,7 @@ def rank(
     vector_job = submit(_vector_side, embed, search)
     words = query_words(query)
     frequency = store.word_frequencies(words) if mode != "vector" else {}
-    by_text = store.full_text(words, row_filter, depth, frequency) if frequency else []
+    by_text = store.full_text(topic_words(words), row_filter, depth, frequency) if frequency else []
     weights = word_weights(topic_words(words), frequency, store.document_count()) if frequency else None
     shares: dict[int, float] = {}
     questions: set[int] = set()
@@ -160,7 +160,7 @@ def rank(
         }
         return _lift_dated(store, scores, periods) if periods else scores
 
-    dated = _happened_in(store, periods, row_filter) if periods and mode == "hybrid" else []
+    dated = _happened_in(store, vector, periods, row_filter) if periods and mode == "hybrid" else []
     own = score(list(dict.fromkeys([*(r for r, _ in by_vector), *(r for r, _ in by_text), *dated])))
     leaders = sorted(own, key=lambda rowid: (-own[rowid], rowid))[:LEADERS]
     neighbours = store.neighbours(leaders) if mode == "hybrid" else {}
@@ -173,14 +173,21 @@ def rank(
     return [item for item in ranked if item.rowid in admitted and item.support >= floor], cosine
 
 
-def _happened_in(store: Store, periods: Sequence[Period], row_filter: RowFilter) -> list[int]:
-    """Memories of the periods the query names that happened once (a year is named)."""
+def _happened_in(store: Store, vector: bytes, periods: Sequence[Period], row_filter: RowFilter) -> list[int]:
+    """The memories closest in meaning among those of each period the query names that
+    happened once (a year is named, or it is relative), inside the caller's own time filter."""
     found: list[int] = []
     for period in periods:
         bounds = period.bounds()
-        if bounds is not None:
-            start, end = (timestamp(moment) for moment in bounds)
-            found += store.happened_between(row_filter.scopes, start, end, DATED_CANDIDATES)
+        if bounds is None:
+            continue
+        start = timestamp(bounds[0])
+        end = timestamp(bounds[1] - timedelta(microseconds=1))  # until is inclusive
+        since = start if row_filter.since is None else max(start, row_filter.since)
+        until = end if row_filter.until is None else min(end, row_filter.until)
+        if since <= until:
+            within = replace(row_filter, since=since, until=until)
+            found += [rowid for rowid, _ in store.nearest_filtered(vector, within, DATED_CANDIDATES)]
     return found
 
 

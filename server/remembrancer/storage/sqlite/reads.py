@@ -188,16 +188,3 @@ class StoreReads:
                 )
                 if at is not None
             }
-
-    def happened_between(self, scopes: Sequence[str], start: str, end: str, limit: int) -> list[int]:
-        """Up to ``limit`` live memories of these scopes whose event time is in [start, end)."""
-        with self.lock:
-            return [
-                int(rowid)
-                for (rowid,) in self.conn.execute(
-                    f"select rowid from memories where scope in ({marks(len(scopes))})"
-                    " and superseded_by is null and occurred_at >= ? and occurred_at < ?"
-                    " order by occurred_at limit ?",
-                    (*scopes, start, end, limit),
-                )
-            ]
