@@ -74,9 +74,9 @@ def main(db: str, action: str, n: int = 0) -> None:
         added = next(
             event
             for event in service.store.history(limit=1000)
-            if event[2] == "added" and "supersedes" in event[5]
+            if event.event == "added" and "supersedes" in event.details
         )
-        undo(service.curator, int(added[0]), actor="crash-test")
+        undo(service.curator, added.id, actor="crash-test")
     print("done", flush=True)
 
 

@@ -119,8 +119,8 @@ def undo(curator: Curator, event_id: int, actor: str = "cli") -> UndoResult:
     event = store.history_event(event_id)
     if event is None:
         raise NotFound(f"no history event {event_id}; `remembrancer history ID` lists a memory's events.")
-    _, memory_id, kind, _, _, raw = event
-    details: dict[str, Any] = json.loads(raw)
+    memory_id, kind = event.memory_id, event.event
+    details: dict[str, Any] = json.loads(event.details)
     if store.was_reverted(event_id):
         raise InvalidInput(f"event {event_id} was already undone.")
     now = check.timestamp(datetime.now(UTC))

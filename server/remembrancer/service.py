@@ -346,15 +346,8 @@ class MemoryService:
 
     def history(self, memory_id: str | None = None, limit: int = 100) -> list[HistoryEvent]:
         return [
-            HistoryEvent(
-                id=event_id,
-                memory_id=mid,
-                event=event,
-                at=datetime.fromisoformat(at),
-                actor=actor,
-                details=json.loads(details),
-            )
-            for event_id, mid, event, at, actor, details in self.store.history(memory_id, limit)
+            HistoryEvent.model_validate({**row._asdict(), "details": json.loads(row.details)})
+            for row in self.store.history(memory_id, limit)
         ]
 
     def stats(self) -> StoreStats:

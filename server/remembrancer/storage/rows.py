@@ -57,6 +57,17 @@ class MemoryRow:
         )
 
 
+class HistoryRow(NamedTuple):
+    """One event in a memory's history; ``details`` is JSON text."""
+
+    id: int
+    memory_id: str
+    event: str
+    at: str
+    actor: str
+    details: str
+
+
 @dataclass(frozen=True)
 class NewMemory:
     id: str

@@ -7,7 +7,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from remembrancer.storage.rows import MemoryRow, RowFilter
+from remembrancer.storage.rows import HistoryRow, MemoryRow, RowFilter
 from remembrancer.storage.sqlite import text_index
 from remembrancer.storage.sqlite.connection import Connection
 from remembrancer.storage.sqlite.sql import MEMORY_COLUMNS, marks, where_clause
@@ -36,12 +36,12 @@ class StoreReads:
             ).fetchall()
         return [MemoryRow.from_tuple(row) for row in rows]
 
-    def history_event(self, event_id: int) -> tuple[Any, ...] | None:
+    def history_event(self, event_id: int) -> HistoryRow | None:
         with self.lock:
             row = self.conn.execute(
                 "select id, memory_id, event, at, actor, details from history where id = ?", (event_id,)
             ).fetchone()
-        return None if row is None else tuple(row)
+        return None if row is None else HistoryRow(*row)
 
     def count_pending_review(self) -> int:
         with self.lock:
@@ -144,18 +144,19 @@ class StoreReads:
             ).fetchall()
         return [(seen_at, json.loads(metadata), content) for seen_at, metadata, content in rows]
 
-    def history(self, memory_id: str | None = None, limit: int = 100) -> list[tuple[Any, ...]]:
+    def history(self, memory_id: str | None = None, limit: int = 100) -> list[HistoryRow]:
         with self.lock:
             if memory_id is None:
                 sql = "select id, memory_id, event, at, actor, details from history order by id desc limit ?"
-                return list(self.conn.execute(sql, (limit,)))
-            return list(
-                self.conn.execute(
+                return [HistoryRow(*row) for row in self.conn.execute(sql, (limit,))]
+            return [
+                HistoryRow(*row)
+                for row in self.conn.execute(
                     "select id, memory_id, event, at, actor, details from history where memory_id = ?"
                     " order by id limit ?",
                     (memory_id, limit),
                 )
-            )
+            ]
 
     def counts(self) -> dict[str, int]:
         with self.lock:

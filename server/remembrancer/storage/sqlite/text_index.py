@@ -17,11 +17,9 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 from remembrancer.storage.rows import Beside
-
-Connection = Any
+from remembrancer.storage.sqlite.connection import Connection
 
 #: Memories stored within this many seconds of each other, in one scope, are one sitting.
 SITTING_SECONDS = 3600

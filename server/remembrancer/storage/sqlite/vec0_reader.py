@@ -16,15 +16,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
 import numpy as np
 
+from remembrancer.storage.sqlite.connection import Connection
 from remembrancer.storage.sqlite.sql import marks
 
 log = logging.getLogger(__name__)
 
-Connection = Any
 TABLE = "memory_vectors"
 CHUNK_COLUMNS = {"chunk_id", "size", "partition00", "validity", "rowids"}
 VECTOR_COLUMNS = {"rowid", "vectors"}

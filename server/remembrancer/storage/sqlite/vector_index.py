@@ -19,13 +19,12 @@ import ctypes
 import sys
 import threading
 from collections.abc import Iterable, Sequence
-from typing import Any
 
 import numpy as np
 
+from remembrancer.storage.sqlite.connection import Connection
 from remembrancer.storage.sqlite.vec0_reader import read_vectors, snapshot
 
-Connection = Any
 COMPACT_ABOVE = 50_000
 CANDIDATES = 4_000
 
