@@ -79,22 +79,25 @@ class Retrieved:
     changes: Changes
 
 
-def retrieve(
-    store: Store,
-    submit: Submit,
-    query: str,
-    embed: Callable[[], bytes],
-    row_filter: RowFilter,
-    limit: int,
-    floor: float,
-    mode: RetrievalMode = "hybrid",
-    periods: Sequence[Period] = (),
-) -> Retrieved:
-    """The best ``limit`` memories passing ``floor``, newest versions first."""
-    depth = max(DEPTH, limit * 4)
-    ranked, cosine = rank(store, submit, query, embed, row_filter, depth, floor, mode, periods)
+@dataclass(frozen=True)
+class Asked:
+    """What one recall asks: its text, how to embed it, which memories may answer, the least
+    relevance that counts, and the periods the text names. ``mode`` other than hybrid measures
+    one side alone (bench/locomo.py)."""
+
+    text: str
+    embed: Callable[[], bytes]
+    row_filter: RowFilter
+    floor: float
+    periods: Sequence[Period] = ()
+    mode: RetrievalMode = "hybrid"
+
+
+def retrieve(store: Store, submit: Submit, asked: Asked, limit: int) -> Retrieved:
+    """The best ``limit`` memories passing the floor, newest versions first."""
+    ranked, cosine = rank(store, submit, asked, max(DEPTH, limit * 4))
     top = [(item.rowid, item.score) for item in ranked[:limit]]
-    order, changes = newest_first_hits(store, [rowid for rowid, _ in top], row_filter, query)
+    order, changes = newest_first_hits(store, [rowid for rowid, _ in top], asked.row_filter, asked.text)
     scores, next_score = dict(top), 0.0
     for rowid in reversed(order):  # a newer version put first scores at least as the hit after it
         next_score = scores[rowid] = max(scores.get(rowid, 0.0), next_score)
@@ -109,20 +112,10 @@ def _vector_side(
     return vector, [] if search is None else search(vector)
 
 
-def rank(
-    store: Store,
-    submit: Submit,
-    query: str,
-    embed: Callable[[], bytes],
-    row_filter: RowFilter,
-    depth: int,
-    floor: float,
-    mode: RetrievalMode = "hybrid",
-    periods: Sequence[Period] = (),
-) -> tuple[list[Ranked], dict[int, float]]:
-    """The admitted memories whose relevance passes ``floor``, best first, and the cosine
-    similarity of each memory the vector side saw. ``mode`` other than hybrid measures one
-    side alone (bench/locomo.py)."""
+def rank(store: Store, submit: Submit, asked: Asked, depth: int) -> tuple[list[Ranked], dict[int, float]]:
+    """The admitted memories whose relevance passes the floor, best first, and the cosine
+    similarity of each memory the vector side saw."""
+    row_filter, mode, periods = asked.row_filter, asked.mode, asked.periods
     # The query is embedded, and the vector side searched, on a worker while the text side runs
     # here: the model and SQLite both release the GIL, and each takes about as long.
     search: Callable[[bytes], list[tuple[int, float]]] | None = None
@@ -130,8 +123,8 @@ def rank(
         search = partial(store.nearest_filtered, row_filter=row_filter, k=depth)
     elif mode != "text":  # brought up to date here, so the search never waits for the store lock
         search = partial(store.current_vectors().nearest, scopes=row_filter.scopes, k=depth)
-    vector_job = submit(_vector_side, embed, search)
-    words = query_words(query)
+    vector_job = submit(_vector_side, asked.embed, search)
+    words = query_words(asked.text)
     frequency = store.word_frequencies(words) if mode != "vector" else {}
     by_text = store.full_text(topic_words(words), row_filter, depth, frequency) if frequency else []
     weights = word_weights(topic_words(words), frequency, store.document_count()) if frequency else None
@@ -170,7 +163,7 @@ def rank(
     ranked = with_neighbours(own, leaders, neighbours, questions)
     # Neighbours come unfiltered, and the vector copy does not know what was superseded.
     admitted = store.admitted([item.rowid for item in ranked], row_filter)
-    return [item for item in ranked if item.rowid in admitted and item.support >= floor], cosine
+    return [item for item in ranked if item.rowid in admitted and item.support >= asked.floor], cosine
 
 
 def _happened_in(store: Store, vector: bytes, periods: Sequence[Period], row_filter: RowFilter) -> list[int]:

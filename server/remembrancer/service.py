@@ -38,7 +38,7 @@ from remembrancer.models import (
 )
 from remembrancer.query_dates import named_periods
 from remembrancer.recall_lines import recall_lines
-from remembrancer.retrieval import RetrievalMode, retrieve
+from remembrancer.retrieval import Asked, RetrievalMode, retrieve
 from remembrancer.review import review_pending, run_review_loop, undo
 from remembrancer.storage import Store, open_store
 from remembrancer.storage.rows import RowFilter, float32_bytes
@@ -273,17 +273,9 @@ class MemoryService:
         notes = [f"scope {name!r} holds no memories yet" for name in empty]
         row_filter = self._filter(scopes, tags, since, until, include_superseded, notes)
         floor = self.settings.min_score if min_score is None else check.check_score(min_score)
-        found = retrieve(
-            self.store,
-            self._vector_search.submit,
-            text,
-            lambda: self._vectors([text])[0],
-            row_filter,
-            limit,
-            floor,
-            mode,
-            named_periods(text, self.settings.zone),
-        )
+        periods = named_periods(text, self.settings.zone)
+        asked = Asked(text, lambda: self._vectors([text])[0], row_filter, floor, periods, mode)
+        found = retrieve(self.store, self._vector_search.submit, asked, limit)
         if not found.order and len(empty) < len(scopes):
             notes.append(f"no memory scores {floor:g} or more for this query (min_score)")
         rows = self.store.get_by_rowids([*found.order, *found.changes.rowids])
