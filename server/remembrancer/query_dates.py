@@ -45,7 +45,7 @@ _FORMS = (
     re.compile(rf"\b{_DAY}\s+(?:of\s+)?{_MONTH}\b"),
     re.compile(rf"\b{_MONTH}\s+{_DAY}\b(?!\s*(?:,\s*)?(?:19|20)\d\d)"),
     re.compile(rf"\b{_LEAD}{_MONTH}\b"),
-    re.compile(rf"\b{_YEAR}\b"),
+    re.compile(rf"\b{_LEAD}{_YEAR}\b"),  # a year alone after "in", "since", ...: not "2000 photos"
 )
 _RELATIVE = re.compile(r"\b(today|yesterday|(?:this|last) (?:week|month|year))\b")
 
