@@ -31,6 +31,8 @@ NOW = datetime(2026, 12, 2, 15, 30, tzinfo=UTC)  # a Wednesday
         ("May I ask where the keys are?", []),
         ("what is 31 times 40", []),
         ("where did I put the 2000 photos", []),
+        ("why this may fail", []),
+        ("the PR written by Jan", []),
         ("trips since 2019", [Period(2019)]),
         ("on 31 February 2023", [Period(2023, 2)]),  # no such day: the month still stands
         ("what did we cook", []),

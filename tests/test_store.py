@@ -222,3 +222,27 @@ def test_migrations_are_frozen_code_that_agrees_with_the_live_index() -> None:
     assert not [name for name in imported if name.startswith("remembrancer")], imported
     for scope in ("default", "my-project", "team.infra", "ünïcode"):
         assert migrations._scope_token_as_of_006(scope) == text_index.scope_token(scope)
+
+
+def test_a_nested_transaction_keeps_the_error_that_ended_it(db_path: Path) -> None:
+    """An inner part that fails rolls back alone; when SQLite has already rolled everything back
+    (as after a full disk), the caller still gets the error that did it, and the store goes on."""
+    store = Store(connect(db_path), str(db_path))
+    try:
+        with store.transaction():
+            store.conn.execute("insert into meta(key, value) values ('outer', '1')")
+            with pytest.raises(ValueError), store.transaction():
+                store.conn.execute("insert into meta(key, value) values ('inner', '1')")
+                raise ValueError("inner part fails")
+        assert store.get_meta("outer") == "1" and store.get_meta("inner") is None
+
+        with pytest.raises(ValueError, match="disk"), store.transaction(), store.transaction():
+            store.conn.execute("insert into meta(key, value) values ('lost', '1')")
+            store.conn.execute("rollback")  # what SQLite does by itself on some errors
+            raise ValueError("disk is full")
+        assert store.get_meta("lost") is None
+        with store.transaction():
+            store.conn.execute("insert into meta(key, value) values ('after', '1')")
+        assert store.get_meta("after") == "1"
+    finally:
+        store.close()

@@ -34,9 +34,9 @@ _MONTHS = {
 _MONTH = r"(?P<month>" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\.?"
 _DAY = r"(?P<day>[0-3]?\d)(?:st|nd|rd|th)?"
 _YEAR = r"(?P<year>(?:19|20)\d\d)"
-#: A month alone must follow a word that makes it a time ("in May", not "may I"); with a day or
-#: a year beside it, it is a date wherever it stands.
-_LEAD = r"(?:in|on|during|of|since|by|until|before|after|around|early|mid|late|last|this|next)\s+"
+#: A month alone must follow a word that makes it a time ("in May", not "may I", "this may
+#: fail" or "by Jan"); with a day or a year beside it, it is a date wherever it stands.
+_LEAD = r"(?:in|on|during|since|until|before|after|around|early|mid|late|last|next)\s+"
 _FORMS = (
     re.compile(rf"\b{_YEAR}-(?P<month_number>[01]\d)-(?P<day>[0-3]\d)\b"),
     re.compile(rf"\b{_DAY}\s+(?:of\s+)?{_MONTH},?\s+{_YEAR}\b"),

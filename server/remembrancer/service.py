@@ -61,17 +61,20 @@ def _within_budget(
 ) -> list[RecallHit]:
     """The best hits whose text, as the assistant reads it (a line a hit, and the notes), fits
     in ``max_tokens``: a prefix of the ranking, ended by the first hit that does not fit. The
-    tokenizer splits at whitespace, so the text's tokens are the sum of its lines'."""
-    used = count_tokens("\n".join(recall_lines([], notes, several_scopes)[1:]))
+    tokenizer splits at whitespace, so the text's tokens are the sum of its lines'. A budget
+    smaller than the note saying so still gets the note."""
+    empty, *note_lines = recall_lines([], notes, several_scopes)
+    used = sum(count_tokens(line) for line in note_lines)
     costs = [count_tokens(line) for line in recall_lines(hits, [], several_scopes)[: len(hits)]]
     kept = 0
     while kept < len(hits) and used + costs[kept] <= max_tokens:
         used += costs[kept]
         kept += 1
     if kept < len(hits):
-        while True:  # the note saying so must fit too
+        while True:  # the note saying so must fit too, and with no hit, "no memories found"
             note = f"max_tokens {max_tokens}: the best {kept} of {len(hits)} hits fit"
-            if kept == 0 or used + count_tokens(f"note: {note}") <= max_tokens:
+            extra = count_tokens(f"note: {note}") + (count_tokens(empty) if kept == 0 else 0)
+            if kept == 0 or used + extra <= max_tokens:
                 break
             kept -= 1
             used -= costs[kept]

@@ -100,7 +100,7 @@ def sqlite_vec_path() -> str:
 def engine_error(exc: Exception, busy_timeout: float) -> StoreError:
     """An SQLite error as one of ours, with what to do about it."""
     text = str(exc)
-    if isinstance(exc, sqlean.OperationalError) and ("locked" in text or "busy" in text):
+    if str(getattr(exc, "sqlite_errorname", "")).startswith("SQLITE_BUSY"):
         return StoreBusy(
             f"the store is busy: another process held it for more than {busy_timeout:g} s "
             "(a long import, a backup, a stuck process). Nothing was changed; retry, or raise "

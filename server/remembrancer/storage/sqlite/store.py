@@ -7,6 +7,7 @@ Every write that touches several tables runs inside ``transaction()``.
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -23,6 +24,9 @@ from remembrancer.storage.sqlite.search import StoreSearch
 
 if TYPE_CHECKING:
     from remembrancer.storage.sqlite.vector_index import VectorIndex
+
+
+log = logging.getLogger(__name__)
 
 
 class Store(StoreSearch, StoreReads, StoreLinks):
@@ -48,10 +52,10 @@ class Store(StoreSearch, StoreReads, StoreLinks):
             if self._depth:
                 yield from self._savepoint()
                 return
-            self.conn.execute("begin immediate")
-            version = int(self.conn.execute("pragma data_version").fetchone()[0])
-            self._after_commit, self._depth = [], 1
             try:
+                self.conn.execute("begin immediate")
+                self._after_commit, self._depth = [], 1
+                version = int(self.conn.execute("pragma data_version").fetchone()[0])
                 yield
                 # Read before commit: once it commits, another writer may append to the log.
                 position = self.conn.execute("select coalesce(max(seq), 0) from vector_log").fetchone()[0]
@@ -63,7 +67,10 @@ class Store(StoreSearch, StoreReads, StoreLinks):
             else:
                 changes, self._after_commit, self._depth = self._after_commit, [], 0
                 for change in changes:
-                    change()
+                    try:
+                        change()
+                    except Exception:  # committed: one failed follow-up must not skip the others
+                        log.exception("after a commit to %s", self.path)
                 if self.vectors is not None:
                     self.vectors.committed_own_changes(version, int(position))
             finally:
@@ -77,12 +84,16 @@ class Store(StoreSearch, StoreReads, StoreLinks):
         try:
             yield
         except BaseException:
-            self.conn.execute(f"rollback to {name}")
+            # SQLite may have rolled the whole transaction back itself (a full disk): then
+            # there is no savepoint left, and the error that did it is the one to raise.
+            if self.conn.in_transaction:
+                self.conn.execute(f"rollback to {name}")
             del self._after_commit[changes:]
             raise
         finally:
             self._depth -= 1
-            self.conn.execute(f"release {name}")
+            if self.conn.in_transaction:
+                self.conn.execute(f"release {name}")
 
     def _log_vector(self, rowid: int, op: str, vector: bytes | None = None, scope: str = "") -> None:
         """Record a vector change for other processes, and apply it here once committed."""
