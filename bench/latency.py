@@ -28,7 +28,10 @@ from mcp.client.stdio import StdioServerParameters
 from remembrancer.config import BUNDLED_MODEL, Settings
 from remembrancer.embeddings import FastEmbedder
 from remembrancer.models import ExportRecord
+from remembrancer.relevance import topic_words
+from remembrancer.retrieval import DEPTH, query_words
 from remembrancer.service import MemoryService
+from remembrancer.storage import RowFilter, float32_bytes
 
 RECALL_TARGET_MS = 15.0  # p50 at 10k memories
 REMEMBER_TARGET_MS = 25.0  # p50
@@ -158,6 +161,24 @@ class SizeResult:
     remember_ms: list[float]
     added: int
     db: Path
+    parts_ms: dict[str, list[float]] = field(default_factory=dict)  # where a recall's time goes
+
+
+def recall_parts(service: MemoryService, texts: list[str]) -> dict[str, list[float]]:
+    """Each part of a recall timed alone, in the order recall runs them: the query's embedding
+    and the vector scan (on a worker), beside the text side (document frequencies and FTS5)."""
+    parts: dict[str, list[float]] = {"embed": [], "vectors": [], "text": []}
+    scopes, store = ["default"], service.store
+    for text in texts:
+        start = time.perf_counter()
+        vector = float32_bytes(service.embedder.embed([text])[0])
+        parts["embed"].append((time.perf_counter() - start) * 1000)
+        parts["vectors"].append(timed_ms(store.current_vectors().nearest, vector, scopes, DEPTH))
+        start = time.perf_counter()
+        words = query_words(text)
+        store.full_text(topic_words(words), RowFilter(tuple(scopes)), DEPTH, store.word_frequencies(words))
+        parts["text"].append((time.perf_counter() - start) * 1000)
+    return parts
 
 
 @dataclass
@@ -178,6 +199,7 @@ def measure_size(size: int, embedder: FastEmbedder, root: Path, ops: int) -> Siz
         assert report.imported == size, report
         service.recall("warm-up", limit=5)
         recall_ms = [timed_ms(service.recall, q, 5) for q in queries(size + 2, ops)]
+        parts = recall_parts(service, queries(size + 2, ops)) if size <= MCP_SIZE else {}
         remember_ms, added = [], 0
         for text in unique_texts(seed=size + 3, count=ops, exclude=set(fill)):
             start = time.perf_counter()
@@ -186,7 +208,7 @@ def measure_size(size: int, embedder: FastEmbedder, root: Path, ops: int) -> Siz
             added += result.status == "added"
     finally:
         service.close()
-    return SizeResult(size, fill_s, recall_ms, remember_ms, added, db)
+    return SizeResult(size, fill_s, recall_ms, remember_ms, added, db, parts)
 
 
 def server_params(db: Path) -> StdioServerParameters:
@@ -252,6 +274,26 @@ def table(sizes: list[SizeResult], mcp: McpResult) -> str:
     return "\n".join(rows)
 
 
+def parts_table(sizes: SizeResult, mcp: McpResult) -> str:
+    """Where a recall's time goes at the MCP size (p50 of each part timed alone)."""
+    embed, vectors, text = (statistics.median(sizes.parts_ms[name]) for name in ("embed", "vectors", "text"))
+    service, over_mcp = statistics.median(sizes.recall_ms), statistics.median(mcp.recall_ms)
+    rows = [
+        f"Where a recall limit 5 spends its time at {sizes.size:,} memories"
+        " (p50 of each part timed alone):\n",
+        "| part | ms |",
+        "|---|---:|",
+        f"| embed the query (on a worker) | {embed:.1f} |",
+        f"| exact scan for the {DEPTH} nearest vectors (on the worker, then) | {vectors:.1f} |",
+        f"| document frequencies and FTS5 (main thread, while the worker runs) | {text:.1f} |",
+        f"| the rest: scoring candidates, neighbours, filter, hits (service - the longer side) "
+        f"| {max(0.0, service - max(embed + vectors, text)):.1f} |",
+        f"| the whole recall at the service | {service:.1f} |",
+        f"| on top through MCP over stdio (client p50 - service p50) | {over_mcp - service:.1f} |",
+    ]
+    return "\n".join(rows)
+
+
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="Remembrancer end-to-end latency; prints a Markdown table.")
     parser.add_argument("--sizes", help="comma-separated store sizes (default 1000,10000)")
@@ -301,6 +343,9 @@ def main() -> int:
         f"whole run {elapsed:.0f} s\n"
     )
     print(table(results, mcp))
+    measured = next((r for r in results if r.parts_ms and r.size == mcp.size), None)
+    if measured is not None:
+        print("\n" + parts_table(measured, mcp))
     return 0
 
 
