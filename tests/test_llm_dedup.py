@@ -233,6 +233,62 @@ def test_review_puts_fallback_memories_before_the_llm(
     assert _events(llm_service, munich.memory.id)[-1] == "reviewed"
 
 
+def _fallback_stored(llm_service: MemoryService, fake_api: FakeMessagesAPI, text: str) -> str:
+    """Store a fact while the LLM is down: the local judge keeps it, marked for review."""
+    fake_api.queue(error(500), error(500), error(500))
+    stored = llm_service.remember(text)
+    assert stored.needs_review and stored.memory is not None
+    return stored.memory.id
+
+
+def test_review_folds_a_duplicate_into_the_memory_it_repeats(
+    llm_service: MemoryService, fake_api: FakeMessagesAPI
+) -> None:
+    berlin = llm_service.remember("I live in Berlin")
+    assert berlin.memory is not None
+    again = _fallback_stored(llm_service, fake_api, "Home for me is Berlin, where I live")
+    fake_api.queue(decision("duplicate", ["M1"], reason="same fact"))
+    report = llm_service.review()
+    assert (report.reviewed, report.changed, report.remaining) == (1, 1, 0)
+    assert [m.id for m in llm_service.list_memories()] == [berlin.memory.id]
+    folded = {m.id: m for m in llm_service.list_memories(include_superseded=True)}[again]
+    assert folded.superseded_by == berlin.memory.id
+    assert _events(llm_service, again)[-2:] == ["superseded", "reviewed"]
+    assert _events(llm_service, berlin.memory.id) == ["added"]
+
+
+def test_review_merges_an_update_into_the_memory_it_changes(
+    llm_service: MemoryService, fake_api: FakeMessagesAPI
+) -> None:
+    team = llm_service.remember("The team stand-up is at 9:30 on Mondays")
+    assert team.memory is not None
+    change = _fallback_stored(llm_service, fake_api, "The team stand-up is also on Thursdays")
+    merged = "The team stand-up is at 9:30 on Mondays and Thursdays"
+    fake_api.queue(decision("update", ["M1"], merged=merged, reason="adds a day"))
+    report = llm_service.review()
+    assert (report.reviewed, report.changed, report.remaining) == (1, 1, 0)
+    [live] = llm_service.list_memories()
+    assert (live.id, live.content) == (team.memory.id, merged)
+    updated = llm_service.history(team.memory.id)[-1]
+    assert updated.event == "updated" and updated.details["superseded"] == [change]
+    assert updated.details["previous"] == "The team stand-up is at 9:30 on Mondays"
+    assert llm_service.recall("stand-up thursdays", min_score=0).hits[0].id == team.memory.id
+    assert _events(llm_service, change)[-2:] == ["superseded", "reviewed"]
+
+
+def test_review_keeps_an_added_fact_and_clears_its_flag(
+    llm_service: MemoryService, fake_api: FakeMessagesAPI
+) -> None:
+    llm_service.remember("I live in Berlin")
+    work = _fallback_stored(llm_service, fake_api, "I live in Berlin with my sister")
+    fake_api.queue(decision("add", reason="a different fact"))
+    report = llm_service.review()
+    assert (report.reviewed, report.changed, report.remaining) == (1, 0, 0)
+    assert len(llm_service.list_memories()) == 2
+    reviewed = llm_service.history(work)[-1]
+    assert reviewed.event == "reviewed" and reviewed.details["decision"] == "add"
+
+
 def test_review_stops_at_an_outage_and_keeps_the_flag(
     llm_service: MemoryService, fake_api: FakeMessagesAPI
 ) -> None:
