@@ -162,11 +162,9 @@ class Curator:
     def apply(
         self, decision: Decision, fact: Fact, digest: str, vector: bytes, now: str, needs_review: bool
     ) -> FactOutcome:
-        targets = self.store.get_by_ids(list(decision.target_ids))
-        live = [targets[i] for i in decision.target_ids if i in targets and targets[i].superseded_by is None]
-        if decision.action != "add" and len(live) != len(decision.target_ids):
-            # A target was forgotten or superseded meanwhile: storing the fact is always safe.
-            decision = Decision("add", reason="the memory the decision named changed meanwhile")
+        live = self.live_targets(decision)
+        if live is None:  # storing the fact is always safe
+            decision, live = Decision("add", reason="the memory the decision named changed meanwhile"), []
         how = "llm" if decision.judge == "llm" else "similarity"
         if decision.action == "duplicate":
             return self._seen_again(live[0], fact, decision, now, how)
@@ -177,6 +175,77 @@ class Curator:
                 self.store.get_by_ids([conflict.memory_id for conflict in decision.conflicts]).values()
             )
         return self._store_new(decision, fact, digest, vector, now, needs_review, live)
+
+    def live_targets(self, decision: Decision) -> list[MemoryRow] | None:
+        """The memories the decision names, when every one is still live; None when any was
+        forgotten or superseded since the judge saw it."""
+        targets = self.store.get_by_ids(list(decision.target_ids))
+        live = [targets[i] for i in decision.target_ids if i in targets and targets[i].superseded_by is None]
+        return live if len(live) == len(decision.target_ids) else None
+
+    def apply_to_reviewed(self, row: MemoryRow, decision: Decision, now: str, actor: str) -> bool:
+        """The LLM's second look at a memory the fallback stored: it folds into, updates or
+        supersedes what the decision names, or stays with the LLM's reading of what it changes.
+        False when anything involved changed meanwhile (the next pass looks again)."""
+        details = {
+            "decision": decision.action,
+            "judge": "llm",
+            "model": decision.model,
+            "reason": decision.reason,
+            "shown": list(decision.shown),
+        }
+        targets = self.store.get_by_ids(list(decision.target_ids))
+        merged = decision.merged_text if decision.action == "update" else None
+        merged_vector = self.embed([merged])[0] if merged else None
+        with self.store.transaction():
+            named = [targets[memory_id] for memory_id in decision.target_ids if memory_id in targets]
+            if len(named) < len(decision.target_ids) or not all(
+                self.store.is_live(memory.rowid) for memory in [row, *named]
+            ):
+                return False
+            folded = {**details, "decision": None}
+            if decision.action in ("duplicate", "update"):
+                target = named[0]
+                if merged and merged_vector is not None:
+                    change = {
+                        **details,
+                        "previous": target.content,
+                        "new": row.content,
+                        "superseded": [row.id],
+                    }
+                    self._merge(target, merged, merged_vector, now, actor, change)
+                self._supersede([row], target.id, now, actor, {**folded, "by": target.id})
+            elif decision.action == "supersede":
+                self._supersede(named, row.id, now, actor, {**folded, "by": row.id})
+            else:  # the LLM's reading of what the fact changes replaces the local one
+                self.store.drop_links(row.rowid)
+                conflicts = self.store.get_by_ids([conflict.memory_id for conflict in decision.conflicts])
+                links = [
+                    (conflicts[c.memory_id].rowid, c.change, c.guard)
+                    for c in decision.conflicts
+                    if c.memory_id in conflicts
+                ]
+                self.store.add_links(row.rowid, links, now)
+            self.store.set_needs_review(row.rowid, False)
+            self.store.add_history(row.id, "reviewed", now, actor, details)
+        return True
+
+    def _merge(
+        self, target: MemoryRow, merged: str, vector: bytes, now: str, actor: str, details: dict[str, Any]
+    ) -> None:
+        """An update: the memory takes the merged text, and what it changed, or was changed by,
+        is stale. Inside the caller's transaction."""
+        self.store.replace_content(target, merged, check.content_hash(merged), vector, now)
+        self.store.drop_all_links(target.rowid)
+        self.store.add_history(target.id, "updated", now, actor, details)
+
+    def _supersede(
+        self, older: Sequence[MemoryRow], by_id: str, now: str, actor: str, details: dict[str, Any]
+    ) -> None:
+        """The older memories leave recall for ``by_id``. Inside the caller's transaction."""
+        self.store.set_superseded([row.rowid for row in older], by_id, now)
+        for row in older:
+            self.store.add_history(row.id, "superseded", now, actor, details)
 
     def _details(self, judged: Decision, **extra: Any) -> dict[str, Any]:
         # "shown": forgetting any memory the LLM saw takes its reason out of this event too.
@@ -238,12 +307,10 @@ class Curator:
         with self.store.transaction():
             current = self.store.get_by_ids([row.id]).get(row.id)
             if current is not None and current.superseded_by is None:
-                self.store.replace_content(current, merged, check.content_hash(merged), vector, now)
-                self.store.drop_all_links(current.rowid)  # what it changed, or was changed by, is stale
                 details = self._details(
                     decision, previous=current.content, new=fact.text, metadata=fact.metadata
                 )
-                self.store.add_history(row.id, "updated", now, fact.actor, details)
+                self._merge(current, merged, vector, now, fact.actor, details)
         if current is None or current.superseded_by is not None:
             added = Decision("add", reason="the memory to update changed meanwhile")
             own = self.embed([fact.text])[0]
@@ -292,10 +359,8 @@ class Curator:
                     rowid, [(row.rowid, changes[row.id].change, changes[row.id].guard) for row in linked], now
                 )
                 if superseding:
-                    self.store.set_superseded([row.rowid for row in replaced], record.id, now)
-                    for row in replaced:
-                        details = self._details(decision, by=record.id, decision=event_id)
-                        self.store.add_history(row.id, "superseded", now, fact.actor, details)
+                    details = self._details(decision, by=record.id, decision=event_id)
+                    self._supersede(replaced, record.id, now, fact.actor, details)
         if raced is not None:  # another writer stored the same text while we were judging
             return self._seen_again(raced, fact, Decision("duplicate", reason="identical text"), now, "hash")
         if superseding:

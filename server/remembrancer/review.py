@@ -43,65 +43,15 @@ def review_pending(curator: Curator, limit: int = 50, actor: str = "review") -> 
             error = str(exc)
             break
         decision = curator.not_a_duplicate_if_new(decision, row.content, candidates)
-        targets = store.get_by_ids(list(decision.target_ids))
-        if any(target not in targets or targets[target].superseded_by for target in decision.target_ids):
+        if curator.live_targets(decision) is None:
             _settle(
                 curator, row, now, actor, {"decision": "add", "reason": "the named memory changed meanwhile"}
             )
             reviewed += 1
             continue
-        details = {
-            "decision": decision.action,
-            "judge": "llm",
-            "model": decision.model,
-            "reason": decision.reason,
-            "shown": list(decision.shown),
-        }
-        with store.transaction():
-            named = [targets[memory_id].rowid for memory_id in decision.target_ids]
-            if not all(store.is_live(rowid) for rowid in [row.rowid, *named]):
-                continue  # changed by another caller meanwhile; the next pass looks again
-            if decision.action in ("duplicate", "update"):
-                target = targets[decision.target_ids[0]]
-                if decision.action == "update" and decision.merged_text:
-                    merged = decision.merged_text
-                    merged_vector = curator.embed([merged])[0]
-                    store.replace_content(target, merged, check.content_hash(merged), merged_vector, now)
-                    store.drop_all_links(target.rowid)
-                    store.add_history(
-                        target.id,
-                        "updated",
-                        now,
-                        actor,
-                        {**details, "previous": target.content, "new": row.content, "superseded": [row.id]},
-                    )
-                store.set_superseded([row.rowid], target.id, now)
-                store.add_history(
-                    row.id, "superseded", now, actor, {**details, "by": target.id, "decision": None}
-                )
-            elif decision.action == "supersede":
-                old = [targets[memory_id] for memory_id in decision.target_ids]
-                store.set_superseded([memory.rowid for memory in old], row.id, now)
-                for memory in old:
-                    store.add_history(
-                        memory.id, "superseded", now, actor, {**details, "by": row.id, "decision": None}
-                    )
-            if decision.action == "add":  # the LLM's reading replaces the local one
-                store.drop_links(row.rowid)
-                conflicts = store.get_by_ids([conflict.memory_id for conflict in decision.conflicts])
-                store.add_links(
-                    row.rowid,
-                    [
-                        (conflicts[c.memory_id].rowid, c.change, c.guard)
-                        for c in decision.conflicts
-                        if c.memory_id in conflicts
-                    ],
-                    now,
-                )
-            store.set_needs_review(row.rowid, False)
-            store.add_history(row.id, "reviewed", now, actor, details)
-        reviewed += 1
-        changed += decision.action != "add"
+        if curator.apply_to_reviewed(row, decision, now, actor):
+            reviewed += 1
+            changed += decision.action != "add"
     return ReviewReport(
         reviewed=reviewed, changed=changed, remaining=store.count_pending_review(), error=error
     )
