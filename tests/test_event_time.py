@@ -28,6 +28,7 @@ NOW = datetime(2026, 12, 2, 15, 30, tzinfo=UTC)  # a Wednesday
         ("last week", True, datetime(2026, 11, 30, tzinfo=UTC) - timedelta(microseconds=1)),
         ("last month", False, datetime(2026, 11, 1, tzinfo=UTC)),
         ("2023-05-08", True, datetime(2023, 5, 9, tzinfo=UTC) - timedelta(microseconds=1)),
+        ("9999-12-31", True, datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)),
         ("2023-05-08T10:00+02:00", False, datetime(2023, 5, 8, 8, tzinfo=UTC)),
     ],
 )

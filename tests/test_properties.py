@@ -919,6 +919,7 @@ def test_remember_with_any_input(harness: Harness, arguments: dict[str, Any]) ->
 @given(arguments=recall_args)
 @example(arguments={"query": "x", "since": "0001-01-01T00:00:00+14:00"})
 @example(arguments={"query": "x", "until": "9999-12-31T23:59:59-14:00"})
+@example(arguments={"query": "0", "until": "9999-12-31"})  # the last day's end: no day after it
 @example(arguments={"query": "x", "scope": "proj\n"})
 @example(arguments={"query": 'NEAR(helix editor) AND "x* ^y -z content:w {tags}: (', "limit": 50})
 @example(arguments={"query": "x", "scope": ["proj"] * 17})

@@ -51,8 +51,8 @@ def resolve(text: str, *, zone: tzinfo, end: bool, now: datetime | None = None) 
         raise InvalidInput(
             f"{text!r} is not a time I can read; use ISO 8601 or a relative form, {EXAMPLES}."
         ) from None
-    if len(text.strip()) <= 10 and end:  # a date alone: its last moment
-        moment = datetime.combine(moment.date() + _DAY, time()) - timedelta(microseconds=1)
+    if len(text.strip()) <= 10 and end:  # a date alone: its last moment (9999-12-31 too)
+        moment = datetime.combine(moment.date(), time.max)
     return moment.replace(tzinfo=zone) if moment.tzinfo is None else moment
 
 
