@@ -149,7 +149,7 @@ def connect(
         conn.enable_load_extension(False)
         conn.execute(f"pragma busy_timeout = {round(busy_timeout * 1000)}")
         _check_is_ours(conn, path)
-        _with_retries(lambda: conn.execute("pragma journal_mode = wal"))
+        _with_retries(lambda: conn.execute("pragma journal_mode = wal"), busy_timeout)
         conn.execute("pragma synchronous = normal")
         conn.execute("pragma foreign_keys = on")
         # Freed space is overwritten with zeros: forgotten text must not linger in the file.
