@@ -40,13 +40,13 @@ def stdio_params(tmp_path: Path, **env: str) -> StdioServerParameters:
     )
 
 
-def run_cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """The installed `remembrancer` console script, in a clean environment."""
+def run_cli(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """The installed `remembrancer` console script, in a clean environment (plus ``env``)."""
     return subprocess.run(
         [str(Path(sys.executable).parent / "remembrancer"), *args],
         capture_output=True,
         text=True,
-        env=clean_env(tmp_path),
+        env=clean_env(tmp_path, **env),
         cwd=tmp_path,
         timeout=120,
     )

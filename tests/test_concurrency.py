@@ -11,7 +11,6 @@ import contextlib
 import json
 import os
 import random
-import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -441,11 +440,9 @@ def _write_lock_held(db: Path) -> Iterator[None]:
 @pytest.mark.slow
 @pytest.mark.anyio
 async def test_a_store_locked_past_the_busy_timeout_says_busy_retry_and_loses_nothing(tmp_path: Path) -> None:
-    from servers import clean_env, stdio_params, stdio_session
+    from servers import run_cli, stdio_params, stdio_session
 
     db = tmp_path / "memory.db"
-    cli = [str(Path(sys.executable).parent / "remembrancer")]
-    env = clean_env(tmp_path, REMEMBRANCER_BUSY_TIMEOUT="1")
     params = stdio_params(tmp_path, REMEMBRANCER_BUSY_TIMEOUT="1")
     async with stdio_session(params, tmp_path / "stderr.log") as client:
         assert not (
@@ -453,20 +450,10 @@ async def test_a_store_locked_past_the_busy_timeout_says_busy_retry_and_loses_no
         ).is_error
         with _write_lock_held(db):
             refused = await client.call_tool("remember", {"content": "The garage door code is 4417"})
-            done = subprocess.run(
-                [*cli, "remember", "The bike lock code is 9021", "--db", str(db)],
-                capture_output=True,
-                text=True,
-                env=env,
-                timeout=120,
-            )
-            reading = subprocess.run(  # reads go on while another process writes
-                [*cli, "recall", "boiler", "--json", "--db", str(db)],
-                capture_output=True,
-                text=True,
-                env=env,
-                timeout=120,
-            )
+            busy = {"REMEMBRANCER_BUSY_TIMEOUT": "1"}
+            done = run_cli(tmp_path, "remember", "The bike lock code is 9021", "--db", str(db), **busy)
+            # reads go on while another process writes
+            reading = run_cli(tmp_path, "recall", "boiler", "--json", "--db", str(db), **busy)
         assert refused.is_error
         message = tool_text(refused)
         assert "the store is busy" in message and "retry" in message and "Traceback" not in message

@@ -15,6 +15,14 @@ def _events(svc: MemoryService, memory_id: str) -> list[str]:
     return [event.event for event in svc.history(memory_id)]
 
 
+def _fallback_stored(llm_service: MemoryService, fake_api: FakeMessagesAPI, text: str) -> str:
+    """Store a fact while the LLM is down: the local judge keeps it, marked for review."""
+    fake_api.queue(error(500), error(500), error(500))
+    stored = llm_service.remember(text)
+    assert stored.needs_review and stored.memory is not None
+    return stored.memory.id
+
+
 def test_no_llm_call_for_exact_duplicates_or_unrelated_content(
     llm_service: MemoryService, fake_api: FakeMessagesAPI
 ) -> None:
@@ -221,24 +229,14 @@ def test_review_puts_fallback_memories_before_the_llm(
 ) -> None:
     berlin = llm_service.remember("I live in Berlin")
     assert berlin.memory is not None
-    fake_api.queue(error(500), error(500), error(500))
-    munich = llm_service.remember("I live in Munich")
-    assert munich.needs_review and munich.memory is not None
+    munich = _fallback_stored(llm_service, fake_api, "I live in Munich")
     fake_api.queue(decision("supersede", ["M1"], reason="moved"))
     report = llm_service.review()
     assert (report.reviewed, report.changed, report.remaining, report.error) == (1, 1, 0, None)
-    assert [m.id for m in llm_service.list_memories()] == [munich.memory.id]
+    assert [m.id for m in llm_service.list_memories()] == [munich]
     old = {m.id: m for m in llm_service.list_memories(include_superseded=True)}[berlin.memory.id]
-    assert old.superseded_by == munich.memory.id
-    assert _events(llm_service, munich.memory.id)[-1] == "reviewed"
-
-
-def _fallback_stored(llm_service: MemoryService, fake_api: FakeMessagesAPI, text: str) -> str:
-    """Store a fact while the LLM is down: the local judge keeps it, marked for review."""
-    fake_api.queue(error(500), error(500), error(500))
-    stored = llm_service.remember(text)
-    assert stored.needs_review and stored.memory is not None
-    return stored.memory.id
+    assert old.superseded_by == munich
+    assert _events(llm_service, munich)[-1] == "reviewed"
 
 
 def test_review_folds_a_duplicate_into_the_memory_it_repeats(

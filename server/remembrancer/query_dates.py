@@ -10,7 +10,8 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from remembrancer.moments import named_period
 
-_MONTHS = {
+#: Month names and their usual short forms, with their numbers.
+MONTHS = {
     name: number
     for number, names in enumerate(
         (
@@ -31,7 +32,7 @@ _MONTHS = {
     )
     for name in names
 }
-_MONTH = r"(?P<month>" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\.?"
+_MONTH = r"(?P<month>" + "|".join(sorted(MONTHS, key=len, reverse=True)) + r")\.?"
 _DAY = r"(?P<day>[0-3]?\d)(?:st|nd|rd|th)?"
 _YEAR = r"(?P<year>(?:19|20)\d\d)"
 #: A month alone must follow a word that makes it a time ("in May", not "may I", "this may
@@ -112,7 +113,7 @@ def _period(parts: dict[str, str | None], zone: tzinfo) -> Period | None:
     year_text, day_text = parts.get("year"), parts.get("day")
     month_name, month_number = parts.get("month"), parts.get("month_number")
     year = int(year_text) if year_text else None
-    month = _MONTHS[month_name] if month_name else int(month_number) if month_number else None
+    month = MONTHS[month_name] if month_name else int(month_number) if month_number else None
     day = int(day_text) if day_text else None
     if month is not None and not 1 <= month <= 12:
         return None

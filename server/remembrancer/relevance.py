@@ -22,16 +22,15 @@ measurements behind each constant.
 
 from __future__ import annotations
 
-import json
 import math
 import re
-import threading
 from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass
 from functools import lru_cache
 
-from remembrancer.embeddings import bundled_model_dir
+from remembrancer.query_dates import MONTHS
 from remembrancer.storage.rows import Beside
+from remembrancer.tokens import vocabulary
 
 WORDS_WEIGHT = 0.7
 UNRELATED_COSINE = 0.3
@@ -49,12 +48,8 @@ NEIGHBOUR_OWN = 0.1
 #: How many memories of plain English text the tokenizer's word frequencies count as.
 PRIOR_DOCUMENTS = 1000
 
-_MONTHS = (
-    "january february march april may june july august september october november december "
-    "jan feb mar apr jun jul aug sep sept oct nov dec"
-)
 _TIME_WORDS = frozenset(
-    f"{_MONTHS} monday tuesday wednesday thursday friday saturday sunday yesterday today tomorrow "
+    f"{' '.join(MONTHS)} monday tuesday wednesday thursday friday saturday sunday yesterday today tomorrow "
     "tonight weekend week weeks month months year years ago last next".split()
 )
 _ORDINAL = re.compile(r"\d{1,2}(?:st|nd|rd|th)")
@@ -85,21 +80,13 @@ def stems(text: str) -> frozenset[str]:
     return frozenset(stem(word) for word in _WORD.findall(text.casefold()))
 
 
-_vocabulary_lock = threading.Lock()
-_vocabulary: dict[str, int] | None = None
 _FIRST_WORD_ID = 1996  # in the BERT vocabulary, ids from here on are whole words by frequency
 _RARE_SHARE = 1 / 30_000
 
 
 def english_share(word: str) -> float:
     """About how common the word is in English: 1/rank in the tokenizer's vocabulary."""
-    global _vocabulary
-    with _vocabulary_lock:
-        if _vocabulary is None:
-            path = bundled_model_dir() / "tokenizer.json"
-            _vocabulary = dict(json.loads(path.read_text(encoding="utf-8"))["model"]["vocab"])
-        vocabulary = _vocabulary
-    position = vocabulary.get(word)
+    position = vocabulary().get(word)
     if position is None or position < _FIRST_WORD_ID:
         return _RARE_SHARE
     return 1.0 / (position - _FIRST_WORD_ID + 1)

@@ -126,8 +126,9 @@ def rank(store: Store, submit: Submit, asked: Asked, depth: int) -> tuple[list[R
     vector_job = submit(_vector_side, asked.embed, search)
     words = query_words(asked.text)
     frequency = store.word_frequencies(words) if mode != "vector" else {}
-    by_text = store.full_text(topic_words(words), row_filter, depth, frequency) if frequency else []
-    weights = word_weights(topic_words(words), frequency, store.document_count()) if frequency else None
+    topics = topic_words(words)
+    by_text = store.full_text(topics, row_filter, depth, frequency) if frequency else []
+    weights = word_weights(topics, frequency, store.document_count()) if frequency else None
     shares: dict[int, float] = {}
     questions: set[int] = set()
 

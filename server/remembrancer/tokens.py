@@ -1,4 +1,4 @@
-"""Counting tokens for a recall's budget, with the bundled model's tokenizer.
+"""The bundled model's tokenizer: counting tokens for a recall's budget, and its vocabulary.
 
 It is not the client's own tokenizer (no client's is available offline), but WordPiece counts
 of English text come close to those of the large models' tokenizers, so a budget in tokens
@@ -8,6 +8,7 @@ works as a budget for a context window.
 from __future__ import annotations
 
 import threading
+from functools import lru_cache
 from typing import Any
 
 from remembrancer.embeddings import bundled_model_dir
@@ -16,15 +17,24 @@ _lock = threading.Lock()
 _tokenizer: Any = None
 
 
-def count_tokens(text: str) -> int:
+def _bundled_tokenizer() -> Any:
     global _tokenizer
     with _lock:
         if _tokenizer is None:
-            from tokenizers import Tokenizer  # loaded on the first budgeted recall only
+            from tokenizers import Tokenizer  # loaded on the first recall only
 
             tokenizer = Tokenizer.from_file(str(bundled_model_dir() / "tokenizer.json"))
             tokenizer.no_padding()
             tokenizer.no_truncation()
             _tokenizer = tokenizer
-        tokenizer = _tokenizer
-    return len(tokenizer.encode(text, add_special_tokens=False).ids)
+        return _tokenizer
+
+
+def count_tokens(text: str) -> int:
+    return len(_bundled_tokenizer().encode(text, add_special_tokens=False).ids)
+
+
+@lru_cache(maxsize=1)
+def vocabulary() -> dict[str, int]:
+    """The tokenizer's vocabulary: word -> id (whole words come in order of frequency)."""
+    return dict(_bundled_tokenizer().get_vocab())
