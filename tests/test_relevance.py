@@ -4,6 +4,7 @@ installed console script and over MCP stdio, with the real embedding model."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -14,11 +15,10 @@ from remembrancer.relevance import (
     CONTEXT_WEIGHT,
     TAG_WEIGHT,
     Evidence,
+    WordShare,
     is_time_word,
     stem,
-    stems,
     topic_words,
-    word_share,
     word_weights,
 )
 from servers import run_cli, stdio_params, stdio_session, tool_data, tool_text
@@ -133,10 +133,12 @@ def test_the_untokenized_fields_are_only_those_that_cannot_match(
 ) -> None:
     weights = {stem(word.casefold()): 1.0 + n for n, word in enumerate(query)}
     evidence = Evidence(*(" ".join(field) for field in fields))
-    own, tags, context = (stems(" ".join(field)) for field in fields)
+    own, tags, context = (
+        {stem(word) for word in re.findall(r"\w+", " ".join(field).casefold())} for field in fields
+    )
     expected = sum(
         weight
         * (1.0 if word in own else TAG_WEIGHT if word in tags else CONTEXT_WEIGHT if word in context else 0.0)
         for word, weight in weights.items()
     ) / sum(weights.values())
-    assert word_share(weights, evidence) == pytest.approx(expected)
+    assert WordShare(weights)(evidence) == pytest.approx(expected)

@@ -74,12 +74,6 @@ def stem(word: str) -> str:
     return word[:-1] if word.endswith("e") and len(word) > 3 else word
 
 
-@lru_cache(maxsize=20_000)
-def stems(text: str) -> frozenset[str]:
-    """The stems of a text's words; cached, since the same memories come back query after query."""
-    return frozenset(stem(word) for word in _WORD.findall(text.casefold()))
-
-
 _FIRST_WORD_ID = 1996  # in the BERT vocabulary, ids from here on are whole words by frequency
 _RARE_SHARE = 1 / 30_000
 
@@ -125,32 +119,42 @@ class Evidence:
     context: str
 
 
-def word_share(weights: Mapping[str, float], evidence: Evidence) -> float:
-    total = sum(weights.values())
-    if total <= 0:
-        return 0.0
-    # A text word with a given stem holds that stem less its last letter, so a field holding
-    # none of those is left untokenized: most candidates miss most words.
-    cores = [word[:-1] or word for word in weights]
+class WordShare:
+    """The share of a query's weighted words that a memory holds (see the module's docstring).
 
-    def stems_if_any(text: str) -> frozenset[str]:
-        lowered = text.casefold()
-        return stems(text) if any(core in lowered for core in cores) else frozenset()
+    Built once per query: a word of a memory can only have a query word's stem if it starts with
+    that stem less its last letter, so only the words starting that way are stemmed.
+    """
 
-    own, tags, context = (
-        stems_if_any(evidence.content),
-        stems_if_any(evidence.tags),
-        stems_if_any(evidence.context),
-    )
-    found = 0.0
-    for word, weight in weights.items():
-        if word in own:
-            found += weight
-        elif word in tags:
-            found += TAG_WEIGHT * weight
-        elif word in context:
-            found += CONTEXT_WEIGHT * weight
-    return found / total
+    def __init__(self, weights: Mapping[str, float]) -> None:
+        self._weights = dict(weights)
+        self._total = sum(self._weights.values())
+        cores = sorted({word[:-1] or word for word in self._weights}, key=len, reverse=True)
+        alternatives = "|".join(re.escape(core) for core in cores)
+        self._candidates = re.compile(rf"(?<!\w)(?:{alternatives})\w*") if cores else None
+
+    def _stems(self, text: str) -> set[str]:
+        if self._candidates is None:
+            return set()
+        return {stem(word) for word in self._candidates.findall(text.casefold())}
+
+    def __call__(self, evidence: Evidence) -> float:
+        if self._total <= 0:
+            return 0.0
+        own, tags, context = (
+            self._stems(evidence.content),
+            self._stems(evidence.tags),
+            self._stems(evidence.context),
+        )
+        found = 0.0
+        for word, weight in self._weights.items():
+            if word in own:
+                found += weight
+            elif word in tags:
+                found += TAG_WEIGHT * weight
+            elif word in context:
+                found += CONTEXT_WEIGHT * weight
+        return found / self._total
 
 
 def meaning(cosine: float) -> float:

@@ -20,11 +20,11 @@ from remembrancer.query_dates import Period
 from remembrancer.relevance import (
     Evidence,
     Ranked,
+    WordShare,
     is_question,
     relevance,
     topic_words,
     with_neighbours,
-    word_share,
     word_weights,
 )
 from remembrancer.storage import Store
@@ -129,13 +129,14 @@ def rank(store: Store, submit: Submit, asked: Asked, depth: int) -> tuple[list[R
     topics = topic_words(words)
     by_text = store.full_text(topics, row_filter, depth, frequency) if frequency else []
     weights = word_weights(topics, frequency, store.document_count()) if frequency else None
+    word_share = WordShare(weights or {})
     shares: dict[int, float] = {}
     questions: set[int] = set()
 
     def share_words(rowids: list[int]) -> None:
         if weights is not None:
             for rowid, (content, tags, context) in store.evidence(rowids).items():
-                shares[rowid] = word_share(weights, Evidence(content, tags, context))
+                shares[rowid] = word_share(Evidence(content, tags, context))
                 if is_question(content):
                     questions.add(rowid)
 
