@@ -173,7 +173,7 @@ def recall_parts(service: MemoryService, texts: list[str]) -> dict[str, list[flo
         start = time.perf_counter()
         vector = float32_bytes(service.embedder.embed([text])[0])
         parts["embed"].append((time.perf_counter() - start) * 1000)
-        parts["vectors"].append(timed_ms(store.current_vectors().nearest, vector, scopes, DEPTH))
+        parts["vectors"].append(timed_ms(store.searcher(scopes, DEPTH), vector))
         start = time.perf_counter()
         words = query_words(text)
         store.full_text(topic_words(words), RowFilter(tuple(scopes)), DEPTH, store.word_frequencies(words))

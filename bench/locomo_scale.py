@@ -53,6 +53,7 @@ from remembrancer.embeddings import FastEmbedder
 from remembrancer.service import MemoryService
 from remembrancer.storage.rows import NewMemory
 from remembrancer.storage.sqlite import text_index, vector_index
+from remembrancer.storage.sqlite.store import sqlite_store
 from scale import TAGS, SittingTracker, machine_conditions
 
 STS = DEFAULT_DATA.parents[1] / "stsbenchmark" / "sts-train.csv"
@@ -128,7 +129,7 @@ def build_distractors(
     tracker = SittingTracker()
 
     service = MemoryService.open(Settings(db_path=building), embedder)
-    store, began = service.store, time.perf_counter()
+    store, began = sqlite_store(service.store), time.perf_counter()
     fast = size > FAST_CONTEXT_ABOVE
     print(f"building {size:,} distractors ({'bench' if fast else 'server'} context lookup)", file=sys.stderr)
     try:
@@ -219,16 +220,20 @@ def run(
             service = MemoryService.open(Settings(db_path=db), embedder)
             try:
                 rate = ingest(service, turns)
-                index = service.store.vectors
+                index = sqlite_store(service.store).vectors
                 compact = bool(index is not None and index.compact)
                 print(f"  asking {len(questions)} questions ...", file=sys.stderr, flush=True)
                 overall, by_category = evaluate(service, questions, "hybrid")
                 memories = service.stats().memories
-                with service.store.lock:  # LoCoMo turns that remember folded into a distractor
-                    folded = service.store.conn.execute(
-                        "select count(*) from sightings s join memories m on m.rowid = s.memory_rowid"
-                        " where json_extract(m.metadata, '$.turn') is null"
-                    ).fetchone()[0]
+                with sqlite_store(service.store).lock:  # LoCoMo turns that remember folded into a distractor
+                    folded = (
+                        sqlite_store(service.store)
+                        .conn.execute(
+                            "select count(*) from sightings s join memories m on m.rowid = s.memory_rowid"
+                            " where json_extract(m.metadata, '$.turn') is null"
+                        )
+                        .fetchone()[0]
+                    )
             finally:
                 service.close()
     finally:

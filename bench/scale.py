@@ -44,6 +44,7 @@ from remembrancer.embeddings import FastEmbedder
 from remembrancer.service import MemoryService
 from remembrancer.storage.rows import NewMemory
 from remembrancer.storage.sqlite import text_index
+from remembrancer.storage.sqlite.store import sqlite_store
 
 STS = LOCOMO.parents[1] / "stsbenchmark" / "sts-train.csv"
 SCOPES = ("default", "work", "home", "project-atlas", "reading")
@@ -152,7 +153,7 @@ class SittingTracker:
 
 
 def build(service: MemoryService, corpus: Corpus, size: int, seed: int, fast_context: bool) -> Build:
-    store, dim = service.store, corpus.vectors.shape[1]
+    store, dim = sqlite_store(service.store), corpus.vectors.shape[1]
     rng, words = np.random.default_rng(seed), random.Random(seed)
     sigma = float(np.sqrt((1 / COSINE_TO_BASE**2 - 1) / dim))  # noise norm tan(acos(0.9)) ≈ 0.48
     tracker = SittingTracker()
@@ -223,9 +224,10 @@ def timed(call: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[float, A
 
 
 def exact_vectors(service: MemoryService, scopes: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    with service.store.lock:
+    store = sqlite_store(service.store)
+    with store.lock:
         sql = "select rowid, scope, embedding from memory_vectors"
-        found = [(rowid, blob) for rowid, scope, blob in service.store.conn.execute(sql) if scope in scopes]
+        found = [(rowid, blob) for rowid, scope, blob in store.conn.execute(sql) if scope in scopes]
     matrix = np.frombuffer(b"".join(blob for _, blob in found), dtype=np.float32)
     rowids = np.fromiter((rowid for rowid, _ in found), dtype=np.int64, count=len(found))
     return rowids, matrix.reshape(len(found), -1)
@@ -245,7 +247,10 @@ def measure(service: MemoryService, corpus: Corpus, m: Measured, remembers: int)
         best = rowids[np.argsort(-(matrix @ np.asarray(vectors[0], dtype=np.float32)))[:10]]
         truth = {row.id for row in service.store.get_by_rowids([int(r) for r in best]).values()}
         overlaps.append(len(truth & {hit.id for hit in answer.hits}) / 10)
-    m.overlap, m.compact = sum(overlaps) / len(overlaps), bool(getattr(service.store.vectors, "compact", 0))
+    m.overlap, m.compact = (
+        sum(overlaps) / len(overlaps),
+        bool(getattr(sqlite_store(service.store).vectors, "compact", 0)),
+    )
     del exact
     added: list[str] = []
     for i, text in enumerate(corpus.spare[:remembers]):

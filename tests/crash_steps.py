@@ -24,6 +24,7 @@ from remembrancer.curation import Fact
 from remembrancer.dedup import Decision
 from remembrancer.review import undo
 from remembrancer.service import MemoryService
+from remembrancer.storage.sqlite.store import sqlite_store
 
 OLD, NEW = "The team stand-up is at 9:30", "The team stand-up moved to 10:00"
 
@@ -67,7 +68,7 @@ def main(db: str, action: str, n: int = 0) -> None:
         service.close()
         return
     old_id = next(record.id for record in service.export() if record.content == OLD)
-    service.store.conn = KillBeforeStatement(service.store.conn, n)
+    sqlite_store(service.store).conn = KillBeforeStatement(sqlite_store(service.store).conn, n)
     if action == "supersede":
         supersede(service, old_id)
     else:

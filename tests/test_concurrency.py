@@ -28,6 +28,7 @@ from remembrancer.embeddings import FastEmbedder
 from remembrancer.errors import NotFound
 from remembrancer.server import build_server
 from remembrancer.service import MemoryService
+from remembrancer.storage.sqlite.store import sqlite_store
 from servers import http_server, server_env, tool_data, tool_text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
@@ -206,7 +207,7 @@ def _interleave(service: MemoryService, between: Callable[[], object], lookup: s
     """Run ``between`` right after ``service``'s store next answers ``lookup`` outside a
     transaction: after a call checked what exists and before it writes, as another process could.
     (forget looks its ids up with get_by_ids; remember its identical text with find_by_hash.)"""
-    store = service.store
+    store = sqlite_store(service.store)
     original = getattr(store, lookup)
 
     def looked_up(*args: Any) -> Any:
@@ -330,12 +331,12 @@ def test_a_write_committed_elsewhere_right_after_ours_reaches_our_vector_search(
         added.append(fresh.id)
         b.forget([old.id])
 
-    original = a.store.conn
-    a.store.conn = _CommitHook(original, elsewhere)
+    original = sqlite_store(a.store).conn
+    sqlite_store(a.store).conn = _CommitHook(original, elsewhere)
     try:
         a.remember("Echo foxtrot golf hotel.")
     finally:
-        a.store.conn = original
+        sqlite_store(a.store).conn = original
     assert added, "the interleaving did not run"
 
     hits = {hit.id: hit for hit in a.recall("Zulu yankee xray whiskey.", limit=5).hits}

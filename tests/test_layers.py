@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 
 import remembrancer
+from remembrancer.storage import Storage
 
 PACKAGE = Path(remembrancer.__file__).parent
 LAYERS = {
@@ -45,7 +46,7 @@ LAYERS = {
         "models",
         "config",
     },
-    "storage": {"storage"},  # the way in: open a store, look after one
+    "storage": {"storage", "storage.interface"},  # the way in: open a store, its protocols
     "engine": {"storage.sqlite"},
     "storage values": {"storage.rows"},  # what every engine takes and returns
     "base": {"", "errors"},
@@ -143,3 +144,30 @@ def test_the_sql_check_would_see_sql() -> None:
     assert SQL.search("pragma wal_checkpoint(truncate)")
     assert SQL.search("update memory_fts set context = ? where rowid = ?")
     assert not SQL.search("Select the memories you want to keep from the list")
+
+
+def _store_attributes(tree: ast.Module) -> set[str]:
+    """What a module asks of anything it calls a store (``store.x``, ``self.store.x``)."""
+    return {
+        node.attr
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute)
+        and (
+            (isinstance(node.value, ast.Name) and node.value.id == "store")
+            or (isinstance(node.value, ast.Attribute) and node.value.attr == "store")
+        )
+    }
+
+
+def test_outside_storage_a_store_is_used_through_its_protocols_only() -> None:
+    """Nothing outside storage/ reaches past the interface (a connection, a lock, the vector
+    copy): what a second engine implements is exactly what the rest of the code uses."""
+    fields = {name for cls in Storage.__mro__ for name in getattr(cls, "__annotations__", {})}
+    offered = {name for name in dir(Storage) if not name.startswith("_")} | fields
+    beyond = {
+        f"{module}: store.{name}"
+        for module, tree in _modules().items()
+        if not module.startswith("storage")
+        for name in _store_attributes(tree) - offered
+    }
+    assert not beyond, sorted(beyond)

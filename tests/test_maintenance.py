@@ -17,7 +17,8 @@ from remembrancer.config import Settings
 from remembrancer.errors import StoreError
 from remembrancer.models import Memory
 from remembrancer.service import MemoryService
-from remembrancer.storage.sqlite.maintenance import backup, check, repair
+from remembrancer.storage import backup, check, repair
+from remembrancer.storage.sqlite.store import sqlite_store
 
 
 def test_check_finds_and_repair_rebuilds_what_is_derived(service: MemoryService) -> None:
@@ -27,7 +28,7 @@ def test_check_finds_and_repair_rebuilds_what_is_derived(service: MemoryService)
         assert memory is not None
         kept.append(memory)
     assert check(service.store).ok
-    conn = service.store.conn
+    conn = sqlite_store(service.store).conn
     victim = service.store.get_by_ids([kept[3].id])[kept[3].id]
     conn.execute("delete from memory_vectors where rowid = ?", (victim.rowid,))
     unindexed = service.store.get_by_ids([kept[5].id])[kept[5].id]

@@ -51,6 +51,7 @@ from remembrancer.retrieval import query_words
 from remembrancer.server import build_server
 from remembrancer.service import MemoryService
 from remembrancer.storage.rows import RowFilter
+from remembrancer.storage.sqlite.store import sqlite_store
 from remembrancer.validation import timestamp
 from servers import complete
 
@@ -207,7 +208,7 @@ class Snapshot:
 
 
 def snapshot(service: MemoryService) -> dict[str, Snapshot]:
-    store = service.store
+    store = sqlite_store(service.store)
     with store.lock:
         rows = store.conn.execute(
             "select m.id, m.content, m.scope, m.tags, m.metadata, m.created_at, m.updated_at,"
@@ -235,8 +236,8 @@ def snapshot(service: MemoryService) -> dict[str, Snapshot]:
 def assert_store_consistent(service: MemoryService, after: str) -> None:
     """Every memory has one vector, one full-text row and its tag rows, and no full-text row keeps
     as context a text no memory holds (a forgotten memory's text must not stay behind)."""
-    with service.store.lock:
-        conn = service.store.conn
+    with sqlite_store(service.store).lock:
+        conn = sqlite_store(service.store).conn
         rows = conn.execute("select rowid, content, tags from memories").fetchall()
         vectors = {rowid for (rowid,) in conn.execute("select rowid from memory_vectors")}
         indexed = dict(conn.execute("select rowid, context from memory_fts").fetchall())
@@ -252,8 +253,8 @@ def assert_store_consistent(service: MemoryService, after: str) -> None:
 
 
 def history_length(service: MemoryService) -> int:
-    with service.store.lock:
-        return int(service.store.conn.execute("select count(*) from history").fetchone()[0])
+    with sqlite_store(service.store).lock:
+        return int(sqlite_store(service.store).conn.execute("select count(*) from history").fetchone()[0])
 
 
 # -- the world one example runs in ----------------------------------------------------------------------

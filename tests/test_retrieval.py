@@ -9,9 +9,10 @@ import pytest
 from conftest import stored_id
 from remembrancer.retrieval import query_words
 from remembrancer.service import MemoryService
+from remembrancer.storage import Storage
 from remembrancer.storage.rows import RowFilter
 from remembrancer.storage.sqlite import text_index
-from remembrancer.storage.sqlite.store import Store
+from remembrancer.storage.sqlite.store import Store, sqlite_store
 from remembrancer.storage.sqlite.text_index import affordable_words
 
 
@@ -25,8 +26,8 @@ def test_full_text_query_quotes_every_word_and_drops_stop_words() -> None:
     assert text_index.match_expression(['say "hi"']) == '"say hi"'  # a quote never ends the phrase
 
 
-def _affordable(store: Store, words: list[str], scopes: list[str]) -> list[str]:
-    return affordable_words(words, store.word_frequencies(words), store.share_of(scopes))
+def _affordable(store: Storage | Store, words: list[str], scopes: list[str]) -> list[str]:
+    return affordable_words(words, store.word_frequencies(words), sqlite_store(store).share_of(scopes))
 
 
 def _at(minutes: int) -> datetime:
@@ -87,7 +88,8 @@ def test_the_commonest_words_leave_a_query_that_would_cost_too_much(
     assert _affordable(service.store, ["budgets", "unknownword"], scopes) == ["budgets", "unknownword"]
     service.remember("another weekly status in another scope", scope="elsewhere")
     service.store.warm_up()  # with the vector copy loaded, a scope's share of the store scales the cost
-    assert service.store.vectors is not None and service.store.vectors.share_of(scopes) == 7 / 8
+    vectors = sqlite_store(service.store).vectors
+    assert vectors is not None and vectors.share_of(scopes) == 7 / 8
     # weekly is in 8 rows (7 texts, and one row's context), budget in 1: 9 x 7/8 fits 8, 9 does not
     assert _affordable(service.store, ["weekly", "budget"], scopes) == ["weekly", "budget"]
     frequency = service.store.word_frequencies(["weekly", "budget"])

@@ -14,6 +14,7 @@ from remembrancer.models import ExportRecord
 from remembrancer.service import MemoryService
 from remembrancer.storage.rows import NewMemory
 from remembrancer.storage.sqlite import vec0_reader, vector_index
+from remembrancer.storage.sqlite.store import sqlite_store
 from remembrancer.storage.sqlite.vector_index import VectorIndex
 
 NOW = "2025-01-01T00:00:00+00:00"
@@ -96,7 +97,7 @@ def test_a_reader_far_behind_reloads(settings: Settings) -> None:
         reader.recall("kites", mode="vector")
         late = writer.remember("a memory about sailing boats")
         assert late.memory is not None
-        writer.store.conn.execute("delete from vector_log")  # as if trimmed past the reader
+        sqlite_store(writer.store).conn.execute("delete from vector_log")  # as if trimmed past the reader
         writer.remember("another memory about harbours")
         assert reader.recall("sailing boats", mode="vector").hits[0].id == late.memory.id
     finally:
@@ -164,7 +165,7 @@ def test_reading_vec0_chunks_gives_what_the_table_gives(
             for i in range(3500)
         )
         service.forget([f"m_{i:016x}" for i in range(0, 3500, 5)])
-        conn = service.store.conn
+        conn = sqlite_store(service.store).conn
         with vec0_reader.snapshot(conn):
             chunked = _vectors_by_rowid(vec0_reader.read_vectors(conn, FAKE_DIM))
             scanned = _vectors_by_rowid(vec0_reader._from_scan(conn, FAKE_DIM))

@@ -14,7 +14,7 @@ from typing import Any
 
 from remembrancer.models import LinkedMemory
 from remembrancer.statements import read
-from remembrancer.storage import Link, Store
+from remembrancer.storage import Link, Repository
 from remembrancer.storage.rows import MemoryRow, RowFilter
 
 #: How many newer versions of a fact recall follows from one memory (links can form chains).
@@ -83,7 +83,7 @@ class Changes:
 
 
 def newest_first_hits(
-    store: Store, ranked: list[int], row_filter: RowFilter, query: str
+    store: Repository, ranked: list[int], row_filter: RowFilter, query: str
 ) -> tuple[list[int], Changes]:
     """The ranked hits with each changed fact's newest live version just before the older one."""
     links = tuple(store.links_touching(ranked))
@@ -98,7 +98,7 @@ def newest_first_hits(
     return newest_first(ranked, newer_of, words), Changes(links, frozenset(live))
 
 
-def add_superseded(hits: Sequence[dict[str, Any]], store: Store) -> None:
+def add_superseded(hits: Sequence[dict[str, Any]], store: Repository) -> None:
     """Name, in each hit's ``replaces``, the memories the LLM judge superseded with it."""
     by_id = {hit["id"]: hit for hit in hits}
     for old in store.replaced_by(list(by_id)):

@@ -24,7 +24,7 @@ from remembrancer.dedup import Candidate, Decision, LocalJudge
 from remembrancer.errors import InvalidInput, JudgeUnavailable
 from remembrancer.llm_judge import AnthropicJudge
 from remembrancer.models import FactOutcome
-from remembrancer.storage import Store
+from remembrancer.storage import Storage
 from remembrancer.storage.rows import MemoryRow, NewMemory
 from remembrancer.transfer import new_id, to_memory
 
@@ -70,7 +70,7 @@ class Fact:
 class Curator:
     def __init__(
         self,
-        store: Store,
+        store: Storage,
         embed: Callable[[Sequence[str]], list[bytes]],
         settings: Settings,
         llm: AnthropicJudge | None,
@@ -213,10 +213,11 @@ class Curator:
                         "new": row.content,
                         "superseded": [row.id],
                     }
-                    self._merge(target, merged, merged_vector, now, actor, change)
-                self._supersede([row], target.id, now, actor, {**folded, "by": target.id})
+                    digest = check.content_hash(merged)
+                    self.store.rewrite(target, merged, digest, merged_vector, ("updated", now, actor, change))
+                self.store.supersede([row], target.id, now, actor, {**folded, "by": target.id})
             elif decision.action == "supersede":
-                self._supersede(named, row.id, now, actor, {**folded, "by": row.id})
+                self.store.supersede(named, row.id, now, actor, {**folded, "by": row.id})
             else:  # the LLM's reading of what the fact changes replaces the local one
                 self.store.drop_links(row.rowid)
                 conflicts = self.store.get_by_ids([conflict.memory_id for conflict in decision.conflicts])
@@ -226,26 +227,8 @@ class Curator:
                     if c.memory_id in conflicts
                 ]
                 self.store.add_links(row.rowid, links, now)
-            self.store.set_needs_review(row.rowid, False)
-            self.store.add_history(row.id, "reviewed", now, actor, details)
+            self.store.settle_review(row, now, actor, details)
         return True
-
-    def _merge(
-        self, target: MemoryRow, merged: str, vector: bytes, now: str, actor: str, details: dict[str, Any]
-    ) -> None:
-        """An update: the memory takes the merged text, and what it changed, or was changed by,
-        is stale. Inside the caller's transaction."""
-        self.store.replace_content(target, merged, check.content_hash(merged), vector, now)
-        self.store.drop_all_links(target.rowid)
-        self.store.add_history(target.id, "updated", now, actor, details)
-
-    def _supersede(
-        self, older: Sequence[MemoryRow], by_id: str, now: str, actor: str, details: dict[str, Any]
-    ) -> None:
-        """The older memories leave recall for ``by_id``. Inside the caller's transaction."""
-        self.store.set_superseded([row.rowid for row in older], by_id, now)
-        for row in older:
-            self.store.add_history(row.id, "superseded", now, actor, details)
 
     def _details(self, judged: Decision, **extra: Any) -> dict[str, Any]:
         # "shown": forgetting any memory the LLM saw takes its reason out of this event too.
@@ -310,7 +293,8 @@ class Curator:
                 details = self._details(
                     decision, previous=current.content, new=fact.text, metadata=fact.metadata
                 )
-                self._merge(current, merged, vector, now, fact.actor, details)
+                change = ("updated", now, fact.actor, details)
+                self.store.rewrite(current, merged, check.content_hash(merged), vector, change)
         if current is None or current.superseded_by is not None:
             added = Decision("add", reason="the memory to update changed meanwhile")
             own = self.embed([fact.text])[0]
@@ -360,7 +344,7 @@ class Curator:
                 )
                 if superseding:
                     details = self._details(decision, by=record.id, decision=event_id)
-                    self._supersede(replaced, record.id, now, fact.actor, details)
+                    self.store.supersede(replaced, record.id, now, fact.actor, details)
         if raced is not None:  # another writer stored the same text while we were judging
             return self._seen_again(raced, fact, Decision("duplicate", reason="identical text"), now, "hash")
         if superseding:

@@ -27,7 +27,7 @@ from remembrancer.relevance import (
     with_neighbours,
     word_weights,
 )
-from remembrancer.storage import Store
+from remembrancer.storage import Storage
 from remembrancer.storage.rows import RowFilter
 from remembrancer.validation import timestamp
 
@@ -93,7 +93,7 @@ class Asked:
     mode: RetrievalMode = "hybrid"
 
 
-def retrieve(store: Store, submit: Submit, asked: Asked, limit: int) -> Retrieved:
+def retrieve(store: Storage, submit: Submit, asked: Asked, limit: int) -> Retrieved:
     """The best ``limit`` memories passing the floor, newest versions first."""
     ranked, cosine = rank(store, submit, asked, max(DEPTH, limit * 4))
     top = [(item.rowid, item.score) for item in ranked[:limit]]
@@ -112,7 +112,7 @@ def _vector_side(
     return vector, [] if search is None else search(vector)
 
 
-def rank(store: Store, submit: Submit, asked: Asked, depth: int) -> tuple[list[Ranked], dict[int, float]]:
+def rank(store: Storage, submit: Submit, asked: Asked, depth: int) -> tuple[list[Ranked], dict[int, float]]:
     """The admitted memories whose relevance passes the floor, best first, and the cosine
     similarity of each memory the vector side saw."""
     row_filter, mode, periods = asked.row_filter, asked.mode, asked.periods
@@ -122,7 +122,7 @@ def rank(store: Store, submit: Submit, asked: Asked, depth: int) -> tuple[list[R
     if mode != "text" and row_filter.narrows:
         search = partial(store.nearest_filtered, row_filter=row_filter, k=depth)
     elif mode != "text":  # brought up to date here, so the search never waits for the store lock
-        search = partial(store.current_vectors().nearest, scopes=row_filter.scopes, k=depth)
+        search = store.searcher(row_filter.scopes, depth)
     vector_job = submit(_vector_side, asked.embed, search)
     words = query_words(asked.text)
     frequency = store.word_frequencies(words) if mode != "vector" else {}
@@ -168,7 +168,9 @@ def rank(store: Store, submit: Submit, asked: Asked, depth: int) -> tuple[list[R
     return [item for item in ranked if item.rowid in admitted and item.support >= asked.floor], cosine
 
 
-def _happened_in(store: Store, vector: bytes, periods: Sequence[Period], row_filter: RowFilter) -> list[int]:
+def _happened_in(
+    store: Storage, vector: bytes, periods: Sequence[Period], row_filter: RowFilter
+) -> list[int]:
     """The memories closest in meaning among those of each period the query names that
     happened once (a year is named, or it is relative), inside the caller's own time filter."""
     found: list[int] = []
@@ -186,7 +188,7 @@ def _happened_in(store: Store, vector: bytes, periods: Sequence[Period], row_fil
     return found
 
 
-def _lift_dated(store: Store, scores: dict[int, float], periods: Sequence[Period]) -> dict[int, float]:
+def _lift_dated(store: Storage, scores: dict[int, float], periods: Sequence[Period]) -> dict[int, float]:
     for rowid, at in store.event_times(list(scores)).items():
         moment = datetime.fromisoformat(at)
         if any(period.holds(moment) for period in periods):

@@ -12,7 +12,6 @@ from remembrancer import validation as check
 from remembrancer.curation import Curator, call_with_deadline
 from remembrancer.errors import InvalidInput, JudgeUnavailable, NotFound
 from remembrancer.models import ReviewReport, UndoResult
-from remembrancer.storage.rows import MemoryRow
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +32,7 @@ def review_pending(curator: Curator, limit: int = 50, actor: str = "review") -> 
         now = check.timestamp(datetime.now(UTC))
         best = max((candidate.similarity for candidate in candidates), default=-1.0)
         if best < curator.settings.llm_min_similarity:
-            _settle(curator, row, now, actor, {"decision": "add", "reason": "no similar memory"})
+            store.settle_review(row, now, actor, {"decision": "add", "reason": "no similar memory"})
             reviewed += 1
             continue
         try:
@@ -44,8 +43,8 @@ def review_pending(curator: Curator, limit: int = 50, actor: str = "review") -> 
             break
         decision = curator.not_a_duplicate_if_new(decision, row.content, candidates)
         if curator.live_targets(decision) is None:
-            _settle(
-                curator, row, now, actor, {"decision": "add", "reason": "the named memory changed meanwhile"}
+            store.settle_review(
+                row, now, actor, {"decision": "add", "reason": "the named memory changed meanwhile"}
             )
             reviewed += 1
             continue
@@ -55,12 +54,6 @@ def review_pending(curator: Curator, limit: int = 50, actor: str = "review") -> 
     return ReviewReport(
         reviewed=reviewed, changed=changed, remaining=store.count_pending_review(), error=error
     )
-
-
-def _settle(curator: Curator, row: MemoryRow, now: str, actor: str, details: dict[str, Any]) -> None:
-    with curator.store.transaction():
-        curator.store.set_needs_review(row.rowid, False)
-        curator.store.add_history(row.id, "reviewed", now, actor, details)
 
 
 def undo(curator: Curator, event_id: int, actor: str = "cli") -> UndoResult:
@@ -82,9 +75,7 @@ def undo(curator: Curator, event_id: int, actor: str = "cli") -> UndoResult:
         rows = store.get_by_ids([memory_id])
         if memory_id not in rows:
             raise NotFound(f"memory {memory_id} no longer exists; nothing to restore.")
-        with store.transaction():
-            store.set_superseded([rows[memory_id].rowid], None, None)
-            store.add_history(memory_id, "reverted", now, actor, {"event": event_id})
+        store.restore([rows[memory_id]], now, actor, {"event": event_id})
         return UndoResult(event=event_id, restored=[memory_id], removed=[])
     if kind == "added" and details.get("supersedes"):
         return _undo_supersede(curator, event_id, memory_id, details, now, actor)
@@ -104,11 +95,10 @@ def _undo_update(
     previous = str(details["previous"])
     vector = curator.embed([previous])[0]
     back = store.get_by_ids(list(details.get("superseded", [])))
+    reverted = ("reverted", now, actor, {"event": event_id})
     with store.transaction():
-        store.replace_content(rows[memory_id], previous, check.content_hash(previous), vector, now)
-        store.drop_all_links(rows[memory_id].rowid)
-        store.set_superseded([row.rowid for row in back.values()], None, None)
-        store.add_history(memory_id, "reverted", now, actor, {"event": event_id})
+        store.rewrite(rows[memory_id], previous, check.content_hash(previous), vector, reverted)
+        store.restore(list(back.values()), now, actor, {"event": event_id})
     return UndoResult(event=event_id, restored=[memory_id, *back], removed=[])
 
 
@@ -122,9 +112,7 @@ def _undo_supersede(
         if row.superseded_by == memory_id
     ]
     with store.transaction():  # one transaction: a crash leaves the supersede whole or undone
-        store.set_superseded([row.rowid for row in old], None, None)
-        for row in old:
-            store.add_history(row.id, "reverted", now, actor, {"event": event_id})
+        store.restore(old, now, actor, {"event": event_id})
         store.add_history(memory_id, "reverted", now, actor, {"event": event_id})
         created = store.get_by_ids([memory_id])
         if memory_id in created:

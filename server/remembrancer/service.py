@@ -40,7 +40,7 @@ from remembrancer.query_dates import named_periods
 from remembrancer.recall_lines import recall_lines
 from remembrancer.retrieval import Asked, RetrievalMode, retrieve
 from remembrancer.review import review_pending, run_review_loop, undo
-from remembrancer.storage import Store, open_store
+from remembrancer.storage import Storage, open_store
 from remembrancer.storage.rows import RowFilter, float32_bytes
 from remembrancer.tokens import count_tokens
 from remembrancer.transfer import to_memory
@@ -84,7 +84,7 @@ def _within_budget(
 
 class MemoryService:
     def __init__(
-        self, store: Store, embedder: Embedder, settings: Settings, llm: AnthropicJudge | None = None
+        self, store: Storage, embedder: Embedder, settings: Settings, llm: AnthropicJudge | None = None
     ) -> None:
         self.store = store
         self.embedder = embedder

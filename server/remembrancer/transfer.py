@@ -14,7 +14,7 @@ from remembrancer.comparison import compare
 from remembrancer.config import Settings
 from remembrancer.errors import InvalidInput
 from remembrancer.models import ExportRecord, ImportReport, Memory, Sighting
-from remembrancer.storage import Store
+from remembrancer.storage import Storage
 from remembrancer.storage.rows import MemoryRow, NewMemory
 
 BATCH = 512  # records per write transaction; the progress bar moves once per batch
@@ -41,7 +41,7 @@ def to_memory(row: MemoryRow) -> Memory:
     )
 
 
-def export_records(store: Store) -> Iterator[ExportRecord]:
+def export_records(store: Storage) -> Iterator[ExportRecord]:
     """Every memory with the sightings that a round trip must keep, oldest first."""
     for row in store.iter_rows():
         sightings = [
@@ -90,7 +90,7 @@ def check_records(records: Iterable[ExportRecord], settings: Settings) -> None:
 
 
 def _prepare(
-    store: Store, settings: Settings, chunk: list[ExportRecord], unwritten: set[str], done: int
+    store: Storage, settings: Settings, chunk: list[ExportRecord], unwritten: set[str], done: int
 ) -> tuple[list[ExportRecord], list[NewMemory]]:
     present = store.existing_ids([m.id for m in chunk])
     fresh = list({m.id: m for m in chunk if m.id not in present and m.id not in unwritten}.values())
@@ -106,7 +106,7 @@ def _prepare(
     return fresh, prepared
 
 
-def _write(store: Store, batch: _ImportBatch, actor: str, links: dict[str, list[str]]) -> None:
+def _write(store: Storage, batch: _ImportBatch, actor: str, links: dict[str, list[str]]) -> None:
     with store.transaction():
         for memory, record, vector in zip(batch.fresh, batch.prepared, batch.vectors.result(), strict=True):
             rowid = store.insert(record, vector, actor, event="imported")
@@ -122,7 +122,7 @@ def _sighting(sighting: Sighting) -> tuple[str, dict[str, Any], tuple[str, str] 
     return check.timestamp(sighting.seen_at), sighting.metadata, wording
 
 
-def _link_all(store: Store, links: dict[str, list[str]]) -> None:
+def _link_all(store: Storage, links: dict[str, list[str]]) -> None:
     """Link imported memories to the older ones they replaced, once every record is stored: after
     a fact was stated again, the memory replacing another can come first in the file."""
     rows = store.get_by_ids(list({*links, *(older for named in links.values() for older in named)}))
@@ -138,7 +138,7 @@ def _link_all(store: Store, links: dict[str, list[str]]) -> None:
 
 
 def import_records(
-    store: Store,
+    store: Storage,
     embed: Embed,
     settings: Settings,
     records: Iterable[ExportRecord],
@@ -193,7 +193,7 @@ def _chunks(records: Iterable[ExportRecord], size: int) -> Iterator[list[ExportR
 
 
 def reembed(
-    store: Store, embed: Embed, model: str, dim: int, progress: Callable[[int], None] | None = None
+    store: Storage, embed: Embed, model: str, dim: int, progress: Callable[[int], None] | None = None
 ) -> int:
     """Re-embed every memory with the given model, replacing all vectors in one transaction."""
     vectors: list[tuple[int, str, bytes]] = []

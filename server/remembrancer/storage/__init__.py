@@ -1,19 +1,23 @@
 """The storage boundary: everything outside ``storage/`` reaches a store through this package.
 
-Open one (``open_store``), look after one (``check``, ``repair``, ``backup``, the engine's own
-``self_test``), and the plain values it takes and returns (``rows``). One engine today: SQLite
-with sqlite-vec and FTS5, all of it in ``storage/sqlite/`` with its migrations; nothing else
-imports SQLite or writes SQL (tests/test_layers.py checks).
+Open one (``open_store``) and use it through the protocols of ``interface`` (``Storage``: a
+``Repository``, a ``TextSearch`` and a ``VectorSearch``); look after one (``check``, ``repair``,
+``backup``, the engine's own ``self_test``); the plain values it takes and returns (``rows``).
+One engine today: SQLite with sqlite-vec and FTS5, all of it in ``storage/sqlite/`` with its
+migrations; nothing else imports SQLite or writes SQL (tests/test_layers.py checks).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from remembrancer.storage.rows import Beside, MemoryRow, NewMemory, RowFilter, float32_bytes
+from remembrancer.errors import StoreError
+from remembrancer.storage.interface import Repository, Storage, TextSearch, VectorSearch
+from remembrancer.storage.rows import Beside, Link, MemoryRow, NewMemory, RowFilter, float32_bytes
+from remembrancer.storage.sqlite import maintenance
 from remembrancer.storage.sqlite.connection import connect, self_test
-from remembrancer.storage.sqlite.links import Link
-from remembrancer.storage.sqlite.maintenance import IntegrityReport, backup, check, repair
+from remembrancer.storage.sqlite.maintenance import IntegrityReport
 from remembrancer.storage.sqlite.store import Store
 
 __all__ = [
@@ -22,8 +26,11 @@ __all__ = [
     "Link",
     "MemoryRow",
     "NewMemory",
+    "Repository",
     "RowFilter",
-    "Store",
+    "Storage",
+    "TextSearch",
+    "VectorSearch",
     "backup",
     "check",
     "float32_bytes",
@@ -33,7 +40,28 @@ __all__ = [
 ]
 
 
-def open_store(path: Path, *, busy_timeout: float = 30.0, migrate: bool = True) -> Store:
+def open_store(path: Path, *, busy_timeout: float = 30.0, migrate: bool = True) -> Storage:
     """The store in this file, its schema brought up to date unless ``migrate`` is false."""
     path = path.expanduser()
     return Store(connect(path, migrate_schema=migrate, busy_timeout=busy_timeout), str(path))
+
+
+def _engine(store: Storage) -> Store:
+    if not isinstance(store, Store):
+        raise StoreError(f"no maintenance for a store of type {type(store).__name__}")
+    return store
+
+
+def check(store: Storage, quick: bool = True) -> IntegrityReport:
+    """The engine's own check, then every memory against its vector and its text entry."""
+    return maintenance.check(_engine(store), quick)
+
+
+def repair(store: Storage, embed: Callable[[Sequence[str]], list[bytes]]) -> IntegrityReport:
+    """Rebuild what is derived from the memory rows: missing vectors, orphans, the text index."""
+    return maintenance.repair(_engine(store), embed)
+
+
+def backup(store: Storage, target: Path) -> int:
+    """A consistent copy of the store while others write; the number of pages copied."""
+    return maintenance.backup(_engine(store), target)

@@ -84,6 +84,28 @@ class NewMemory:
     occurred_at: str | None = None  # None: when it was stored
 
 
+Guard = tuple[Sequence[str], Sequence[str]]  # words of the older: any one / any two named keep its place
+
+
+@dataclass(frozen=True)
+class Link:
+    newer: int
+    older: int
+    change: str
+    guard: tuple[str, ...]
+    pair_guard: tuple[str, ...]
+    at: str
+
+
+@dataclass(frozen=True)
+class Replaced:
+    """A memory another one superseded (the LLM judge's way): hidden from recall, kept."""
+
+    id: str
+    created_at: str
+    superseded_by: str
+
+
 @dataclass(frozen=True)
 class RowFilter:
     """Restricts a search to memories in these scopes, carrying all tags, inside a time range."""

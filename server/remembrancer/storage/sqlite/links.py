@@ -9,32 +9,10 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
 
-from remembrancer.storage.rows import to_json
+from remembrancer.storage.rows import Guard, Link, Replaced, to_json
 from remembrancer.storage.sqlite.connection import Connection
 from remembrancer.storage.sqlite.sql import marks
-
-Guard = tuple[Sequence[str], Sequence[str]]  # words of the older: any one / any two named keep its place
-
-
-@dataclass(frozen=True)
-class Link:
-    newer: int
-    older: int
-    change: str
-    guard: tuple[str, ...]
-    pair_guard: tuple[str, ...]
-    at: str
-
-
-@dataclass(frozen=True)
-class Replaced:
-    """A memory another one superseded (the LLM judge's way): hidden from recall, kept."""
-
-    id: str
-    created_at: str
-    superseded_by: str
 
 
 class StoreLinks:

@@ -4,7 +4,7 @@ matches and what recall reads about its candidates."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from remembrancer.errors import StoreError
@@ -38,6 +38,11 @@ class StoreSearch:
     def nearest(self, vector: bytes, scopes: Sequence[str], k: int) -> list[tuple[int, float]]:
         """(rowid, cosine distance) of the k nearest vectors in the given scopes."""
         return self.current_vectors().nearest(vector, scopes, k)
+
+    def searcher(self, scopes: Sequence[str], k: int) -> Callable[[bytes], list[tuple[int, float]]]:
+        """A search of the vector copy, brought up to date now: it runs without the store lock."""
+        index = self.current_vectors()
+        return lambda vector: index.nearest(vector, scopes, k)
 
     def current_vectors(self) -> VectorIndex:
         """The vector copy, brought up to date; searching it needs no store lock."""

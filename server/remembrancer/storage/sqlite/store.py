@@ -18,6 +18,7 @@ from remembrancer.errors import ModelMismatch, NotFound, StoreError
 from remembrancer.storage.rows import MemoryRow, NewMemory, float32_bytes, to_json
 from remembrancer.storage.sqlite import text_index
 from remembrancer.storage.sqlite.connection import Connection
+from remembrancer.storage.sqlite.decisions import StoreDecisions
 from remembrancer.storage.sqlite.links import StoreLinks
 from remembrancer.storage.sqlite.reads import StoreReads
 from remembrancer.storage.sqlite.search import StoreSearch
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-class Store(StoreSearch, StoreReads, StoreLinks):
+class Store(StoreDecisions, StoreSearch, StoreReads, StoreLinks):
     """One open database. Thread-safe: a lock serialises use of the single connection."""
 
     def __init__(self, conn: Connection, path: str) -> None:
@@ -357,3 +358,10 @@ class Store(StoreSearch, StoreReads, StoreLinks):
                 self._after_commit.append(self.checkpoint)
             else:
                 self.conn.execute("pragma wal_checkpoint(truncate)")
+
+
+def sqlite_store(store: object) -> Store:
+    """The SQLite store behind a ``Storage``, for benchmarks and tests that read its tables."""
+    if not isinstance(store, Store):
+        raise TypeError(f"not a SQLite store: {type(store).__name__}")
+    return store
