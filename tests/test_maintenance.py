@@ -8,17 +8,23 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import sqlean
 
 from conftest import FakeEmbedder
-from remembrancer.config import Settings
+from remembrancer.config import BUNDLED_MODEL, Settings
+from remembrancer.embeddings import BUNDLED_DIM
 from remembrancer.errors import StoreError
-from remembrancer.models import Memory
+from remembrancer.models import ExportRecord, Memory
 from remembrancer.service import MemoryService
 from remembrancer.storage import backup, check, repair
 from remembrancer.storage.sqlite.store import sqlite_store
+from servers import run_cli
+
+NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 
 
 def test_check_finds_and_repair_rebuilds_what_is_derived(service: MemoryService) -> None:
@@ -99,3 +105,38 @@ def test_sigkill_during_bulk_import_leaves_every_memory_whole_or_absent(tmp_path
         finally:
             service.close()
     assert counts == sorted(counts) and counts[-1] > 0
+
+
+def test_a_page_damaged_after_opening_is_a_clear_error_not_a_crash(tmp_path: Path) -> None:
+    """SQLite reads pages as it steps through rows, so damage can surface mid-read: the CLI still
+    says in one line what failed and what to run, instead of a traceback or an internal error."""
+    db = tmp_path / "memory.db"
+    svc = MemoryService.open(Settings(db_path=db), FakeEmbedder(BUNDLED_MODEL, BUNDLED_DIM))
+    svc.import_records(
+        ExportRecord(
+            id=f"m_{i:016x}",
+            content=f"memory {i} " + "padding " * 40,
+            scope="default",
+            created_at=NOW,
+            updated_at=NOW,
+        )
+        for i in range(400)
+    )
+    svc.close()
+    conn = sqlean.connect(str(db))
+    conn.execute("pragma wal_checkpoint(truncate)")
+    size = int(conn.execute("pragma page_size").fetchone()[0])
+    leaves = [
+        n for (n,) in conn.execute("select pageno from dbstat where name = 'memories' and pagetype = 'leaf'")
+    ]
+    conn.close()
+    assert len(leaves) > 10
+    with db.open("r+b") as file:  # the middle of the table: the open and its first reads still work
+        file.seek((leaves[len(leaves) // 2] - 1) * size)
+        file.write(b"\xff" * size)
+
+    listed = run_cli(tmp_path, "list", "--limit", "1000", "--db", str(db))
+    assert listed.returncode != 0
+    lines = listed.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("remembrancer: the store failed:"), listed.stderr
+    assert "malformed" in lines[0] and "remembrancer doctor" in lines[0]

@@ -11,7 +11,7 @@ import importlib.util
 import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -113,6 +113,35 @@ def engine_error(exc: Exception, busy_timeout: float) -> StoreError:
     return StoreError(f"the store failed: {text}. Run `remembrancer doctor` to check the file.")
 
 
+class _TranslatedCursor:
+    """A cursor whose rows, read one by one or all at once, fail with our errors too: SQLite
+    reads pages as rows are stepped through, so a locked or damaged file can fail there."""
+
+    def __init__(self, cursor: Any, busy_timeout: float) -> None:
+        self.raw, self.busy_timeout = cursor, busy_timeout
+
+    def __iter__(self) -> Iterator[Any]:
+        try:
+            yield from self.raw
+        except sqlean.DatabaseError as exc:
+            raise engine_error(exc, self.busy_timeout) from exc
+
+    def fetchone(self) -> Any:
+        try:
+            return self.raw.fetchone()
+        except sqlean.DatabaseError as exc:
+            raise engine_error(exc, self.busy_timeout) from exc
+
+    def fetchall(self) -> list[Any]:
+        try:
+            return list(self.raw.fetchall())
+        except sqlean.DatabaseError as exc:
+            raise engine_error(exc, self.busy_timeout) from exc
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.raw, name)
+
+
 class EngineErrorsTranslated:
     """The connection, raising our StoreError (StoreBusy when locked past the busy timeout)
     instead of SQLite's errors, so callers and clients get a message that says what to do."""
@@ -122,7 +151,13 @@ class EngineErrorsTranslated:
 
     def execute(self, sql: str, parameters: Any = ()) -> Any:
         try:
-            return self.raw.execute(sql, parameters)
+            return _TranslatedCursor(self.raw.execute(sql, parameters), self.busy_timeout)
+        except sqlean.DatabaseError as exc:
+            raise engine_error(exc, self.busy_timeout) from exc
+
+    def backup(self, target: Any, pages: int = -1) -> None:
+        try:
+            self.raw.backup(target, pages=pages)
         except sqlean.DatabaseError as exc:
             raise engine_error(exc, self.busy_timeout) from exc
 
