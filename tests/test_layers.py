@@ -171,3 +171,43 @@ def test_outside_storage_a_store_is_used_through_its_protocols_only() -> None:
         for name in _store_attributes(tree) - offered
     }
     assert not beyond, sorted(beyond)
+
+
+DRAWING = Path(__file__).parent.parent / "docs" / "architecture.md"
+
+
+def house_drawing() -> str:
+    """The layers as a Mermaid diagram drawn from the imports: each layer's modules, and an arrow
+    for each pair of layers one imports from, labelled with how many module imports it carries."""
+    modules = _modules()
+    edges: dict[tuple[str, str], int] = {}
+    for module, tree in modules.items():
+        for target in {_ours(name) for name in _imports(tree)} - {None, "package_version"}:
+            if target is not None and target in modules and _layer(target) != _layer(module):
+                pair = (_layer(module), _layer(target))
+                edges[pair] = edges.get(pair, 0) + 1
+    slug = {layer: layer.replace(" ", "_") for layer in ORDER}
+    lines = ["flowchart TB"]
+    for layer in reversed(ORDER):
+        names = sorted(module or "remembrancer" for module in modules if _layer(module) == layer)
+        lines.append(f'    {slug[layer]}["<b>{layer}</b><br/>{", ".join(names)}"]')
+    for (source, target), count in sorted(edges.items(), key=lambda e: (-ORDER.index(e[0][0]), e[0][1])):
+        lines.append(f"    {slug[source]} -->|{count}| {slug[target]}")
+    return (
+        "# The house, drawn from its imports\n\n"
+        "Each box is a layer and the modules in it; an arrow says a layer imports from another, and\n"
+        "how many module imports it carries. Every arrow points down: nothing imports from a layer\n"
+        "above its own (`tests/test_layers.py` checks, and regenerates this page when run as\n"
+        "`python tests/test_layers.py`).\n\n"
+        "```mermaid\n" + "\n".join(lines) + "\n```\n"
+    )
+
+
+def test_the_drawing_of_the_house_is_current() -> None:
+    assert DRAWING.read_text(encoding="utf-8") == house_drawing(), "run `python tests/test_layers.py`"
+
+
+if __name__ == "__main__":
+    DRAWING.parent.mkdir(exist_ok=True)
+    DRAWING.write_text(house_drawing(), encoding="utf-8")
+    print(f"wrote {DRAWING}")
