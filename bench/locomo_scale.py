@@ -153,7 +153,7 @@ def build_distractors(
                         memory = NewMemory(
                             transfer.new_id(), text, check.content_hash(text), scope, tags, {}, at, at
                         )
-                        rowid = store.insert(memory, noisy[j].tobytes(), actor="bench")
+                        rowid = store.insert(memory, noisy[j].tobytes(), actor="bench").rowid
                         tracker.last[scope] = (rowid, text, at)
                 if (start // CHUNK) % 20 == 19 or start + count == size:
                     rate = (start + count) / (time.perf_counter() - began)

@@ -121,6 +121,9 @@ class TimedConn:
     def executemany(self, sql: str, *args: Any) -> Any:
         return self._run(self.conn.executemany, sql, args)
 
+    def __getattr__(self, name: str) -> Any:  # in_transaction, ...
+        return getattr(self.conn, name)
+
 
 @dataclass
 class Build:
@@ -177,7 +180,11 @@ def build(service: MemoryService, corpus: Corpus, size: int, seed: int, fast_con
                     tags = words.sample(TAGS, words.randrange(3))
                     digest, memory_id = check.content_hash(text), transfer.new_id()
                     memory = NewMemory(memory_id, text, digest, scope, tags, {}, at, at)
-                    tracker.last[scope] = (store.insert(memory, noisy[j].tobytes(), actor="bench"), text, at)
+                    tracker.last[scope] = (
+                        store.insert(memory, noisy[j].tobytes(), actor="bench").rowid,
+                        text,
+                        at,
+                    )
             elapsed = time.perf_counter() - chunk_began
             result.last_rate = count / elapsed
             result.last_us = {k: (v - before.get(k, 0.0)) * 1e6 / count for k, v in timer.spent.items()}

@@ -489,8 +489,7 @@ def store_superseded(service: MemoryService, seed: Seed, by: str) -> str:
     result = service.remember(seed.content, seed.tags, seed.metadata, seed.scope)
     assert result.status == "added" and result.memory is not None
     row = service.store.get_by_ids([result.memory.id])[result.memory.id]
-    with service.store.transaction():
-        service.store.set_superseded([row.rowid], by, timestamp(datetime.now(UTC)))
+    service.store.supersede([row], by, timestamp(datetime.now(UTC)), "test", {})
     return result.memory.id
 
 

@@ -116,8 +116,7 @@ def test_the_full_text_side_leaves_out_superseded_memories_unless_asked(service:
     new = service.remember("standup moved to ten thirty").memory
     assert old is not None and new is not None
     rowids = service.store.get_by_ids([old.id, new.id])
-    with service.store.transaction():
-        service.store.set_superseded([rowids[old.id].rowid], new.id, "2026-01-02T00:00:00+00:00")
+    service.store.supersede([rowids[old.id]], new.id, "2026-01-02T00:00:00+00:00", "test", {})
     assert [hit.id for hit in service.recall("standup", mode="text").hits] == [new.id]
     live = service.store.full_text(["standup"], RowFilter(("default",)), 10)
     assert [rowid for rowid, _ in live] == [rowids[new.id].rowid]  # not only dropped later

@@ -219,14 +219,13 @@ class Curator:
             elif decision.action == "supersede":
                 self.store.supersede(named, row.id, now, actor, {**folded, "by": row.id})
             else:  # the LLM's reading of what the fact changes replaces the local one
-                self.store.drop_links(row.rowid)
                 conflicts = self.store.get_by_ids([conflict.memory_id for conflict in decision.conflicts])
                 links = [
                     (conflicts[c.memory_id].rowid, c.change, c.guard)
                     for c in decision.conflicts
                     if c.memory_id in conflicts
                 ]
-                self.store.add_links(row.rowid, links, now)
+                self.store.replace_links(row, links, now)
             self.store.settle_review(row, now, actor, details)
         return True
 
@@ -271,14 +270,13 @@ class Curator:
         if not newer:
             return decision
         others = self.store.get_by_rowids([link.newer for link in newer])
-        self.store.drop_links_to(row.rowid)
         links = []
         for other in others.values():
             comparison = compare(row.content, other.content)
             links.append(
                 (other.rowid, comparison.change or "stated again", (comparison.guard, comparison.pair_guard))
             )
-        self.store.add_links(row.rowid, links, now)
+        self.store.restate(row, links, now)
         names = ", ".join(sorted(other.id for other in others.values()))
         return replace(
             decision, reason=f"{decision.reason}; stated again, so it is current again (over {names})"
@@ -335,15 +333,11 @@ class Curator:
                 extra: dict[str, Any] = {"supersedes": [row.id for row in replaced]} if superseding else {}
                 if linked:
                     extra["replaces"] = [row.id for row in linked]
-                rowid = self.store.insert(
-                    record, vector, fact.actor, details=self._details(decision, **extra)
-                )
-                event_id = self.store.last_history_id()
-                self.store.add_links(
-                    rowid, [(row.rowid, changes[row.id].change, changes[row.id].guard) for row in linked], now
-                )
+                links = [(row.rowid, changes[row.id].change, changes[row.id].guard) for row in linked]
+                details = self._details(decision, **extra)
+                inserted = self.store.insert(record, vector, fact.actor, details=details, links=links)
                 if superseding:
-                    details = self._details(decision, by=record.id, decision=event_id)
+                    details = self._details(decision, by=record.id, decision=inserted.event)
                     self.store.supersede(replaced, record.id, now, fact.actor, details)
         if raced is not None:  # another writer stored the same text while we were judging
             return self._seen_again(raced, fact, Decision("duplicate", reason="identical text"), now, "hash")

@@ -111,13 +111,11 @@ def _undo_supersede(
         for row in store.get_by_ids(list(details["supersedes"])).values()
         if row.superseded_by == memory_id
     ]
-    with store.transaction():  # one transaction: a crash leaves the supersede whole or undone
-        store.restore(old, now, actor, {"event": event_id})
-        store.add_history(memory_id, "reverted", now, actor, {"event": event_id})
-        created = store.get_by_ids([memory_id])
-        if memory_id in created:
-            store.delete([created[memory_id]], now, actor)
-    return UndoResult(event=event_id, restored=[row.id for row in old], removed=list(created))
+    # One transaction: a crash leaves the supersede whole or undone.
+    removed = store.revert_supersede(old, memory_id, now, actor, {"event": event_id})
+    return UndoResult(
+        event=event_id, restored=[row.id for row in old], removed=[memory_id] if removed else []
+    )
 
 
 def run_review_loop(curator: Curator, interval: float, stop: Any) -> None:

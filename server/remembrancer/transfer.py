@@ -15,7 +15,7 @@ from remembrancer.config import Settings
 from remembrancer.errors import InvalidInput
 from remembrancer.models import ExportRecord, ImportReport, Memory, Sighting
 from remembrancer.storage import Storage
-from remembrancer.storage.rows import MemoryRow, NewMemory
+from remembrancer.storage.rows import Imported, MemoryRow, NewMemory
 
 BATCH = 512  # records per write transaction; the progress bar moves once per batch
 Embed = Callable[[Sequence[str]], list[bytes]]
@@ -107,14 +107,12 @@ def _prepare(
 
 
 def _write(store: Storage, batch: _ImportBatch, actor: str, links: dict[str, list[str]]) -> None:
-    with store.transaction():
-        for memory, record, vector in zip(batch.fresh, batch.prepared, batch.vectors.result(), strict=True):
-            rowid = store.insert(record, vector, actor, event="imported")
-            store.insert_sightings(rowid, [_sighting(s) for s in memory.sightings])
-            if memory.replaces:
-                links[memory.id] = memory.replaces
-            if memory.superseded_by is not None:
-                store.set_superseded([rowid], memory.superseded_by, record.updated_at)
+    items = [
+        Imported(record, vector, [_sighting(s) for s in memory.sightings], memory.superseded_by)
+        for memory, record, vector in zip(batch.fresh, batch.prepared, batch.vectors.result(), strict=True)
+    ]
+    store.import_batch(items, actor)
+    links.update({memory.id: memory.replaces for memory in batch.fresh if memory.replaces})
 
 
 def _sighting(sighting: Sighting) -> tuple[str, dict[str, Any], tuple[str, str] | None]:

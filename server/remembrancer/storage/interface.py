@@ -3,10 +3,11 @@
 - ``TextSearch``: words to memories (SQLite: FTS5 with its vocabulary table).
 - ``VectorSearch``: a query vector to the memories nearest in meaning (SQLite: an in-memory copy
   of the sqlite-vec table; an engine that indexes vectors itself searches there instead).
-- ``Repository``: memory rows, their history, sightings and links; every write is one
-  transaction, and ``transaction()`` nests (an inner one is a savepoint), so the larger
-  operations (``rewrite``, ``supersede``, ``restore``, ``settle_review``, ``delete``, an
-  ``insert`` with its history) compose into one logical write.
+- ``Repository``: memory rows, their history, sightings and links. Each write is a whole
+  logical step with its history event (store a new memory with its links, count a sighting,
+  rewrite, supersede, restore, revert a supersede, restate, settle a review, import a batch,
+  forget), one transaction each; ``transaction()`` nests (an inner one is a savepoint), so a
+  decision that reads before it writes (is the memory it names still live?) is one as well.
 
 Memories are addressed by their public id (``m_...``) or, inside one engine, by an integer key
 (``MemoryRow.rowid``) that only orders and joins: nothing outside assumes how it is made. No
@@ -23,6 +24,8 @@ from remembrancer.storage.rows import (
     Beside,
     Guard,
     HistoryRow,
+    Imported,
+    Inserted,
     Link,
     MemoryRow,
     NewMemory,
@@ -97,14 +100,13 @@ class Repository(Protocol):
     def count_pending_review(self) -> int: ...
     def history(self, memory_id: str | None = None, limit: int = 100) -> list[HistoryRow]: ...
     def history_event(self, event_id: int) -> HistoryRow | None: ...
-    def last_history_id(self) -> int: ...
     def was_reverted(self, event_id: int) -> bool: ...
     def sightings(self, rowid: int) -> list[tuple[str, dict[str, Any], str | None]]: ...
     def links_touching(self, rowids: Sequence[int]) -> list[Link]: ...
     def newer_links(self, older: int) -> list[Link]: ...
     def replaced_by(self, ids: Sequence[str]) -> list[Replaced]: ...
 
-    # -- writes -------------------------------------------------------------------------
+    # -- writes: each one transaction (a savepoint inside the caller's) ---------------------
     def insert(
         self,
         memory: NewMemory,
@@ -112,10 +114,11 @@ class Repository(Protocol):
         actor: str,
         event: str = "added",
         details: dict[str, Any] | None = None,
-    ) -> int: ...
-    def insert_sightings(
-        self, rowid: int, sightings: Sequence[tuple[str, dict[str, Any], tuple[str, str] | None]]
-    ) -> None: ...
+        links: Sequence[tuple[int, str, Guard]] = (),
+    ) -> Inserted:
+        """A new memory with its history event and the older memories whose value it changes."""
+        ...
+
     def record_sighting(
         self,
         rowid: int,
@@ -125,7 +128,10 @@ class Repository(Protocol):
         actor: str,
         details: dict[str, Any] | None = None,
         wording: tuple[str, str] | None = None,
-    ) -> None: ...
+    ) -> None:
+        """A duplicate arrived: counted, with where it came from and its wording if not identical."""
+        ...
+
     def rewrite(
         self,
         row: MemoryRow,
@@ -133,19 +139,22 @@ class Repository(Protocol):
         content_hash: str,
         vector: bytes,
         change: tuple[str, str, str, dict[str, Any]],
-    ) -> None: ...
+    ) -> None:
+        """New text for a memory; ``change`` is its history event (event, at, actor, details)."""
+        ...
+
     def supersede(
         self, older: Sequence[MemoryRow], by_id: str, at: str, actor: str, details: dict[str, Any]
     ) -> None: ...
     def restore(self, rows: Sequence[MemoryRow], at: str, actor: str, details: dict[str, Any]) -> None: ...
-    def settle_review(self, row: MemoryRow, at: str, actor: str, details: dict[str, Any]) -> None: ...
-    def set_superseded(self, rowids: Sequence[int], by_id: str | None, at: str | None) -> None: ...
-    def add_history(
-        self, memory_id: str, event: str, at: str, actor: str, details: dict[str, Any]
-    ) -> None: ...
+    def revert_supersede(
+        self, older: Sequence[MemoryRow], newer_id: str, at: str, actor: str, details: dict[str, Any]
+    ) -> bool: ...
+    def restate(self, row: MemoryRow, links: Sequence[tuple[int, str, Guard]], at: str) -> None: ...
+    def replace_links(self, newer: MemoryRow, links: Sequence[tuple[int, str, Guard]], at: str) -> None: ...
     def add_links(self, newer: int, older: Sequence[tuple[int, str, Guard]], at: str) -> None: ...
-    def drop_links(self, newer: int) -> None: ...
-    def drop_links_to(self, older: int) -> None: ...
+    def settle_review(self, row: MemoryRow, at: str, actor: str, details: dict[str, Any]) -> None: ...
+    def import_batch(self, batch: Sequence[Imported], actor: str) -> list[int]: ...
     def delete(self, rows: Sequence[MemoryRow], at: str, actor: str) -> None:
         """Forget: the rows and every trace of their text; history keeps only ids and times."""
         ...

@@ -10,6 +10,17 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 
+class Inserted(NamedTuple):
+    """A new memory's key, and the id of the history event that records it."""
+
+    rowid: int
+    event: int
+
+
+#: A duplicate seen: (seen_at, metadata, (its wording, the wording's hash) or None when identical).
+Sighting = tuple[str, dict[str, Any], tuple[str, str] | None]
+
+
 class Beside(NamedTuple):
     """The memories stored just before and just after one, in its sitting."""
 
@@ -104,6 +115,16 @@ class Replaced:
     id: str
     created_at: str
     superseded_by: str
+
+
+@dataclass(frozen=True)
+class Imported:
+    """One memory of an import: the row, its vector, its sightings, and who superseded it."""
+
+    memory: NewMemory
+    vector: bytes
+    sightings: Sequence[Sighting] = ()
+    superseded_by: str | None = None
 
 
 @dataclass(frozen=True)

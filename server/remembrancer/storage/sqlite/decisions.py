@@ -1,4 +1,5 @@
-"""The writes a judge's decision, a review and an undo are made of, as a base class of ``Store``.
+"""The writes a judge's decision, a review, an undo and an import are made of, as a base class
+of ``Store``.
 
 Each is one transaction (a savepoint inside the caller's), so a crash leaves it whole or absent,
 and each writes its history event beside the change it records.
@@ -9,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from remembrancer.storage.rows import MemoryRow
+from remembrancer.storage.rows import Guard, Imported, Inserted, MemoryRow, NewMemory, Sighting
 
 if TYPE_CHECKING:
     from contextlib import AbstractContextManager
@@ -27,7 +28,22 @@ class StoreDecisions:
         def drop_all_links(self, rowid: int) -> None: ...
         def add_history(
             self, memory_id: str, event: str, at: str, actor: str, details: dict[str, Any]
-        ) -> None: ...
+        ) -> int: ...
+        def add_links(self, newer: int, older: Sequence[tuple[int, str, Guard]], at: str) -> None: ...
+        def drop_links(self, newer: int) -> None: ...
+        def drop_links_to(self, older: int) -> None: ...
+        def insert(
+            self,
+            memory: NewMemory,
+            vector: bytes,
+            actor: str,
+            event: str = "added",
+            details: dict[str, Any] | None = None,
+            links: Sequence[tuple[int, str, Guard]] = (),
+        ) -> Inserted: ...
+        def insert_sightings(self, rowid: int, sightings: Sequence[Sighting]) -> None: ...
+        def get_by_ids(self, ids: Sequence[str]) -> dict[str, MemoryRow]: ...
+        def delete(self, rows: Sequence[MemoryRow], at: str, actor: str) -> None: ...
 
     def rewrite(
         self,
@@ -66,3 +82,42 @@ class StoreDecisions:
         with self.transaction():
             self.set_needs_review(row.rowid, False)
             self.add_history(row.id, "reviewed", at, actor, details)
+
+    def revert_supersede(
+        self, older: Sequence[MemoryRow], newer_id: str, at: str, actor: str, details: dict[str, Any]
+    ) -> bool:
+        """Undo a supersede: the older memories back in recall, and the memory that superseded
+        them removed (as by forget). False when that memory was already gone."""
+        with self.transaction():
+            self.restore(older, at, actor, details)
+            self.add_history(newer_id, "reverted", at, actor, details)
+            newer = self.get_by_ids([newer_id])
+            if newer_id in newer:
+                self.delete([newer[newer_id]], at, actor)
+            return newer_id in newer
+
+    def restate(self, row: MemoryRow, links: Sequence[tuple[int, str, Guard]], at: str) -> None:
+        """A fact stated again is current again: the links that named it as the changed value
+        turn round, to name it as the newer one."""
+        with self.transaction():
+            self.drop_links_to(row.rowid)
+            self.add_links(row.rowid, links, at)
+
+    def replace_links(self, newer: MemoryRow, links: Sequence[tuple[int, str, Guard]], at: str) -> None:
+        """What a memory changes the value of, read again (the LLM judge's second look)."""
+        with self.transaction():
+            self.drop_links(newer.rowid)
+            self.add_links(newer.rowid, links, at)
+
+    def import_batch(self, batch: Sequence[Imported], actor: str) -> list[int]:
+        """Memories from an export, each with its sightings and, if it had been superseded, the
+        mark: all or none of the batch."""
+        rowids = []
+        with self.transaction():
+            for item in batch:
+                rowid = self.insert(item.memory, item.vector, actor, event="imported").rowid
+                self.insert_sightings(rowid, item.sightings)
+                if item.superseded_by is not None:
+                    self.set_superseded([rowid], item.superseded_by, item.memory.updated_at)
+                rowids.append(rowid)
+        return rowids

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from remembrancer.errors import ModelMismatch, NotFound, StoreError
-from remembrancer.storage.rows import MemoryRow, NewMemory, float32_bytes, to_json
+from remembrancer.storage.rows import Guard, Inserted, MemoryRow, NewMemory, float32_bytes, to_json
 from remembrancer.storage.sqlite import text_index
 from remembrancer.storage.sqlite.connection import Connection
 from remembrancer.storage.sqlite.decisions import StoreDecisions
@@ -188,8 +188,22 @@ class Store(StoreDecisions, StoreSearch, StoreReads, StoreLinks):
         actor: str,
         event: str = "added",
         details: dict[str, Any] | None = None,
-    ) -> int:
-        """Insert the row, its tags, vector, full-text entry and history event. Caller holds a transaction."""
+        links: Sequence[tuple[int, str, Guard]] = (),
+    ) -> Inserted:
+        """The row, its tags, vector, full-text entry, history event and the links saying which
+        older memories it changes the value of, in one transaction."""
+        with self.transaction():
+            return self._insert(memory, vector, actor, event, details or {}, links)
+
+    def _insert(
+        self,
+        memory: NewMemory,
+        vector: bytes,
+        actor: str,
+        event: str,
+        details: dict[str, Any],
+        links: Sequence[tuple[int, str, Guard]],
+    ) -> Inserted:
         occurred_at = memory.occurred_at or memory.created_at
         context = text_index.previous_in_sitting(self.conn, memory.scope, occurred_at)
         cursor = self.conn.execute(
@@ -224,10 +238,11 @@ class Store(StoreDecisions, StoreSearch, StoreReads, StoreLinks):
         text_index.index(
             self.conn, rowid, memory.content, memory.tags, "" if context is None else context[1], memory.scope
         )
-        self.add_history(
-            memory.id, event, memory.created_at, actor, {"scope": memory.scope, **(details or {})}
+        event_id = self.add_history(
+            memory.id, event, memory.created_at, actor, {"scope": memory.scope, **details}
         )
-        return rowid
+        self.add_links(rowid, links, memory.created_at)
+        return Inserted(rowid, event_id)
 
     def replace_content(
         self, row: MemoryRow, content: str, content_hash: str, vector: bytes, at: str
@@ -250,10 +265,6 @@ class Store(StoreDecisions, StoreSearch, StoreReads, StoreLinks):
 
     def set_needs_review(self, rowid: int, flag: bool) -> None:
         self.conn.execute("update memories set needs_review = ? where rowid = ?", (int(flag), rowid))
-
-    def last_history_id(self) -> int:
-        """The id of the history event this connection wrote last. Caller holds a transaction."""
-        return int(self.conn.execute("select max(id) from history").fetchone()[0])
 
     def is_live(self, rowid: int) -> bool:
         """Still stored and not superseded (read inside a transaction to act on it)."""
@@ -293,11 +304,13 @@ class Store(StoreDecisions, StoreSearch, StoreReads, StoreLinks):
             ],
         )
 
-    def add_history(self, memory_id: str, event: str, at: str, actor: str, details: dict[str, Any]) -> None:
-        self.conn.execute(
+    def add_history(self, memory_id: str, event: str, at: str, actor: str, details: dict[str, Any]) -> int:
+        """The event's id."""
+        cursor = self.conn.execute(
             "insert into history(memory_id, event, at, actor, details) values (?, ?, ?, ?, ?)",
             (memory_id, event, at, actor, to_json(details)),
         )
+        return int(cursor.lastrowid)
 
     def delete(self, rows: Sequence[MemoryRow], at: str, actor: str) -> None:
         """Remove memories and every trace of their text; history keeps only id, time and actor."""
