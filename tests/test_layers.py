@@ -47,12 +47,15 @@ LAYERS = {
         "config",
     },
     "storage": {"storage", "storage.interface"},  # the way in: open a store, its protocols
-    "engine": {"storage.sqlite"},
+    "engine": {"storage.sqlite", "storage.decisions", "storage.postgres"},  # and their modules
     "storage values": {"storage.rows"},  # what every engine takes and returns
     "base": {"", "errors"},
 }
 ORDER = ["base", "storage values", "engine", "storage", "domain", "service", "adapters"]
-ENGINE_MODULES = ("sqlite3", "sqlean", "sqlite_vec")
+ENGINE_MODULES = {
+    "storage.sqlite": ("sqlite3", "sqlean", "sqlite_vec"),
+    "storage.postgres": ("psycopg", "psycopg_pool", "pgvector"),
+}
 #: SQL over our schema (a statement naming one of our tables), or SQLite's own commands.
 SQL = re.compile(
     r"\b(from|into|update|join|table)\s+(memories|history|memory_\w+|meta|schema_migrations|vector_log|"
@@ -73,7 +76,7 @@ def _layer(module: str) -> str:
     for layer, names in LAYERS.items():
         if module in names:
             return layer
-    if module.startswith("storage.sqlite"):
+    if module.startswith(("storage.sqlite.", "storage.postgres.")):
         return "engine"
     raise AssertionError(f"remembrancer.{module} has no layer: add it to LAYERS in tests/test_layers.py")
 
@@ -109,18 +112,21 @@ def test_each_module_imports_only_from_its_own_layer_or_below() -> None:
     assert not upward, upward
 
 
-def test_sqlite_lives_in_its_engine_package_only() -> None:
-    """Outside storage/sqlite/: no SQLite module imported, no SQL written; outside storage/,
-    the engine is not imported either (storage/__init__.py is the way in)."""
+def test_each_engine_lives_in_its_own_package_only() -> None:
+    """Outside an engine's package (storage/sqlite/, storage/postgres/): none of its driver
+    modules imported; outside the engines, no SQL written; outside storage/, no engine imported
+    either (storage/__init__.py is the way in)."""
     found = []
     for module, tree in _modules().items():
+        for imported in _imports(tree):
+            for package, drivers in ENGINE_MODULES.items():
+                if imported.split(".")[0] in drivers and not module.startswith(package):
+                    found.append(f"{module} imports {imported}")
+            engine = (_ours(imported) or "").startswith(tuple(ENGINE_MODULES))
+            if engine and not module.startswith("storage"):
+                found.append(f"{module} imports the engine ({imported}) instead of remembrancer.storage")
         if _layer(module) == "engine":
             continue
-        for imported in _imports(tree):
-            if imported.split(".")[0] in ENGINE_MODULES:
-                found.append(f"{module} imports {imported}")
-            if module != "storage" and (_ours(imported) or "").startswith("storage.sqlite"):
-                found.append(f"{module} imports the engine ({imported}) instead of remembrancer.storage")
         docstrings = {
             id(node.body[0].value)
             for node in ast.walk(tree)

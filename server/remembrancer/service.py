@@ -97,8 +97,7 @@ class MemoryService:
 
     @classmethod
     def open(cls, settings: Settings, embedder: Embedder, *, bind_model: bool = True) -> MemoryService:
-        path = Path(settings.db_path).expanduser()
-        store = open_store(path, busy_timeout=settings.busy_timeout)
+        store = open_store(settings.db_path, busy_timeout=settings.busy_timeout)
         if bind_model:
             try:
                 store.bind_embedding_model(embedder.name, embedder.dim)

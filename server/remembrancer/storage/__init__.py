@@ -20,6 +20,8 @@ from remembrancer.storage.sqlite.connection import connect, self_test
 from remembrancer.storage.sqlite.maintenance import IntegrityReport
 from remembrancer.storage.sqlite.store import Store
 
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+
 __all__ = [
     "Beside",
     "IntegrityReport",
@@ -40,9 +42,22 @@ __all__ = [
 ]
 
 
-def open_store(path: Path, *, busy_timeout: float = 30.0, migrate: bool = True) -> Storage:
-    """The store in this file, its schema brought up to date unless ``migrate`` is false."""
-    path = path.expanduser()
+def is_database_uri(target: str | Path) -> bool:
+    """A PostgreSQL connection URI rather than a file path."""
+    return str(target).startswith(POSTGRES_SCHEMES)
+
+
+def open_store(target: str | Path, *, busy_timeout: float = 30.0, migrate: bool = True) -> Storage:
+    """The store at ``target`` (a SQLite file, or a ``postgresql://`` URI), its schema brought up
+    to date unless ``migrate`` is false."""
+    if is_database_uri(target):
+        from remembrancer.storage.postgres import connection as postgres  # psycopg: an extra
+        from remembrancer.storage.postgres.store import PostgresStore
+
+        uri = str(target)
+        conn = postgres.connect(uri, busy_timeout=busy_timeout, migrate_schema=migrate)
+        return PostgresStore(conn, uri, busy_timeout)
+    path = Path(target).expanduser()
     return Store(connect(path, migrate_schema=migrate, busy_timeout=busy_timeout), str(path))
 
 

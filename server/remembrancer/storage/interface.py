@@ -9,6 +9,11 @@
   forget), one transaction each; ``transaction()`` nests (an inner one is a savepoint), so a
   decision that reads before it writes (is the memory it names still live?) is one as well.
 
+``transaction()`` gives what runs inside it the store to itself until it commits: what it read
+(is the memory a decision names still live? is this text already stored?) stays true while it
+writes. SQLite takes its write lock at the start (``BEGIN IMMEDIATE``); an engine that lets
+several writers in at once takes a lock of its own, so callers never retry.
+
 Memories are addressed by their public id (``m_...``) or, inside one engine, by an integer key
 (``MemoryRow.rowid``) that only orders and joins: nothing outside assumes how it is made. No
 engine may cache across processes what another process can change without noticing.

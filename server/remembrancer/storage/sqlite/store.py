@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from remembrancer.errors import ModelMismatch, NotFound, StoreError
+from remembrancer.storage.decisions import StoreDecisions
 from remembrancer.storage.rows import Guard, Inserted, MemoryRow, NewMemory, float32_bytes, to_json
 from remembrancer.storage.sqlite import text_index
 from remembrancer.storage.sqlite.connection import Connection
-from remembrancer.storage.sqlite.decisions import StoreDecisions
 from remembrancer.storage.sqlite.links import StoreLinks
 from remembrancer.storage.sqlite.reads import StoreReads
 from remembrancer.storage.sqlite.search import StoreSearch

@@ -1,0 +1,102 @@
+"""Opening a PostgreSQL database with pgvector (psycopg 3), and its errors as ours.
+
+psycopg 3 because it is the maintained driver with native nested transactions (savepoints),
+server-side parameter binding and binary copies; pgvector's own adapter passes numpy float32
+arrays as ``vector`` values with no text round trip.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import psycopg
+from psycopg import errors
+
+from remembrancer.errors import StoreBusy, StoreError
+from remembrancer.storage.postgres.migrations import migrate
+
+log = logging.getLogger(__name__)
+Connection = psycopg.Connection[Any]
+T = TypeVar("T")
+
+
+def redacted(uri: str) -> str:
+    """The URI without its password, for messages and logs."""
+    info = psycopg.conninfo.conninfo_to_dict(uri)
+    if info.get("password"):
+        info["password"] = "***"
+    return psycopg.conninfo.make_conninfo("", **{k: str(v) for k, v in info.items() if v is not None})
+
+
+def one_line(exc: Exception) -> str:
+    """The server's message on one line (it spreads hints over several)."""
+    return " ".join(str(exc).split()).rstrip(".")
+
+
+def engine_error(exc: Exception, busy_timeout: float) -> StoreError:
+    """A PostgreSQL error as one of ours, with what to do about it."""
+    if isinstance(exc, errors.LockNotAvailable | errors.QueryCanceled | errors.DeadlockDetected):
+        return StoreBusy(
+            f"the store is busy: another server held what this change needs for more than "
+            f"{busy_timeout:g} s. Nothing was changed; retry, or raise REMEMBRANCER_BUSY_TIMEOUT."
+        )
+    if isinstance(exc, errors.DiskFull):
+        return StoreError(
+            f"the database cannot be written: {one_line(exc)}. Nothing was changed; free space and retry."
+        )
+    if isinstance(exc, psycopg.OperationalError):
+        return StoreError(
+            f"the database server cannot be reached: {one_line(exc)}. Check that it runs, then retry."
+        )
+    return StoreError(f"the store failed: {one_line(exc)}. Run `remembrancer doctor` to check the database.")
+
+
+@contextmanager
+def translated(busy_timeout: float) -> Iterator[None]:
+    try:
+        yield
+    except psycopg.Error as exc:
+        raise engine_error(exc, busy_timeout) from exc
+
+
+def connect(uri: str, *, busy_timeout: float, migrate_schema: bool = True) -> Connection:
+    """A connection in autocommit mode (transactions are explicit), with pgvector's types."""
+    try:
+        conn = psycopg.connect(uri, autocommit=True, connect_timeout=max(1, round(busy_timeout)))
+    except psycopg.Error as exc:
+        raise StoreError(
+            f"cannot connect to {redacted(uri)}: {one_line(exc)}. Check the URI and that the server runs."
+        ) from None
+    try:
+        conn.execute(f"set lock_timeout = {round(busy_timeout * 1000)}")
+        if migrate_schema:
+            applied = migrate(conn, datetime.now(UTC).isoformat(timespec="microseconds"))
+            if applied:
+                log.info("database %s: applied schema steps %s", redacted(uri), applied)
+        from pgvector.psycopg import register_vector
+
+        register_vector(conn)
+    except psycopg.Error as exc:
+        conn.close()
+        raise StoreError(
+            f"cannot use the database {redacted(uri)}: {one_line(exc)}. "
+            "It needs the pgvector extension (`create extension vector` as a superuser)."
+        ) from None
+    return conn
+
+
+def self_test(conn: Connection) -> str:
+    version, vector = conn.execute(
+        "select current_setting('server_version'), (select extversion from pg_extension where"
+        " extname = 'vector')"
+    ).fetchone() or ("?", None)
+    return f"PostgreSQL {version} with pgvector {vector or 'missing'}"
+
+
+def call(busy_timeout: float, work: Callable[[], T]) -> T:
+    with translated(busy_timeout):
+        return work()
