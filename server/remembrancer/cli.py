@@ -10,7 +10,6 @@ import os
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from pathlib import Path
 from typing import NoReturn
 
 from remembrancer import package_version
@@ -227,7 +226,7 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     common = _Parser(add_help=False)
-    common.add_argument("--db", type=Path, help="database file (env REMEMBRANCER_DB)")
+    common.add_argument("--db", help="database file, or a postgresql:// URI (env REMEMBRANCER_DB)")
     common.add_argument("--json", action="store_true", help="machine-readable output")
 
     filters = _Parser(add_help=False)

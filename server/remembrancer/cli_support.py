@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from remembrancer.config import Settings
 from remembrancer.errors import NotFound
 from remembrancer.service import MemoryService
+from remembrancer.storage import is_database_uri
 
 
 class opened:
@@ -24,7 +25,7 @@ class opened:
         from remembrancer.embeddings import FastEmbedder
 
         path = Path(settings.db_path).expanduser()
-        if must_exist and not path.exists():
+        if must_exist and not is_database_uri(settings.db_path) and not path.exists():
             raise NotFound(
                 f"no memory store at {path}; check --db or REMEMBRANCER_DB "
                 "(`remembrancer remember` or `import` creates one)."

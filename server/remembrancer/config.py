@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from remembrancer.errors import ConfigError
+from remembrancer.storage.rows import is_database_uri
 
 #: The bundled model: all-MiniLM-L6-v2 quantized to int8, loaded from local files only.
 BUNDLED_MODEL = "all-MiniLM-L6-v2-q8"
@@ -35,7 +36,8 @@ class Settings(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    db_path: Path = Field(default_factory=default_db_path)
+    # A SQLite file, or a postgresql:// URI (the Postgres engine, `remembrancer[postgres]`).
+    db_path: Path | str = Field(default_factory=default_db_path)
     default_scope: str = Field(default="default", pattern=SCOPE_PATTERN)
     embedding_model: str = BUNDLED_MODEL
     # A repeat needs this cosine similarity *and* the local judge's reading of both texts (no
@@ -102,6 +104,14 @@ class Settings(BaseModel):
         if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
             raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
         return level
+
+    @field_validator("db_path", mode="before")
+    @classmethod
+    def _file_or_uri(cls, value: Any) -> Any:
+        """A database URI stays text (a path would fold its "//"); anything else is a path."""
+        if isinstance(value, str) and not is_database_uri(value):
+            return Path(value)
+        return value
 
     def with_overrides(self, **overrides: Any) -> Settings:
         """A copy with the given (non-None) values replaced and validated again."""

@@ -52,30 +52,34 @@ def _model(settings: Settings) -> Callable[[], str]:
 
 def _database(settings: Settings) -> Callable[[], str]:
     def probe() -> str:
-        from remembrancer.storage import check, open_store
+        from remembrancer.storage import check, is_database_uri, open_store
 
-        path = Path(settings.db_path).expanduser()
-        if not path.exists():
-            return f"{path} does not exist yet; it will be created on first use"
-        store = open_store(path, migrate=False)
+        target: str | Path = settings.db_path
+        if not is_database_uri(target):
+            target = Path(target).expanduser()
+            if not target.exists():
+                return f"{target} does not exist yet; it will be created on first use"
+        store = open_store(target, migrate=False)
         try:
+            where, engine = store.path, store.describe()
             model = store.get_meta("embedding_model")
             if model is None:
-                return f"{path}: no memories stored yet"
+                return f"{where}: {engine}; no memories stored yet"
             if model != settings.embedding_model:
                 raise RuntimeError(
-                    f"{path} was embedded with {model} but {settings.embedding_model} is configured; "
-                    f"run `remembrancer reembed --db {path}` or set REMEMBRANCER_EMBEDDING_MODEL={model}."
+                    f"{where} was embedded with {model} but {settings.embedding_model} is configured; "
+                    f"run `remembrancer reembed --db {where}` or set REMEMBRANCER_EMBEDDING_MODEL={model}."
                 )
             report = check(store)
+            schema = store.schema_version()
         finally:
             store.close()
         if not report.ok:
             raise RuntimeError(
-                f"{path}: {report.summary()}. Run `remembrancer doctor --repair` to rebuild vectors and the "
-                "full-text index from the memories (restore a backup if SQLite itself reports damage)."
+                f"{where}: {report.summary()}. Run `remembrancer doctor --repair` to rebuild vectors and the "
+                "full-text index from the memories (restore a backup if the database itself reports damage)."
             )
-        return f"{path}: integrity ok, {report.summary()}, model {model}"
+        return f"{where}: {engine}, schema {schema}, integrity ok, {report.summary()}, model {model}"
 
     return probe
 

@@ -11,7 +11,6 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from remembrancer import moments, transfer
@@ -346,15 +345,14 @@ class MemoryService:
 
     def stats(self) -> StoreStats:
         counts = self.store.counts()
-        path, size = Path(self.store.path), self.store.file_bytes()
         return StoreStats(
-            db_path=str(path),
+            db_path=self.store.path,
             memories=counts["memories"],
             scopes=[ScopeStats(scope=s, memories=n) for s, n in self.store.scope_counts().items()],
             embedding_model=self.store.get_meta("embedding_model") or self.embedder.name,
             embedding_dim=int(self.store.get_meta("embedding_dim") or self.embedder.dim),
             history_events=counts["history"],
-            file_bytes=size,
+            file_bytes=self.store.file_bytes(),
             schema_version=self.store.schema_version(),
         )
 

@@ -11,16 +11,23 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from remembrancer.errors import StoreError
 from remembrancer.storage.interface import Repository, Storage, TextSearch, VectorSearch
-from remembrancer.storage.rows import Beside, Link, MemoryRow, NewMemory, RowFilter, float32_bytes
-from remembrancer.storage.sqlite import maintenance
+from remembrancer.storage.rows import (
+    Beside,
+    IntegrityReport,
+    Link,
+    MemoryRow,
+    NewMemory,
+    RowFilter,
+    float32_bytes,
+    is_database_uri,
+)
+from remembrancer.storage.sqlite import maintenance as sqlite_maintenance
 from remembrancer.storage.sqlite.connection import connect, self_test
-from remembrancer.storage.sqlite.maintenance import IntegrityReport
 from remembrancer.storage.sqlite.store import Store
-
-POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
 __all__ = [
     "Beside",
@@ -36,15 +43,11 @@ __all__ = [
     "backup",
     "check",
     "float32_bytes",
+    "is_database_uri",
     "open_store",
     "repair",
     "self_test",
 ]
-
-
-def is_database_uri(target: str | Path) -> bool:
-    """A PostgreSQL connection URI rather than a file path."""
-    return str(target).startswith(POSTGRES_SCHEMES)
 
 
 def open_store(target: str | Path, *, busy_timeout: float = 30.0, migrate: bool = True) -> Storage:
@@ -61,22 +64,34 @@ def open_store(target: str | Path, *, busy_timeout: float = 30.0, migrate: bool 
     return Store(connect(path, migrate_schema=migrate, busy_timeout=busy_timeout), str(path))
 
 
-def _engine(store: Storage) -> Store:
-    if not isinstance(store, Store):
-        raise StoreError(f"no maintenance for a store of type {type(store).__name__}")
-    return store
+def _postgres(store: Storage) -> Any:
+    """The Postgres engine's maintenance module when the store is one (imported only then)."""
+    if isinstance(store, Store):
+        return None
+    from remembrancer.storage.postgres import maintenance as postgres
+
+    return postgres
 
 
 def check(store: Storage, quick: bool = True) -> IntegrityReport:
     """The engine's own check, then every memory against its vector and its text entry."""
-    return maintenance.check(_engine(store), quick)
+    engine = _postgres(store)
+    return engine.check(store) if engine else sqlite_maintenance.check(_sqlite(store), quick)
 
 
 def repair(store: Storage, embed: Callable[[Sequence[str]], list[bytes]]) -> IntegrityReport:
     """Rebuild what is derived from the memory rows: missing vectors, orphans, the text index."""
-    return maintenance.repair(_engine(store), embed)
+    engine = _postgres(store)
+    return engine.repair(store, embed) if engine else sqlite_maintenance.repair(_sqlite(store), embed)
 
 
 def backup(store: Storage, target: Path) -> int:
     """A consistent copy of the store while others write; the number of pages copied."""
-    return maintenance.backup(_engine(store), target)
+    engine = _postgres(store)
+    return engine.backup(store, target) if engine else sqlite_maintenance.backup(_sqlite(store), target)
+
+
+def _sqlite(store: Storage) -> Store:
+    if not isinstance(store, Store):
+        raise StoreError(f"not a SQLite store: {type(store).__name__}")
+    return store

@@ -6,8 +6,10 @@
 - ``Repository``: memory rows, their history, sightings and links. Each write is a whole
   logical step with its history event (store a new memory with its links, count a sighting,
   rewrite, supersede, restore, revert a supersede, restate, settle a review, import a batch,
-  forget), one transaction each; ``transaction()`` nests (an inner one is a savepoint), so a
-  decision that reads before it writes (is the memory it names still live?) is one as well.
+  forget), one transaction each, or a part of the caller's when one is open (a failure fails
+  it whole). ``transaction()`` nests (an inner one is a savepoint, for a caller that wants to go
+  on after a failed part), so a decision that reads before it writes (is the memory it names
+  still live?) is one transaction as well.
 
 ``transaction()`` gives what runs inside it the store to itself until it commits: what it read
 (is the memory a decision names still live? is this text already stored?) stays true while it
@@ -175,6 +177,10 @@ class Storage(Repository, TextSearch, VectorSearch, Protocol):
     def replace_vector_table(
         self, model: str, dim: int, vectors: Iterator[tuple[int, str, bytes]]
     ) -> None: ...
+    def describe(self) -> str:
+        """The engine and its version ("PostgreSQL 18.6 with pgvector 0.8.6")."""
+        ...
+
     def file_bytes(self) -> int: ...
     def checkpoint(self) -> None: ...
     def close(self) -> None: ...

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import struct
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 
@@ -140,6 +140,49 @@ class RowFilter:
     @property
     def narrows(self) -> bool:
         return bool(self.tags) or self.since is not None or self.until is not None
+
+
+@dataclass
+class IntegrityReport:
+    engine: str = "ok"  # the engine's own check of its files
+    memories: int = 0
+    missing_vectors: list[int] = field(default_factory=list)
+    orphan_vectors: list[int] = field(default_factory=list)
+    missing_text: list[int] = field(default_factory=list)
+    orphan_text: list[int] = field(default_factory=list)
+    text_index: str = "ok"
+
+    @property
+    def ok(self) -> bool:
+        return (
+            self.engine == "ok"
+            and self.text_index == "ok"
+            and not (self.missing_vectors or self.orphan_vectors or self.missing_text or self.orphan_text)
+        )
+
+    def summary(self) -> str:
+        if self.ok:
+            return f"{self.memories} memories, each with its vector and full-text entry"
+        parts = [
+            f"database: {self.engine}" if self.engine != "ok" else "",
+            f"full-text index: {self.text_index}" if self.text_index != "ok" else "",
+            f"{len(self.missing_vectors)} memories without a vector" if self.missing_vectors else "",
+            f"{len(self.orphan_vectors)} vectors without a memory" if self.orphan_vectors else "",
+            f"{len(self.missing_text)} memories missing from the full-text index"
+            if self.missing_text
+            else "",
+            f"{len(self.orphan_text)} full-text entries without a memory" if self.orphan_text else "",
+        ]
+        return "; ".join(part for part in parts if part)
+
+
+#: What a store's location starts with when it is a database server rather than a file.
+DATABASE_URI_SCHEMES = ("postgresql://", "postgres://")
+
+
+def is_database_uri(target: object) -> bool:
+    """A PostgreSQL connection URI rather than a file path."""
+    return isinstance(target, str) and target.startswith(DATABASE_URI_SCHEMES)
 
 
 def to_json(value: Any) -> str:

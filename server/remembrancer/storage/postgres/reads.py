@@ -60,11 +60,18 @@ class PostgresReads:
             for row in self._rows(f"select {MEMORY_COLUMNS} from memories m {where}", params)
         ]
 
+    def _has_table(self, name: str) -> bool:
+        return bool(self._rows("select to_regclass(%s) is not null", [name])[0][0])
+
     def get_meta(self, key: str) -> str | None:
+        if not self._has_table("meta"):  # opened without migrating, before the first use
+            return None
         rows = self._rows("select value from meta where key = %s", [key])
         return None if not rows else str(rows[0][0])
 
     def schema_version(self) -> int:
+        if not self._has_table("schema_migrations"):
+            return 0
         return int(self._rows("select coalesce(max(version), 0) from schema_migrations")[0][0])
 
     def get_by_ids(self, ids: Sequence[str]) -> dict[str, MemoryRow]:

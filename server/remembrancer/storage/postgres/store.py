@@ -18,7 +18,7 @@ from typing import Any
 
 from remembrancer.errors import ModelMismatch, NotFound
 from remembrancer.storage.decisions import StoreDecisions
-from remembrancer.storage.postgres.connection import Connection, redacted, translated
+from remembrancer.storage.postgres.connection import Connection, redacted, self_test, translated
 from remembrancer.storage.postgres.reads import PostgresReads, as_vector
 from remembrancer.storage.rows import Guard, Inserted, MemoryRow, NewMemory, Sighting, to_json
 
@@ -63,6 +63,10 @@ class PostgresStore(StoreDecisions, PostgresReads):
 
     def file_bytes(self) -> int:
         return int(self._rows("select pg_database_size(current_database())")[0][0])
+
+    def describe(self) -> str:
+        with self.lock, translated(self.busy_timeout):
+            return self_test(self.conn)
 
     def checkpoint(self) -> None:
         """The server checkpoints on its own schedule; nothing to do per store."""

@@ -21,6 +21,8 @@ class StoreLinks:
 
     def add_links(self, newer: int, older: Sequence[tuple[int, str, Guard]], at: str) -> None:
         """Record that ``newer`` states a changed value of each older memory. Caller holds a transaction."""
+        if not older:
+            return
         self.conn.executemany(
             "insert or replace into memory_links(newer_rowid, older_rowid, change, guard, at)"
             " values (?, ?, ?, ?, ?)",

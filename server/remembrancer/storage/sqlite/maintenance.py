@@ -4,47 +4,13 @@ full-text entry; the repair that rebuilds what is derived from the memory rows; 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import sqlean
 
 from remembrancer.errors import StoreError
+from remembrancer.storage.rows import IntegrityReport
 from remembrancer.storage.sqlite.store import Store
-
-
-@dataclass
-class IntegrityReport:
-    sqlite: str = "ok"
-    memories: int = 0
-    missing_vectors: list[int] = field(default_factory=list)
-    orphan_vectors: list[int] = field(default_factory=list)
-    missing_text: list[int] = field(default_factory=list)
-    orphan_text: list[int] = field(default_factory=list)
-    text_index: str = "ok"
-
-    @property
-    def ok(self) -> bool:
-        return (
-            self.sqlite == "ok"
-            and self.text_index == "ok"
-            and not (self.missing_vectors or self.orphan_vectors or self.missing_text or self.orphan_text)
-        )
-
-    def summary(self) -> str:
-        if self.ok:
-            return f"{self.memories} memories, each with its vector and full-text entry"
-        parts = [
-            f"SQLite: {self.sqlite}" if self.sqlite != "ok" else "",
-            f"full-text index: {self.text_index}" if self.text_index != "ok" else "",
-            f"{len(self.missing_vectors)} memories without a vector" if self.missing_vectors else "",
-            f"{len(self.orphan_vectors)} vectors without a memory" if self.orphan_vectors else "",
-            f"{len(self.missing_text)} memories missing from the full-text index"
-            if self.missing_text
-            else "",
-            f"{len(self.orphan_text)} full-text entries without a memory" if self.orphan_text else "",
-        ]
-        return "; ".join(part for part in parts if part)
 
 
 def check(store: Store, quick: bool = True) -> IntegrityReport:
@@ -53,7 +19,7 @@ def check(store: Store, quick: bool = True) -> IntegrityReport:
         conn = store.conn
         pragma = "quick_check" if quick else "integrity_check"
         problems = [row[0] for row in conn.execute(f"pragma {pragma}")]
-        report.sqlite = "ok" if problems == ["ok"] else "; ".join(problems[:5])
+        report.engine = "ok" if problems == ["ok"] else "; ".join(problems[:5])
         rows = {row[0] for row in conn.execute("select rowid from memories")}
         vectors = {row[0] for row in conn.execute("select rowid from memory_vectors")}
         texts = {row[0] for row in conn.execute("select rowid from memory_fts")}

@@ -116,6 +116,11 @@ class Store(StoreDecisions, StoreSearch, StoreReads, StoreLinks):
         files = (Path(self.path), Path(f"{self.path}-wal"))
         return sum(file.stat().st_size for file in files if file.exists())
 
+    def describe(self) -> str:
+        with self.lock:
+            version, vec = self.conn.execute("select sqlite_version(), vec_version()").fetchone()
+        return f"SQLite {version} with sqlite-vec {vec}"
+
     def close(self) -> None:
         with self.lock:
             self.conn.close()
@@ -192,6 +197,8 @@ class Store(StoreDecisions, StoreSearch, StoreReads, StoreLinks):
     ) -> Inserted:
         """The row, its tags, vector, full-text entry, history event and the links saying which
         older memories it changes the value of, in one transaction."""
+        if self._depth:  # a savepoint per row would double a bulk import's time (bench/scale.py)
+            return self._insert(memory, vector, actor, event, details or {}, links)
         with self.transaction():
             return self._insert(memory, vector, actor, event, details or {}, links)
 
