@@ -12,6 +12,8 @@
 Anything else that escapes is a bug.
 """
 
+from __future__ import annotations
+
 
 class RemembrancerError(Exception):
     """An anticipated failure whose message tells the user what to fix."""
@@ -34,7 +36,16 @@ class StoreError(RemembrancerError):
 
 
 class ModelMismatch(StoreError):
-    pass
+    @classmethod
+    def between(
+        cls, recorded: tuple[str | None, str | None], model: str, dim: int, where: str
+    ) -> ModelMismatch:
+        return cls(
+            f"this store was embedded with {recorded[0]} ({recorded[1]} dimensions) but the "
+            f"configured model is {model} ({dim} dimensions). Either set "
+            f"REMEMBRANCER_EMBEDDING_MODEL={recorded[0]}, or re-embed every memory with the new "
+            f"model: `remembrancer reembed --db {where}`."
+        )
 
 
 class StoreBusy(StoreError):

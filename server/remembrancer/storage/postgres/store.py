@@ -80,12 +80,7 @@ class PostgresStore(StoreDecisions, PostgresReads):
                     self._set_vector_dim(model, dim)
                     recorded = (model, str(dim))
         if recorded[0] != model or int(recorded[1] or 0) != dim:
-            raise ModelMismatch(
-                f"this store was embedded with {recorded[0]} ({recorded[1]} dimensions) but the "
-                f"configured model is {model} ({dim} dimensions). Either set "
-                f"REMEMBRANCER_EMBEDDING_MODEL={recorded[0]}, or re-embed every memory with the new "
-                f"model: `remembrancer reembed --db {self.path}`."
-            )
+            raise ModelMismatch.between(recorded, model, dim, self.path)
         self.embedding_dim = dim
 
     def _set_vector_dim(self, model: str, dim: int) -> None:

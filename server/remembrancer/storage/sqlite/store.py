@@ -145,12 +145,7 @@ class Store(StoreDecisions, StoreSearch, StoreReads, StoreLinks):
                     self._create_vector_table(dim)
                     recorded = (model, str(dim))
         if recorded[0] != model or int(recorded[1] or 0) != dim:
-            raise ModelMismatch(
-                f"this store was embedded with {recorded[0]} ({recorded[1]} dimensions) but the "
-                f"configured model is {model} ({dim} dimensions). Either set "
-                f"REMEMBRANCER_EMBEDDING_MODEL={recorded[0]}, or re-embed every memory with the new "
-                f"model: `remembrancer reembed --db {self.path}`."
-            )
+            raise ModelMismatch.between(recorded, model, dim, self.path)
         self.embedding_dim = dim
         self.vectors = None  # made, and loaded, by the first search
 
