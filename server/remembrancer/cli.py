@@ -66,7 +66,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         server = build_server(service, actor=f"mcp-{args.transport}", tokens=tokens)
     embedder.start_loading()
     service.start_background_work()
-    log.info("memory store: %s", settings.db_path)
+    log.info("memory store: %s", service.store.path)
     try:
         if transport == "stdio":
             serve_stdio(server)

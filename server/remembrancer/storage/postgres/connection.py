@@ -25,11 +25,21 @@ T = TypeVar("T")
 
 
 def redacted(uri: str) -> str:
-    """The URI without its password, for messages and logs."""
-    info = psycopg.conninfo.conninfo_to_dict(uri)
-    if info.get("password"):
-        info["password"] = "***"
-    return psycopg.conninfo.make_conninfo("", **{k: str(v) for k, v in info.items() if v is not None})
+    """The URI with its password hidden, for messages and logs (still a URI a person can fix)."""
+    try:
+        info = psycopg.conninfo.conninfo_to_dict(uri)
+    except psycopg.Error:
+        return "postgresql://(an unreadable URI)"
+    user = str(info.pop("user", "") or "")
+    if info.pop("password", None):
+        user += ":***"
+    host, port, dbname = (str(info.pop(key, "") or "") for key in ("host", "port", "dbname"))
+    if host.startswith("/"):  # a socket folder goes in the query
+        info["host"] = host
+        host = ""
+    where = f"{host}:{port}" if port else host
+    query = "&".join(f"{key}={value}" for key, value in info.items() if value is not None)
+    return f"postgresql://{user}{'@' if user else ''}{where}/{dbname}" + (f"?{query}" if query else "")
 
 
 def one_line(exc: Exception) -> str:
@@ -65,6 +75,13 @@ def translated(busy_timeout: float) -> Iterator[None]:
 
 def connect(uri: str, *, busy_timeout: float, migrate_schema: bool = True) -> Connection:
     """A connection in autocommit mode (transactions are explicit), with pgvector's types."""
+    try:
+        psycopg.conninfo.conninfo_to_dict(uri)
+    except psycopg.Error as exc:
+        raise StoreError(
+            f"not a PostgreSQL URI: {redacted(uri)} ({one_line(exc)}). Use"
+            f" postgresql://USER:PASSWORD@HOST/DB."
+        ) from None
     try:
         conn = psycopg.connect(uri, autocommit=True, connect_timeout=max(1, round(busy_timeout)))
     except psycopg.Error as exc:

@@ -87,8 +87,9 @@ class PostgresReads:
     def find_by_hash(self, scope: str, content_hash: str) -> MemoryRow | None:
         found = self._memories(
             "where scope = %s and superseded_by is null and (content_hash = %s or exists (select 1 from"
-            " sightings s where s.memory_rowid = m.rowid and s.content_hash = %s)) order by rowid limit 1",
-            [scope, content_hash, content_hash],
+            " sightings s where s.memory_rowid = m.rowid and s.content_hash = %s))"
+            " order by (content_hash = %s) desc, rowid limit 1",  # its own text before a folded wording
+            [scope, content_hash, content_hash, content_hash],
         )
         return found[0] if found else None
 

@@ -2,8 +2,9 @@
 
 Writers on many servers share one database: every write transaction first takes one advisory
 lock (``WRITE_LOCK``), so what it read stays true until it commits, as SQLite's write lock
-gives; readers never wait for it. Forgetting runs ``VACUUM`` on the tables it touched once it
-commits, so the text leaves the table files (see README: what stays in WAL and backups).
+gives; readers never wait for it. Forgetting rewrites the tables it touched (``VACUUM FULL``)
+once it commits, so the text leaves the database's files (see README: what stays in WAL and
+backups).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import json
 import logging
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import datetime
 from typing import Any
 
@@ -54,7 +55,7 @@ class PostgresStore(StoreDecisions, PostgresReads):
             self._vacuum()
 
     def _execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        with translated(self.busy_timeout):
+        with self.lock, translated(self.busy_timeout):
             return self.conn.execute(sql, list(params))
 
     def close(self) -> None:
@@ -125,7 +126,7 @@ class PostgresStore(StoreDecisions, PostgresReads):
         links: Sequence[tuple[int, str, Guard]] = (),
     ) -> Inserted:
         occurred_at = memory.occurred_at or memory.created_at
-        with self.transaction():
+        with self.lock, self._atomic():
             context = self._previous_in_sitting(memory.scope, occurred_at)
             rowid = int(
                 self._execute(
@@ -260,8 +261,20 @@ class PostgresStore(StoreDecisions, PostgresReads):
                 self.add_history(row.id, "forgotten", at, actor, {})
             self._forgotten = True
 
+    def _atomic(self) -> AbstractContextManager[None]:
+        """This thread's open transaction (a savepoint per row would slow a bulk import), or a
+        new one. Call with the lock held: only its holder can have a transaction open."""
+        return nullcontext() if self._depth else self.transaction()
+
     def _vacuum(self) -> None:
-        """Dead row versions keep forgotten text in the table files until vacuumed."""
-        with self.lock, translated(self.busy_timeout):
-            for table in ("memories", "sightings", "history", "memory_links"):
-                self.conn.execute(f"vacuum {table}")
+        """Forgotten text lingers after its transaction commits: in dead row versions, in the
+        free space a plain VACUUM leaves on a page (moved, never zeroed), and as keys of the
+        GIN indexes (never removed). VACUUM FULL writes each table and its indexes anew and
+        drops the old files; it locks them meanwhile, which other servers wait out (forgetting
+        is rare). The memory is already forgotten: a failure here is logged, not reported as
+        a failed forget."""
+        try:
+            with self.lock, translated(self.busy_timeout):
+                self.conn.execute("vacuum full memories, sightings, history, memory_links")
+        except Exception:
+            log.exception("cleaning up after a forget in %s (run VACUUM FULL by hand)", self.path)

@@ -138,6 +138,12 @@ class _TranslatedCursor:
         except sqlean.DatabaseError as exc:
             raise engine_error(exc, self.busy_timeout) from exc
 
+    def fetchmany(self, size: int = 1) -> list[Any]:
+        try:
+            return list(self.raw.fetchmany(size))
+        except sqlean.DatabaseError as exc:
+            raise engine_error(exc, self.busy_timeout) from exc
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self.raw, name)
 
