@@ -21,7 +21,7 @@ from pydantic import BaseModel
 from remembrancer.models import ForgetResult, RecallResult, RememberResult
 
 
-def serve_args(db: Path, *extra: str) -> list[str]:
+def serve_args(db: Path | str, *extra: str) -> list[str]:
     return ["-m", "remembrancer", "serve", "--db", str(db), *extra]
 
 
@@ -98,7 +98,7 @@ def wait_for_port(port: int, proc: subprocess.Popen[bytes], log: Path, timeout: 
 @contextmanager
 def http_server(
     tmp_path: Path,
-    db: Path,
+    db: Path | str,
     transport: str,
     *extra: str,
     env: dict[str, str] | None = None,

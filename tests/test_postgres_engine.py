@@ -7,11 +7,15 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
+from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 
 from conftest import FakeEmbedder
@@ -19,8 +23,8 @@ from postgres_server import fresh_database, postgres_server
 from remembrancer.config import Settings
 from remembrancer.errors import StoreError
 from remembrancer.service import MemoryService
-from remembrancer.storage import open_store
-from servers import run_cli, server_env, stdio_session, tool_data
+from remembrancer.storage import NewMemory, float32_bytes, open_store
+from servers import http_server, run_cli, server_env, stdio_session, tool_data
 
 pytestmark = pytest.mark.slow
 
@@ -182,3 +186,94 @@ async def test_the_mcp_server_over_stdio_on_a_postgres_uri(tmp_path: Path, serve
         assert [hit["content"] for hit in hits] == ["My favourite editor is Neovim"]
         forgotten = tool_data(await client.call_tool("forget", {"ids": [hits[0]["id"]]}))
         assert forgotten["forgotten"] == [hits[0]["id"]]
+
+
+@pytest.mark.anyio
+async def test_servers_racing_on_one_database_store_each_fact_once(tmp_path: Path, server: Any) -> None:
+    """Two `serve --transport http` processes on one database, each told the same facts at the
+    same moment (identical texts, and rewordings the local judge folds): each fact is stored
+    once, the other call sees it as a duplicate, and no call fails. (The interleaving that would
+    store a fact twice without the write lock is forced in the next test; here timing decides.)"""
+    uri = fresh_database(server)
+    facts = [f"Project {name} deploys from the {branch} branch" for name, branch in PROJECTS]
+    reworded = [f"Project {name} is deployed from the {branch} branch" for name, branch in PROJECTS]
+    statuses: list[str] = []
+
+    async def tell(client: Client, content: str) -> None:
+        statuses.append(tool_data(await client.call_tool("remember", {"content": content}))["status"])
+
+    with (
+        http_server(tmp_path, uri, "http", "--no-auth") as first,
+        http_server(tmp_path, uri, "http", "--no-auth") as second,
+    ):
+        async with (
+            Client(f"http://127.0.0.1:{first}/mcp", read_timeout_seconds=60) as a,
+            Client(f"http://127.0.0.1:{second}/mcp", read_timeout_seconds=60) as b,
+        ):
+            async with anyio.create_task_group() as group:
+                for fact, other in zip(
+                    facts, [*facts[: len(facts) // 2], *reworded[len(facts) // 2 :]], strict=True
+                ):
+                    group.start_soon(tell, a, fact)
+                    group.start_soon(tell, b, other)
+            listed = tool_data(
+                await a.call_tool(
+                    "recall",
+                    {"query": "which branch does each project deploy from", "limit": 50, "min_score": 0},
+                )
+            )
+    assert sorted(statuses).count("added") == len(facts), statuses
+    assert statuses.count("duplicate") == len(facts), statuses
+    assert len(listed["hits"]) == len(facts)
+
+
+PROJECTS = [
+    ("Aurora", "main"),
+    ("Borealis", "release"),
+    ("Cygnus", "trunk"),
+    ("Draco", "stable"),
+    ("Eridanus", "production"),
+    ("Fornax", "deploy"),
+]
+
+
+def test_a_write_transaction_on_one_server_waits_for_another_s_to_commit(server: Any) -> None:
+    """What a decision read stays true until it commits, across servers: while one store's write
+    transaction has checked that a text is new and not yet stored it, another store's write
+    transaction on the same database waits, and then sees the stored row instead of storing
+    the text a second time."""
+    uri = fresh_database(server)
+    first, second = open_store(uri), open_store(uri)
+    embedder = FakeEmbedder()
+    for store in (first, second):
+        store.bind_embedding_model(embedder.name, embedder.dim)
+    memory = NewMemory(
+        "m_0000000000000001", "the deploy key rotates monthly", "h1", "default", [], {}, NOW, NOW
+    )
+    vector = float32_bytes(embedder.embed([memory.content])[0])
+    checked, seen_by_second = threading.Event(), []
+
+    def second_writer() -> None:
+        checked.wait(10)
+        with second.transaction():  # blocks until the first commits
+            seen_by_second.append(second.find_by_hash("default", "h1"))
+
+    other = threading.Thread(target=second_writer)
+    other.start()
+    try:
+        with first.transaction():
+            assert first.find_by_hash("default", "h1") is None
+            checked.set()
+            time.sleep(0.5)  # the second writer is now waiting for the lock, not reading
+            assert not seen_by_second
+            first.insert(memory, vector, "test")
+        other.join(10)
+        assert len(seen_by_second) == 1 and seen_by_second[0] is not None
+        assert seen_by_second[0].id == memory.id
+    finally:
+        other.join(10)
+        first.close()
+        second.close()
+
+
+NOW = "2026-11-30T12:00:00.000000+00:00"
