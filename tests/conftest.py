@@ -7,6 +7,7 @@ import math
 import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -84,8 +85,31 @@ def fake_embedder() -> FakeEmbedder:
     return FakeEmbedder()
 
 
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Any]:
+    """A real PostgreSQL 18 with pgvector for the session (tests/postgres_server.py)."""
+    from postgres_server import postgres_server
+
+    with postgres_server() as server:
+        yield server
+
+
 @pytest.fixture
-def service(settings: Settings, fake_embedder: FakeEmbedder) -> Iterator[MemoryService]:
+def sqlite_service(settings: Settings, fake_embedder: FakeEmbedder) -> Iterator[MemoryService]:
+    """For tests of the SQLite engine's own files and tables."""
+    svc = MemoryService.open(settings, fake_embedder)
+    yield svc
+    svc.close()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def service(request: Any, settings: Settings, fake_embedder: FakeEmbedder) -> Iterator[MemoryService]:
+    """The behaviour every engine must share, on each: a real SQLite file, and a fresh database
+    on a real PostgreSQL with pgvector."""
+    if request.param == "postgres":
+        from postgres_server import fresh_database
+
+        settings = settings.with_overrides(db_path=fresh_database(request.getfixturevalue("postgres")))
     svc = MemoryService.open(settings, fake_embedder)
     yield svc
     svc.close()

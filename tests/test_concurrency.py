@@ -34,6 +34,13 @@ from servers import http_server, server_env, tool_data, tool_text
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 import stress  # bench/stress.py, by name: the processes it spawns import its workers from it
 
+
+@pytest.fixture
+def service(sqlite_service: MemoryService) -> MemoryService:
+    """This module looks at the SQLite engine's own files and tables."""
+    return sqlite_service
+
+
 READ_TIMEOUT = 60.0  # the first call to a fresh server may wait for the model to load
 
 

@@ -24,6 +24,13 @@ from remembrancer.storage import backup, check, repair
 from remembrancer.storage.sqlite.store import sqlite_store
 from servers import run_cli
 
+
+@pytest.fixture
+def service(sqlite_service: MemoryService) -> MemoryService:
+    """This module looks at the SQLite engine's own files and tables."""
+    return sqlite_service
+
+
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 
 

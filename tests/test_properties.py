@@ -55,6 +55,13 @@ from remembrancer.storage.sqlite.store import sqlite_store
 from remembrancer.validation import timestamp
 from servers import complete
 
+
+@pytest.fixture
+def service(sqlite_service: MemoryService) -> MemoryService:
+    """This module looks at the SQLite engine's own files and tables."""
+    return sqlite_service
+
+
 EXAMPLES = int(os.environ.get("REMEMBRANCER_PROPERTY_EXAMPLES", "200"))
 PROPERTY = settings(
     max_examples=EXAMPLES,

@@ -17,6 +17,13 @@ from remembrancer.storage.sqlite import vec0_reader, vector_index
 from remembrancer.storage.sqlite.store import sqlite_store
 from remembrancer.storage.sqlite.vector_index import VectorIndex
 
+
+@pytest.fixture
+def service(sqlite_service: MemoryService) -> MemoryService:
+    """This module looks at the SQLite engine's own files and tables."""
+    return sqlite_service
+
+
 NOW = "2025-01-01T00:00:00+00:00"
 WORDS = ["kites", "harbours", "orchards", "lighthouses", "glaciers", "violins", "lanterns", "meadows"]
 
