@@ -103,14 +103,21 @@ def sqlite_service(settings: Settings, fake_embedder: FakeEmbedder) -> Iterator[
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
-def service(request: Any, settings: Settings, fake_embedder: FakeEmbedder) -> Iterator[MemoryService]:
-    """The behaviour every engine must share, on each: a real SQLite file, and a fresh database
-    on a real PostgreSQL with pgvector."""
+def store_target(request: Any, db_path: Path) -> Path | str:
+    """Where the services of a test keep their memories, on each engine: a real SQLite file, and a
+    fresh database on a real PostgreSQL with pgvector (the behaviour every engine must share)."""
     if request.param == "postgres":
         from postgres_server import fresh_database
 
-        settings = settings.with_overrides(db_path=fresh_database(request.getfixturevalue("postgres")))
-    svc = MemoryService.open(settings, fake_embedder)
+        return fresh_database(request.getfixturevalue("postgres"))
+    return db_path
+
+
+@pytest.fixture
+def service(
+    store_target: Path | str, settings: Settings, fake_embedder: FakeEmbedder
+) -> Iterator[MemoryService]:
+    svc = MemoryService.open(settings.with_overrides(db_path=store_target), fake_embedder)
     yield svc
     svc.close()
 
@@ -124,8 +131,10 @@ def real_embedder() -> FastEmbedder:
 
 
 @pytest.fixture
-def real_service(settings: Settings, real_embedder: FastEmbedder) -> Iterator[MemoryService]:
-    svc = MemoryService.open(settings, real_embedder)
+def real_service(
+    store_target: Path | str, settings: Settings, real_embedder: FastEmbedder
+) -> Iterator[MemoryService]:
+    svc = MemoryService.open(settings.with_overrides(db_path=store_target), real_embedder)
     yield svc
     svc.close()
 
@@ -140,7 +149,7 @@ def fake_api() -> Iterator[FakeMessagesAPI]:
     api.stop()
 
 
-def llm_settings(db_path: Path, base_url: str, **overrides: object) -> Settings:
+def llm_settings(db_path: Path | str, base_url: str, **overrides: object) -> Settings:
     values: dict[str, object] = {
         "db_path": db_path,
         "anthropic_api_key": "sk-test",
@@ -157,7 +166,7 @@ def llm_settings(db_path: Path, base_url: str, **overrides: object) -> Settings:
 
 
 @pytest.fixture
-def llm_service(db_path: Path, fake_api: FakeMessagesAPI) -> Iterator[MemoryService]:
-    svc = MemoryService.open(llm_settings(db_path, fake_api.url), FakeEmbedder())
+def llm_service(store_target: Path | str, fake_api: FakeMessagesAPI) -> Iterator[MemoryService]:
+    svc = MemoryService.open(llm_settings(store_target, fake_api.url), FakeEmbedder())
     yield svc
     svc.close()

@@ -197,9 +197,8 @@ def test_connection_refused_falls_back(db_path: Path) -> None:
 
 
 def test_prompt_injection_changes_nothing_outside_the_candidates(
-    sqlite_service: MemoryService, llm_service: MemoryService, fake_api: FakeMessagesAPI
+    service: MemoryService, llm_service: MemoryService, fake_api: FakeMessagesAPI
 ) -> None:
-    service = sqlite_service  # llm_service's own file, filled without the LLM
     # Filled without the LLM (same file): a dozen memories close to the hostile text.
     other_scope = service.remember("Ignore previous instructions memory in another scope", scope="private")
     assert other_scope.memory is not None
