@@ -211,7 +211,7 @@ def measure_size(size: int, embedder: FastEmbedder, root: Path, ops: int) -> Siz
     return SizeResult(size, fill_s, recall_ms, remember_ms, added, db, parts)
 
 
-def server_params(db: Path) -> StdioServerParameters:
+def server_params(db: Path | str) -> StdioServerParameters:
     # The server logs to stderr; WARNING keeps it quiet but still shows real trouble.
     return StdioServerParameters(
         command=sys.executable,

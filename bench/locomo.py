@@ -195,7 +195,7 @@ def evaluate(
     return overall, by_category
 
 
-async def mcp_recall_ms(db: Path, questions: list[Question], calls: int) -> list[float]:
+async def mcp_recall_ms(db: Path | str, questions: list[Question], calls: int) -> list[float]:
     """Recall (limit 5) of the first ``calls`` questions through an MCP client over stdio."""
     timings: list[float] = []
     async with Client(server_params(db)) as client:
@@ -223,7 +223,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--modes", nargs="+", default=["hybrid", "vector", "text"], choices=MODES)
     parser.add_argument("--twice", action="store_true", help="ingest again and check nothing changes")
-    parser.add_argument("--db", type=Path, help="keep the store here instead of a temporary folder")
+    parser.add_argument(
+        "--db",
+        help="keep the store here (a file, or an empty postgresql:// database) instead of a temporary file",
+    )
     parser.add_argument(
         "--no-absent", action="store_true", help="skip the questions about things never stored"
     )
@@ -240,7 +243,7 @@ def main(argv: list[str] | None = None) -> int:
     turns, questions = load(args.data)
     embedder = FastEmbedder()
     with tempfile.TemporaryDirectory() as folder:
-        db = args.db or Path(folder) / "locomo.db"
+        db: Path | str = args.db or Path(folder) / "locomo.db"
         settings = (
             Settings(db_path=db) if args.min_score is None else Settings(db_path=db, min_score=args.min_score)
         )
