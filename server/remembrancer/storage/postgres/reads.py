@@ -252,8 +252,15 @@ class PostgresReads:
 
     # -- the vector side ----------------------------------------------------------------
 
-    def _nearest(self, vector: bytes, where: str, params: Sequence[Any], k: int) -> list[tuple[int, float]]:
-        rows = self._rows(
+    def _nearest(
+        self,
+        vector: bytes,
+        where: str,
+        params: Sequence[Any],
+        k: int,
+        run: Callable[[str, Sequence[Any]], list[Any]] | None = None,
+    ) -> list[tuple[int, float]]:
+        rows = (run or self._rows)(
             f"select m.rowid, m.embedding <=> %s as d from memories m where m.embedding is not null"
             f" and {where}"
             " order by d, m.rowid limit %s",
@@ -263,9 +270,6 @@ class PostgresReads:
 
     def nearest(self, vector: bytes, scopes: Sequence[str], k: int) -> list[tuple[int, float]]:
         return self._nearest(vector, "m.scope = any(%s)", [list(scopes)], k)
-
-    def searcher(self, scopes: Sequence[str], k: int) -> Callable[[bytes], list[tuple[int, float]]]:
-        return lambda vector: self.nearest(vector, scopes, k)
 
     def nearest_filtered(self, vector: bytes, row_filter: RowFilter, k: int) -> list[tuple[int, float]]:
         where, params = where_clause(row_filter)

@@ -12,14 +12,14 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import datetime
 from typing import Any
 
 from remembrancer.errors import ModelMismatch, NotFound
 from remembrancer.storage.decisions import StoreDecisions
-from remembrancer.storage.postgres.connection import Connection, redacted, self_test, translated
+from remembrancer.storage.postgres.connection import Connection, connect, redacted, self_test, translated
 from remembrancer.storage.postgres.reads import PostgresReads, as_vector
 from remembrancer.storage.rows import Guard, Inserted, MemoryRow, NewMemory, Sighting, to_json
 
@@ -39,6 +39,8 @@ class PostgresStore(StoreDecisions, PostgresReads):
         self.embedding_dim: int | None = None
         self._depth = 0
         self._forgotten = False
+        self._search_conn: Connection | None = None  # the vector side's own, made on first use
+        self._search_lock = threading.Lock()
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -61,6 +63,20 @@ class PostgresStore(StoreDecisions, PostgresReads):
     def close(self) -> None:
         with self.lock:
             self.conn.close()
+        with self._search_lock:
+            if self._search_conn is not None:
+                self._search_conn.close()
+
+    def searcher(self, scopes: Sequence[str], k: int) -> Callable[[bytes], list[tuple[int, float]]]:
+        """A search on a connection of its own, so recall's vector side runs while the text
+        side's queries run on the main one (it reads committed rows only, as recall does)."""
+        return lambda vector: self._nearest(vector, "m.scope = any(%s)", [list(scopes)], k, self._search_rows)
+
+    def _search_rows(self, sql: str, params: Sequence[Any]) -> list[Any]:
+        with self._search_lock, translated(self.busy_timeout):
+            if self._search_conn is None:
+                self._search_conn = connect(self.uri, busy_timeout=self.busy_timeout, migrate_schema=False)
+            return list(self._search_conn.execute(sql, list(params)).fetchall())
 
     def file_bytes(self) -> int:
         return int(self._rows("select pg_database_size(current_database())")[0][0])
