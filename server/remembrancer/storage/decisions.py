@@ -7,17 +7,18 @@ and each writes its history event beside the change it records.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING, Any
 
 from remembrancer.storage.rows import Guard, Imported, Inserted, MemoryRow, NewMemory, Sighting
 
-if TYPE_CHECKING:
-    from contextlib import AbstractContextManager
-
 
 class StoreDecisions:
-    if TYPE_CHECKING:  # provided by Store
+    if TYPE_CHECKING:  # provided by each engine's store
+        lock: threading.RLock
+        _depth: int  # open transactions of the thread holding the lock
 
         def transaction(self) -> AbstractContextManager[None]: ...
         def replace_content(
@@ -44,6 +45,12 @@ class StoreDecisions:
         def insert_sightings(self, rowid: int, sightings: Sequence[Sighting]) -> None: ...
         def get_by_ids(self, ids: Sequence[str]) -> dict[str, MemoryRow]: ...
         def delete(self, rows: Sequence[MemoryRow], at: str, actor: str) -> None: ...
+
+    def _atomic(self) -> AbstractContextManager[None]:
+        """The open transaction of this thread, or a new one (a savepoint per row would double
+        a bulk import's time, bench/scale.py). Call with the lock held: a thread holds it for
+        its whole transaction, so only the holder can have one open."""
+        return nullcontext() if self._depth else self.transaction()
 
     def rewrite(
         self,

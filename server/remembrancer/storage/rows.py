@@ -7,6 +7,7 @@ import json
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, NamedTuple
 
 
@@ -174,6 +175,17 @@ class IntegrityReport:
             f"{len(self.orphan_text)} full-text entries without a memory" if self.orphan_text else "",
         ]
         return "; ".join(part for part in parts if part)
+
+
+#: Memories stored within this many seconds of each other (event time), in one scope, are one
+#: sitting: the memory before a new one is its context.
+SITTING_SECONDS = 3600
+
+
+def same_sitting(occurred_at: str, previous_at: str) -> bool:
+    """Two memories' event times (the stores' UTC text) are close enough to be one sitting."""
+    gap = datetime.fromisoformat(occurred_at) - datetime.fromisoformat(previous_at)
+    return abs(gap.total_seconds()) <= SITTING_SECONDS
 
 
 #: What a store's location starts with when it is a database server rather than a file.

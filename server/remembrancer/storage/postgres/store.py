@@ -13,20 +13,18 @@ import json
 import logging
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager, nullcontext
-from datetime import datetime
+from contextlib import contextmanager
 from typing import Any
 
 from remembrancer.errors import ModelMismatch, NotFound
 from remembrancer.storage.decisions import StoreDecisions
 from remembrancer.storage.postgres.connection import Connection, connect, redacted, self_test, translated
 from remembrancer.storage.postgres.reads import PostgresReads, as_vector
-from remembrancer.storage.rows import Guard, Inserted, MemoryRow, NewMemory, Sighting, to_json
+from remembrancer.storage.rows import Guard, Inserted, MemoryRow, NewMemory, Sighting, same_sitting, to_json
 
 log = logging.getLogger(__name__)
 #: pg_advisory_xact_lock key every write transaction takes ("remembrancer write").
 WRITE_LOCK = 0x72656D5F77726974
-SITTING_SECONDS = 3600
 
 
 class PostgresStore(StoreDecisions, PostgresReads):
@@ -129,8 +127,7 @@ class PostgresStore(StoreDecisions, PostgresReads):
         ).fetchone()
         if row is None:
             return None
-        gap = abs((datetime.fromisoformat(occurred_at) - datetime.fromisoformat(row[2])).total_seconds())
-        return (int(row[0]), str(row[1])) if gap <= SITTING_SECONDS else None
+        return (int(row[0]), str(row[1])) if same_sitting(occurred_at, row[2]) else None
 
     def insert(
         self,
@@ -276,11 +273,6 @@ class PostgresStore(StoreDecisions, PostgresReads):
                 self._execute("update history set details = '{}' where memory_id = %s", [row.id])
                 self.add_history(row.id, "forgotten", at, actor, {})
             self._forgotten = True
-
-    def _atomic(self) -> AbstractContextManager[None]:
-        """This thread's open transaction (a savepoint per row would slow a bulk import), or a
-        new one. Call with the lock held: only its holder can have a transaction open."""
-        return nullcontext() if self._depth else self.transaction()
 
     def _vacuum(self) -> None:
         """Forgotten text lingers after its transaction commits: in dead row versions, in the

@@ -192,11 +192,8 @@ class Store(StoreDecisions, StoreSearch, StoreReads, StoreLinks):
     ) -> Inserted:
         """The row, its tags, vector, full-text entry, history event and the links saying which
         older memories it changes the value of, in one transaction."""
-        with self.lock:  # held by a thread for its whole transaction: _depth is this thread's
-            if self._depth:  # a savepoint per row would double a bulk import's time (bench/scale.py)
-                return self._insert(memory, vector, actor, event, details or {}, links)
-            with self.transaction():
-                return self._insert(memory, vector, actor, event, details or {}, links)
+        with self.lock, self._atomic():
+            return self._insert(memory, vector, actor, event, details or {}, links)
 
     def _insert(
         self,

@@ -16,13 +16,12 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from datetime import datetime
 
+import remembrancer.storage.rows as rows
 from remembrancer.storage.rows import Beside
 from remembrancer.storage.sqlite.connection import Connection
 
-#: Memories stored within this many seconds of each other, in one scope, are one sitting.
-SITTING_SECONDS = 3600
+SITTING_SECONDS = rows.SITTING_SECONDS  # the benchmarks read it here
 #: bm25 column weights: content, tags, context, scope (a filter, never a score).
 WEIGHTS = (1.0, 0.5, 0.4, 0.0)
 TEXT_COLUMNS = "{content tags context}"
@@ -61,8 +60,7 @@ def previous_in_sitting(conn: Connection, scope: str, occurred_at: str) -> tuple
     ).fetchone()
     if row is None:
         return None
-    gap = abs((datetime.fromisoformat(occurred_at) - datetime.fromisoformat(row[2])).total_seconds())
-    return (int(row[0]), str(row[1])) if gap <= SITTING_SECONDS else None
+    return (int(row[0]), str(row[1])) if rows.same_sitting(occurred_at, row[2]) else None
 
 
 def index(conn: Connection, rowid: int, content: str, tags: list[str], context: str, scope: str) -> None:
