@@ -3,8 +3,10 @@
 Open one (``open_store``) and use it through the protocols of ``interface`` (``Storage``: a
 ``Repository``, a ``TextSearch`` and a ``VectorSearch``); look after one (``check``, ``repair``,
 ``backup``, the engine's own ``self_test``); the plain values it takes and returns (``rows``).
-One engine today: SQLite with sqlite-vec and FTS5, all of it in ``storage/sqlite/`` with its
-migrations; nothing else imports SQLite or writes SQL (tests/test_layers.py checks).
+Two engines, each in its own package with its own migrations: SQLite with sqlite-vec and FTS5
+(``storage/sqlite/``, the default, a file) and PostgreSQL with pgvector (``storage/postgres/``,
+a ``postgresql://`` URI, imported only then); nothing else imports a driver or writes SQL
+(tests/test_layers.py checks).
 """
 
 from __future__ import annotations
