@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 from remembrancer import validation as check
 from remembrancer.comparison import compare, values_only_in
 from remembrancer.config import Settings
-from remembrancer.dedup import Candidate, Decision, LocalJudge
+from remembrancer.dedup import RELATED_SIMILARITY, Candidate, Decision, LocalJudge
 from remembrancer.errors import InvalidInput, JudgeUnavailable
 from remembrancer.llm_judge import AnthropicJudge
 from remembrancer.models import FactOutcome
@@ -31,6 +31,13 @@ from remembrancer.transfer import new_id, to_memory
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 DEDUP_CANDIDATES = 8
+#: How often a fact is judged again when close memories keep arriving while it is judged;
+#: the last judgement stands.
+JUDGEMENTS = 3
+
+
+class JudgeAgain(Exception):
+    """A memory close to the fact was stored (by another caller) after the judge looked."""
 
 
 def call_with_deadline(call: Callable[[], T], seconds: float) -> T:
@@ -154,14 +161,47 @@ class Curator:
             decision = Decision("duplicate", (known.id,), similarity=1.0, reason="identical text")
             return self._seen_again(known, fact, decision, now, "hash")
         vector = self.embed([fact.text])[0]
-        decision, needs_review = self.judge(fact.text, self.candidates(vector, fact.scope), deadline)
-        return self.apply(decision, fact, digest, vector, now, needs_review)
+        for judgement in range(1, JUDGEMENTS + 1):
+            shown = self.candidates(vector, fact.scope)
+            decision, needs_review = self.judge(fact.text, shown, deadline)
+            try:
+                return self.apply(
+                    decision,
+                    fact,
+                    digest,
+                    vector,
+                    now,
+                    needs_review,
+                    shown if judgement < JUDGEMENTS else None,
+                )
+            except JudgeAgain:
+                log.info("a close memory arrived while %r was judged; judging it again", fact.text[:60])
+        raise AssertionError("unreachable: the last judgement is applied unchecked")
+
+    def arrived_since(self, vector: bytes, scope: str, shown: Sequence[Candidate]) -> bool:
+        """Whether a live memory close enough to be judged against is in the scope now that
+        the judge did not see (stored by another caller meanwhile). Caller holds a transaction."""
+        floor = min(RELATED_SIMILARITY, self.settings.llm_min_similarity)
+        seen = {candidate.memory_id for candidate in shown}
+        return any(
+            candidate.memory_id not in seen and candidate.similarity >= floor
+            for candidate in self.candidates(vector, scope)
+        )
 
     # -- applying -------------------------------------------------------------------------
 
     def apply(
-        self, decision: Decision, fact: Fact, digest: str, vector: bytes, now: str, needs_review: bool
+        self,
+        decision: Decision,
+        fact: Fact,
+        digest: str,
+        vector: bytes,
+        now: str,
+        needs_review: bool,
+        shown: Sequence[Candidate] | None = None,
     ) -> FactOutcome:
+        """Store what the judge decided; ``shown`` (what it saw) makes a new memory wait for a
+        fresh judgement (JudgeAgain) if a close one arrived meanwhile."""
         live = self.live_targets(decision)
         if live is None:  # storing the fact is always safe
             decision, live = Decision("add", reason="the memory the decision named changed meanwhile"), []
@@ -174,7 +214,7 @@ class Curator:
             live = list(
                 self.store.get_by_ids([conflict.memory_id for conflict in decision.conflicts]).values()
             )
-        return self._store_new(decision, fact, digest, vector, now, needs_review, live)
+        return self._store_new(decision, fact, digest, vector, now, needs_review, live, shown)
 
     def live_targets(self, decision: Decision) -> list[MemoryRow] | None:
         """The memories the decision names, when every one is still live; None when any was
@@ -308,6 +348,7 @@ class Curator:
         now: str,
         needs_review: bool,
         replaced: list[MemoryRow],
+        shown: Sequence[Candidate] | None = None,
     ) -> FactOutcome:
         created = fact.created_at or now
         record = NewMemory(
@@ -326,6 +367,8 @@ class Curator:
         changes = {conflict.memory_id: conflict for conflict in decision.conflicts}
         with self.store.transaction():
             raced = self._known(fact, digest)
+            if raced is None and shown is not None and self.arrived_since(vector, fact.scope, shown):
+                raise JudgeAgain
             replaced = [row for row in replaced if self.store.is_live(row.rowid)]  # as of now
             superseding = superseding and bool(replaced)
             linked = [row for row in replaced if row.id in changes] if not superseding else []
