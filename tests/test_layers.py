@@ -27,7 +27,7 @@ LAYERS = {
         "stdio_guard",
         "auth",
     },
-    "service": {"service", "curation", "review", "transfer"},
+    "service": {"service", "curation", "review", "transfer", "copying"},
     "domain": {
         "changes",
         "relevance",

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from typing import NoReturn
 
 from remembrancer import package_version
-from remembrancer.cli_files import cmd_backup, cmd_export, cmd_import, cmd_reembed
+from remembrancer.cli_files import cmd_backup, cmd_copy, cmd_export, cmd_import, cmd_reembed
 from remembrancer.cli_support import emit, opened, parse_event, positive
 from remembrancer.config import Settings, load_settings
 from remembrancer.display import describe, describe_event, describe_hit, describe_outcome
@@ -331,6 +331,12 @@ def build_parser() -> argparse.ArgumentParser:
     backup = sub.add_parser("backup", parents=[common], help="a consistent copy, even while servers write")
     backup.add_argument("path", help="the new file (must not exist)")
     backup.set_defaults(run=cmd_backup)
+
+    copy = sub.add_parser("copy", help="copy a whole store into an empty one, SQLite or PostgreSQL")
+    copy.add_argument("source", help="the store to copy: a database file, or a postgresql:// URI")
+    copy.add_argument("target", help="an empty store: a new file, or an empty database's URI")
+    copy.add_argument("--json", action="store_true", help="machine-readable output")
+    copy.set_defaults(run=cmd_copy, db=None)
     return parser
 
 

@@ -1,4 +1,4 @@
-"""Commands that read or write whole files: export, import, backup, re-embed."""
+"""Commands that read or write whole stores: export, import, backup, copy, re-embed."""
 
 from __future__ import annotations
 
@@ -110,4 +110,24 @@ def cmd_reembed(args: argparse.Namespace, settings: Settings) -> int:
         count = service.reembed(progress=progress_bar(total))
     report = {"reembedded": count, "embedding_model": settings.embedding_model}
     emit(args, report, lambda: f"re-embedded {count} memories with {settings.embedding_model}")
+    return 0
+
+
+def cmd_copy(args: argparse.Namespace, settings: Settings) -> int:
+    from remembrancer.copying import copy_store, open_pair
+
+    source, target = open_pair(args.source, args.target, settings.busy_timeout)
+    try:
+        report = copy_store(source, target, progress_bar(source.counts()["memories"]))
+    finally:
+        source.close()
+        target.close()
+    emit(
+        args,
+        report,
+        lambda: (
+            f"copied {report.memories} memories and {report.history_events} history events"
+            f" from {report.source} to {report.target}"
+        ),
+    )
     return 0

@@ -174,3 +174,13 @@ class UndoResult(BaseModel):
 class ImportReport(BaseModel):
     imported: int
     skipped_existing: int
+
+
+class CopyReport(BaseModel):
+    """What `remembrancer copy` carried from one store to another."""
+
+    source: str
+    target: str
+    memories: int
+    history_events: int
+    links: int

@@ -38,6 +38,7 @@ from remembrancer.storage.rows import (
     NewMemory,
     Replaced,
     RowFilter,
+    WholeMemory,
 )
 
 #: (key, cosine distance), nearest first.
@@ -164,6 +165,20 @@ class Repository(Protocol):
     def import_batch(self, batch: Sequence[Imported], actor: str) -> list[int]: ...
     def delete(self, rows: Sequence[MemoryRow], at: str, actor: str) -> None:
         """Forget: the rows and every trace of their text; history keeps only ids and times."""
+        ...
+
+    # -- whole-store copies: read out in key order, written into an empty store as they were ----
+    def whole_memories(self, after: int, limit: int) -> list[WholeMemory]:
+        """Up to ``limit`` memories with keys above ``after``, in key order."""
+        ...
+
+    def history_after(self, after: int, limit: int) -> list[HistoryRow]: ...
+    def copy_in(self, memories: Sequence[WholeMemory], events: Sequence[HistoryRow]) -> None:
+        """Memories and history events as another store holds them: keys, ids and times kept."""
+        ...
+
+    def finish_copy(self, links: Sequence[Link]) -> None:
+        """The links between the copied memories; the text side and key generators caught up."""
         ...
 
 

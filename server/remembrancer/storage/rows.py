@@ -128,6 +128,28 @@ class Imported:
     superseded_by: str | None = None
 
 
+#: A sighting as stored: (seen_at, metadata, wording or None, the wording's hash or None).
+StoredSighting = tuple[str, dict[str, Any], str | None, str | None]
+
+
+@dataclass(frozen=True)
+class WholeMemory:
+    """A memory exactly as a store holds it, for a copy to another store: its key, when it was
+    superseded, its vector, and its sightings with their hashes."""
+
+    row: MemoryRow
+    superseded_at: str | None
+    vector: bytes
+    sightings: tuple[StoredSighting, ...]
+
+
+def missing_vector(memory_id: str, store: str) -> str:
+    return (
+        f"memory {memory_id} in {store} has no vector; run `remembrancer doctor --repair` on it first,"
+        " then copy again."
+    )
+
+
 @dataclass(frozen=True)
 class RowFilter:
     """Restricts a search to memories in these scopes, carrying all tags, inside a time range."""

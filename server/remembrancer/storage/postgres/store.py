@@ -19,6 +19,7 @@ from typing import Any
 from remembrancer.errors import ModelMismatch, NotFound
 from remembrancer.storage.decisions import StoreDecisions
 from remembrancer.storage.postgres.connection import Connection, connect, redacted, self_test, translated
+from remembrancer.storage.postgres.copying import PostgresCopying
 from remembrancer.storage.postgres.reads import PostgresReads, as_vector
 from remembrancer.storage.rows import Guard, Inserted, MemoryRow, NewMemory, Sighting, same_sitting, to_json
 
@@ -27,7 +28,7 @@ log = logging.getLogger(__name__)
 WRITE_LOCK = 0x72656D5F77726974
 
 
-class PostgresStore(StoreDecisions, PostgresReads):
+class PostgresStore(StoreDecisions, PostgresReads, PostgresCopying):
     """One connection, serialised by a lock within the process and by ``WRITE_LOCK`` across."""
 
     def __init__(self, conn: Connection, uri: str, busy_timeout: float) -> None:
