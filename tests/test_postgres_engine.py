@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import psycopg
 import pytest
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
@@ -168,6 +169,32 @@ def test_the_command_line_runs_on_a_postgres_uri(tmp_path: Path, server: Any) ->
     with_password = uri.replace("postgres:@", "postgres:hunter2@")
     shown = run_cli(tmp_path, "stats", "--db", with_password)
     assert "hunter2" not in shown.stdout + shown.stderr
+
+
+def test_doctor_names_what_the_database_lacks_and_repair_mends_it(tmp_path: Path, server: Any) -> None:
+    """The pgvector extension, the schema's version and the vector index, each checked by
+    `remembrancer doctor` on a Postgres URI; `doctor --repair` builds a missing index."""
+    bare = fresh_database(server)  # no `create extension vector` yet: nothing has used it
+    missing = run_cli(tmp_path, "doctor", "--offline", "--db", bare)
+    assert missing.returncode == 1 and "[FAIL] database:" in missing.stdout
+    assert "pgvector extension" in missing.stdout and "Traceback" not in missing.stdout + missing.stderr
+
+    uri = fresh_database(server)
+    assert run_cli(tmp_path, "remember", "The staging server is called atlas-7", "--db", uri).returncode == 0
+    with psycopg.connect(uri, autocommit=True) as conn:
+        conn.execute("drop index memories_embedding_hnsw")
+    broken = run_cli(tmp_path, "doctor", "--offline", "--db", uri)
+    assert broken.returncode == 1 and "the vector index is missing" in broken.stdout
+    mended = run_cli(tmp_path, "doctor", "--offline", "--repair", "--db", uri)
+    assert mended.returncode == 0, mended.stdout + mended.stderr
+    assert "[ok] database:" in mended.stdout and "schema 2" in mended.stdout
+
+    with psycopg.connect(uri, autocommit=True) as conn:  # as if made by an older remembrancer
+        conn.execute("delete from schema_migrations where version = 2")
+    behind = run_cli(tmp_path, "doctor", "--offline", "--db", uri)
+    assert behind.returncode == 1 and "schema 1 of 2" in behind.stdout
+    assert run_cli(tmp_path, "stats", "--db", uri).returncode == 0  # applies step 2
+    assert run_cli(tmp_path, "doctor", "--offline", "--db", uri).returncode == 0
 
 
 @pytest.mark.anyio

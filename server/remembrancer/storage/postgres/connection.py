@@ -73,6 +73,11 @@ def translated(busy_timeout: float) -> Iterator[None]:
         raise engine_error(exc, busy_timeout) from exc
 
 
+#: Candidates the HNSW search keeps per step: 100 gave recall@10 0.93-0.98 of exact at 100k
+#: memories for 10-12 ms here (40: 0.92, 200: 0.94, same time with iterative scans).
+HNSW_EF_SEARCH = 100
+
+
 def connect(uri: str, *, busy_timeout: float, migrate_schema: bool = True) -> Connection:
     """A connection in autocommit mode (transactions are explicit), with pgvector's types."""
     try:
@@ -97,6 +102,10 @@ def connect(uri: str, *, busy_timeout: float, migrate_schema: bool = True) -> Co
         from pgvector.psycopg import register_vector
 
         register_vector(conn)
+        # A search of the HNSW index goes on until it has k rows of the scopes asked (relaxed
+        # order: the caller sorts them); ef_search trades speed for recall (bench/scale.py).
+        conn.execute("set hnsw.iterative_scan = relaxed_order")
+        conn.execute(f"set hnsw.ef_search = {HNSW_EF_SEARCH}")
     except psycopg.Error as exc:
         conn.close()
         raise StoreError(

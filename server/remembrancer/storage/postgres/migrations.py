@@ -100,8 +100,24 @@ def _001_core_tables(conn: Connection) -> None:
     conn.execute("create table meta (key text primary key, value text not null)")
 
 
+def _002_vector_index(conn: Connection) -> None:
+    """An HNSW index over the vectors, once they have a dimension (a store bound to its model)."""
+    sized = conn.execute(
+        "select atttypmod > 0 from pg_attribute"
+        " where attrelid = 'memories'::regclass and attname = 'embedding'"
+    ).fetchone()[0]
+    if sized:
+        conn.execute(
+            f"create index if not exists {VECTOR_INDEX} on memories using hnsw (embedding vector_cosine_ops)"
+        )
+
+
+#: The HNSW index over memories.embedding, made when the store is bound to a model.
+VECTOR_INDEX = "memories_embedding_hnsw"
+
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "core tables, full-text words and vectors in the memory row", _001_core_tables),
+    (2, "an HNSW index over the vectors", _002_vector_index),
 ]
 LATEST_VERSION = MIGRATIONS[-1][0]
 

@@ -23,6 +23,10 @@ MEMORY_COLUMNS = (
     " seen_count, last_seen_at, superseded_by, needs_review, context_rowid, occurred_at"
 )
 LINK_COLUMNS = "newer_rowid, older_rowid, change, guard::text, at"
+#: Below this many memories in the scopes searched, every distance is computed (exact); above,
+#: the HNSW index answers. At 100k memories here: exact 3 ms for 1k rows, 11-16 ms for 9-10k,
+#: about 100 ms for 30k+; the index 10-12 ms for large scopes, 24-28 ms for 9-10k.
+EXACT_BELOW = 15_000
 
 
 def where_clause(row_filter: RowFilter, alias: str = "m") -> tuple[str, list[Any]]:
@@ -259,21 +263,54 @@ class PostgresReads:
         params: Sequence[Any],
         k: int,
         run: Callable[[str, Sequence[Any]], list[Any]] | None = None,
+        scopes: Sequence[str] | None = None,
     ) -> list[tuple[int, float]]:
-        rows = (run or self._rows)(
-            f"select m.rowid, m.embedding <=> %s as d from memories m where m.embedding is not null"
-            f" and {where}"
-            " order by d, m.rowid limit %s",
-            [as_vector(vector), *params, k],
-        )
+        """The k nearest, exactly among few memories, through the HNSW index among many: a scan
+        of the index filtered to a small scope wanders far for few rows (165 ms and recall 0.79
+        for 1k rows among 100k here), while computing every distance of 10k rows takes 16 ms."""
+        run = run or self._rows
+        candidates = f"from memories m where m.embedding is not null and {where}"
+        target = as_vector(vector)
+        if scopes is None or self._rows_in(scopes, run) < EXACT_BELOW:
+            # "+ 0": an order the index cannot give, so every distance is computed.
+            order = "order by (m.embedding <=> %s) + 0, m.rowid limit %s"
+            rows = run(
+                f"select m.rowid, m.embedding <=> %s as d {candidates} {order}", [target, *params, target, k]
+            )
+        else:
+            nearest = (
+                f"select m.rowid, m.embedding <=> %s as d {candidates} order by m.embedding <=> %s limit %s"
+            )
+            rows = run(
+                f"select rowid, d from ({nearest}) found order by d, rowid", [target, *params, target, k]
+            )
         return [(int(rowid), float(distance)) for rowid, distance in rows]
 
+    def _rows_in(self, scopes: Sequence[str], run: Callable[[str, Sequence[Any]], list[Any]]) -> float:
+        """How many memories the scopes hold, from the planner's statistics (kept by autovacuum's
+        ANALYZE; a scope too small to be among its most common values counts as none). Counted
+        outright before the table has statistics."""
+        found = run(
+            "select c.reltuples, (select sum(f) from unnest(s.most_common_vals::text::text[],"
+            " s.most_common_freqs) as t(v, f) where v = any(%s)) from pg_class c left join pg_stats s"
+            " on s.schemaname = current_schema() and s.tablename = 'memories' and s.attname = 'scope'"
+            " where c.oid = 'memories'::regclass",
+            [list(scopes)],
+        )
+        total, share = found[0]
+        if total is None or total < 0:
+            return float(run("select count(*) from memories where scope = any(%s)", [list(scopes)])[0][0])
+        return float(total) * float(share or 0.0)
+
     def nearest(self, vector: bytes, scopes: Sequence[str], k: int) -> list[tuple[int, float]]:
-        return self._nearest(vector, "m.scope = any(%s)", [list(scopes)], k)
+        return self._nearest(vector, "m.scope = any(%s)", [list(scopes)], k, scopes=scopes)
 
     def nearest_filtered(self, vector: bytes, row_filter: RowFilter, k: int) -> list[tuple[int, float]]:
+        """Exact: tags and times narrow the scopes further than an index scan can follow."""
         where, params = where_clause(row_filter)
-        return self._nearest(vector, where, params, k)
+        return self._nearest(
+            vector, where, params, k, scopes=None if row_filter.narrows else row_filter.scopes
+        )
 
     def similarities(self, vector: bytes, rowids: list[int]) -> dict[int, float]:
         rows = self._rows(

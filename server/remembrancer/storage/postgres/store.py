@@ -20,6 +20,7 @@ from remembrancer.errors import ModelMismatch, NotFound
 from remembrancer.storage.decisions import StoreDecisions
 from remembrancer.storage.postgres.connection import Connection, connect, redacted, self_test, translated
 from remembrancer.storage.postgres.copying import PostgresCopying
+from remembrancer.storage.postgres.migrations import VECTOR_INDEX
 from remembrancer.storage.postgres.reads import PostgresReads, as_vector
 from remembrancer.storage.rows import Guard, Inserted, MemoryRow, NewMemory, Sighting, same_sitting, to_json
 
@@ -69,7 +70,9 @@ class PostgresStore(StoreDecisions, PostgresReads, PostgresCopying):
     def searcher(self, scopes: Sequence[str], k: int) -> Callable[[bytes], list[tuple[int, float]]]:
         """A search on a connection of its own, so recall's vector side runs while the text
         side's queries run on the main one (it reads committed rows only, as recall does)."""
-        return lambda vector: self._nearest(vector, "m.scope = any(%s)", [list(scopes)], k, self._search_rows)
+        return lambda vector: self._nearest(
+            vector, "m.scope = any(%s)", [list(scopes)], k, self._search_rows, scopes
+        )
 
     def _search_rows(self, sql: str, params: Sequence[Any]) -> list[Any]:
         with self._search_lock, translated(self.busy_timeout):
@@ -99,8 +102,11 @@ class PostgresStore(StoreDecisions, PostgresReads, PostgresCopying):
             raise ModelMismatch.between(recorded, model, dim, self.path)
         self.embedding_dim = dim
 
-    def _set_vector_dim(self, model: str, dim: int) -> None:
+    def _set_vector_dim(self, model: str, dim: int, index: bool = True) -> None:
+        self._execute(f"drop index if exists {VECTOR_INDEX}")
         self._execute(f"alter table memories alter column embedding type vector({int(dim)})")
+        if index:
+            self.index_vectors()
         for key, value in (("embedding_model", model), ("embedding_dim", str(dim))):
             self._execute(
                 "insert into meta(key, value) values (%s, %s) on conflict (key) do update set value"
@@ -111,12 +117,21 @@ class PostgresStore(StoreDecisions, PostgresReads, PostgresCopying):
     def replace_vector_table(self, model: str, dim: int, vectors: Iterator[tuple[int, str, bytes]]) -> None:
         with self.transaction():
             self._execute("update memories set embedding = null")
-            self._set_vector_dim(model, dim)
+            self._set_vector_dim(model, dim, index=False)  # built once, after: far faster
             for rowid, _scope, vector in vectors:
                 self._execute(
                     "update memories set embedding = %s where rowid = %s", [as_vector(vector), rowid]
                 )
+            self.index_vectors()
         self.embedding_dim = dim
+
+    def index_vectors(self) -> None:
+        """The HNSW index over every vector; a build in memory is several times faster than one
+        that spills to disk (100k vectors of 384 floats need about 300 MB)."""
+        self._execute("set local maintenance_work_mem = '512MB'")
+        self._execute(
+            f"create index if not exists {VECTOR_INDEX} on memories using hnsw (embedding vector_cosine_ops)"
+        )
 
     # -- writes -------------------------------------------------------------------------
 
