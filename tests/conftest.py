@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -111,6 +111,20 @@ def store_target(request: Any, db_path: Path) -> Path | str:
 
         return fresh_database(request.getfixturevalue("postgres"))
     return db_path
+
+
+@pytest.fixture
+def another_store(request: Any, store_target: Path | str, tmp_path: Path) -> Callable[[str], Path | str]:
+    """A second, empty store on the same engine as ``store_target`` (named, for a file)."""
+
+    def make(name: str) -> Path | str:
+        if isinstance(store_target, Path):
+            return tmp_path / f"{name}.db"
+        from postgres_server import fresh_database
+
+        return fresh_database(request.getfixturevalue("postgres"))
+
+    return make
 
 
 @pytest.fixture

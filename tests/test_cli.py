@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -80,8 +81,13 @@ def test_import_across_batches_skips_repeats_and_stops_cleanly_at_a_bad_record(
 
 
 @pytest.mark.slow
-def test_cli_remember_recall_forget_export_import(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    db = str(tmp_path / "cli.db")
+def test_cli_remember_recall_forget_export_import(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    store_target: Path | str,
+    another_store: Callable[[str], Path | str],
+) -> None:
+    db = str(store_target)
     code, out, _ = _run(capsys, "remember", "I live in Berlin", "--tag", "home", "--db", db, "--json")
     assert code == 0
     memory_id = json.loads(out)["memory"]["id"]
@@ -92,7 +98,7 @@ def test_cli_remember_recall_forget_export_import(tmp_path: Path, capsys: pytest
 
     export_file = tmp_path / "out.jsonl"
     assert _run(capsys, "export", str(export_file), "--db", db)[0] == 0
-    other = str(tmp_path / "other.db")
+    other = str(another_store("other"))
     code, out, _ = _run(capsys, "import", str(export_file), "--db", other)
     assert code == 0 and "imported 1" in out
     code, out, _ = _run(capsys, "list", "--db", other, "--json")

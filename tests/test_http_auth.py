@@ -13,7 +13,6 @@ from typing import Any
 
 import httpx2
 import pytest
-import sqlean
 from mcp import Client
 from mcp.client.sse import sse_client
 from mcp.client.streamable_http import streamable_http_client
@@ -21,6 +20,7 @@ from mcp.client.streamable_http import streamable_http_client
 from remembrancer.cli import main
 from remembrancer.config import Settings
 from remembrancer.service import MemoryService
+from remembrancer.storage import open_store
 from servers import free_port
 
 pytestmark = pytest.mark.slow
@@ -38,8 +38,11 @@ def tokens_file(tmp_path: Path) -> Path:
 
 
 @pytest.fixture(params=["http", "sse"])
-def server(request: pytest.FixtureRequest, tmp_path: Path, tokens_file: Path) -> Iterator[tuple[str, Path]]:
-    port, db = free_port(), tmp_path / "memory.db"
+def server(
+    request: pytest.FixtureRequest, tmp_path: Path, tokens_file: Path, store_target: Path | str
+) -> Iterator[tuple[str, Path | str]]:
+    """A server with per-person tokens, over each HTTP transport, on each engine."""
+    port, db = free_port(), store_target
     env = {
         **os.environ,
         "REMEMBRANCER_AUTH_TOKENS_FILE": str(tokens_file),
@@ -68,7 +71,7 @@ def _client(url: str, token: str | None) -> Client:
     return Client(streamable_http_client(url, http_client=httpx2.AsyncClient(headers=headers, timeout=30)))
 
 
-def _memories(db: Path) -> list[tuple[str, str, str]]:
+def _memories(db: Path | str) -> list[tuple[str, str, str]]:
     from remembrancer.embeddings import FastEmbedder
 
     service = MemoryService.open(Settings(db_path=db), FastEmbedder())
@@ -88,7 +91,7 @@ def _text(result: Any) -> str:
 
 
 @pytest.mark.anyio
-async def test_access_control_end_to_end(server: tuple[str, Path]) -> None:
+async def test_access_control_end_to_end(server: tuple[str, Path | str]) -> None:
     url, db = server
     alice = await _call(url, ALICE, "remember", {"content": "Alice's locker code is 4711"})
     bob = await _call(url, BOB, "remember", {"content": "Bob is allergic to peanuts"})
@@ -132,7 +135,7 @@ async def test_access_control_end_to_end(server: tuple[str, Path]) -> None:
 
 
 @pytest.mark.anyio
-async def test_dns_rebinding_is_refused_even_with_a_token(server: tuple[str, Path]) -> None:
+async def test_dns_rebinding_is_refused_even_with_a_token(server: tuple[str, Path | str]) -> None:
     url, _ = server
     headers = {
         "Authorization": f"Bearer {ADMIN}",
@@ -168,7 +171,7 @@ def test_a_tokens_file_others_can_read_is_refused(
 
 
 @pytest.mark.anyio
-async def test_an_oversized_request_body_is_refused(server: tuple[str, Path]) -> None:
+async def test_an_oversized_request_body_is_refused(server: tuple[str, Path | str]) -> None:
     url, db = server
     if url.endswith("/sse"):
         url = url.replace("/sse", "/messages/?session_id=0" + "0" * 31)
@@ -177,8 +180,8 @@ async def test_an_oversized_request_body_is_refused(server: tuple[str, Path]) ->
     async with httpx2.AsyncClient(timeout=30) as http:
         answer = await http.post(url, headers=headers, content=body)
     assert answer.status_code == 413
-    conn = sqlean.connect(str(db))
+    store = open_store(db)
     try:
-        assert conn.execute("select count(*) from memories").fetchone()[0] == 0
+        assert store.counts()["memories"] == 0
     finally:
-        conn.close()
+        store.close()

@@ -83,8 +83,8 @@ async def _exercise(client: Client) -> None:
 
 
 @pytest.mark.anyio
-async def test_stdio_round_trip(tmp_path: Path) -> None:
-    db = tmp_path / "memory.db"
+async def test_stdio_round_trip(tmp_path: Path, store_target: Path | str) -> None:
+    db = store_target
     log = tmp_path / "server-stderr.log"
     params = StdioServerParameters(
         command=sys.executable, args=serve_args(db), env=server_env(tmp_path), cwd=tmp_path
@@ -93,21 +93,21 @@ async def test_stdio_round_trip(tmp_path: Path) -> None:
         assert client.server_info is not None
         assert client.server_info.name == "remembrancer"
         await _exercise(client)
-    assert db.exists()
+    assert isinstance(db, str) or db.exists()
 
 
 # -- HTTP transports --------------------------------------------------------------------------
 
 
 @pytest.fixture
-def http_port(tmp_path: Path) -> Iterator[int]:
-    with http_server(tmp_path, tmp_path / "memory.db", "http", "--no-auth") as port:
+def http_port(tmp_path: Path, store_target: Path | str) -> Iterator[int]:
+    with http_server(tmp_path, store_target, "http", "--no-auth") as port:
         yield port
 
 
 @pytest.fixture
-def sse_port(tmp_path: Path) -> Iterator[int]:
-    with http_server(tmp_path, tmp_path / "memory.db", "sse", "--no-auth") as port:
+def sse_port(tmp_path: Path, store_target: Path | str) -> Iterator[int]:
+    with http_server(tmp_path, store_target, "sse", "--no-auth") as port:
         yield port
 
 
