@@ -21,6 +21,7 @@ import pytest
 
 from fake_messages_api import FakeMessagesAPI, decision
 from remembrancer.cli import build_parser
+from remembrancer.storage.postgres.connection import redacted
 from servers import clean_env, free_port, wait_for_port
 
 pytestmark = pytest.mark.slow
@@ -51,18 +52,29 @@ def readme_subcommands() -> dict[str, str]:
 
 
 class Cli:
-    """`remembrancer ...` in a subprocess, with --db pointing at this test's database."""
+    """`remembrancer ...` in a subprocess, with --db pointing at this test's store: a SQLite file,
+    or a database on a real PostgreSQL (``fresh`` makes another empty one of the same kind)."""
 
-    def __init__(self, tmp_path: Path, db: Path) -> None:
+    def __init__(self, tmp_path: Path, db: Path | str, fresh: Callable[[str], Path | str]) -> None:
         self.tmp = tmp_path
         self.db = db
+        self.fresh = fresh
         self.env = clean_env(tmp_path)
 
+    @property
+    def on_postgres(self) -> bool:
+        return isinstance(self.db, str)
+
+    def shown(self, db: Path | str) -> str:
+        """The store as the commands name it (a URI without its password)."""
+        return redacted(db) if isinstance(db, str) else str(db)
+
     def run(
-        self, *args: str, expect: int = 0, stdin: str | None = None, db: Path | None = None
+        self, *args: str, expect: int = 0, stdin: str | None = None, db: Path | str | None = None
     ) -> subprocess.CompletedProcess[str]:
+        where = [] if args[0] == "copy" else ["--db", str(db or self.db)]  # copy names both stores
         proc = subprocess.run(
-            [str(SCRIPT), *args, "--db", str(db or self.db)],
+            [str(SCRIPT), *args, *where],
             input=stdin,
             stdin=None if stdin is not None else subprocess.DEVNULL,
             capture_output=True,
@@ -79,7 +91,7 @@ class Cli:
             assert "Traceback" not in proc.stderr, proc.stderr
         return proc
 
-    def json(self, *args: str, db: Path | None = None) -> Any:
+    def json(self, *args: str, db: Path | str | None = None) -> Any:
         return json.loads(self.run(*args, "--json", db=db).stdout)
 
     def use_llm(self, api: FakeMessagesAPI) -> None:
@@ -101,17 +113,24 @@ DEPLOY = "Deploy the website with make release"
 def seeded_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Two memories stored by the CLI, made once and copied for each test that reads them."""
     tmp = tmp_path_factory.mktemp("seed")
-    cli = Cli(tmp, tmp / "seed.db")
+    seed = tmp / "seed.db"
+    cli = Cli(tmp, seed, lambda name: tmp / f"{name}.db")
     cli.run("remember", BERLIN, "--tag", "home", "--metadata", '{"source": "chat"}')
     cli.run("remember", DEPLOY, "--tag", "work", "--scope", "proj")
-    return cli.db
+    return seed
 
 
 @pytest.fixture
-def cli(tmp_path: Path, seeded_db: Path) -> Cli:
-    db = tmp_path / "memory.db"
-    shutil.copyfile(seeded_db, db)
-    return Cli(tmp_path, db)
+def cli(
+    tmp_path: Path, seeded_db: Path, store_target: Path | str, another_store: Callable[[str], Path | str]
+) -> Cli:
+    """On each engine: a copy of the seeded file, or the seeded file copied into a fresh
+    Postgres database by `remembrancer copy`."""
+    if isinstance(store_target, str):
+        Cli(tmp_path, store_target, another_store).run("copy", str(seeded_db), store_target)
+    else:
+        shutil.copyfile(seeded_db, store_target)
+    return Cli(tmp_path, store_target, another_store)
 
 
 @pytest.fixture
@@ -144,7 +163,7 @@ def run_serve(cli: Cli, api: FakeMessagesAPI) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
-    assert f"memory store: {cli.db}" in log.read_text()
+    assert f"memory store: {cli.shown(cli.db)}" in log.read_text()
 
 
 def run_remember(cli: Cli, api: FakeMessagesAPI) -> None:
@@ -202,7 +221,7 @@ def run_history(cli: Cli, api: FakeMessagesAPI) -> None:
 
 
 def run_undo(cli: Cli, api: FakeMessagesAPI) -> None:
-    fresh = cli.tmp / "undo.db"
+    fresh = cli.fresh("undo")
     cli.use_llm(api)
     berlin = cli.json("remember", BERLIN, db=fresh)["memory"]["id"]
     api.queue(decision("supersede", ["M1"], reason="moved"))
@@ -223,7 +242,7 @@ def run_undo(cli: Cli, api: FakeMessagesAPI) -> None:
 
 
 def run_review(cli: Cli, api: FakeMessagesAPI) -> None:
-    fresh = cli.tmp / "review.db"
+    fresh = cli.fresh("review")
     cli.use_llm(api)
     cli.json("remember", BERLIN, db=fresh)
     munich = cli.json("remember", "I live in Munich now", db=fresh)  # the fake answers 500
@@ -242,7 +261,7 @@ def run_stats(cli: Cli, api: FakeMessagesAPI) -> None:
     assert (stats["memories"], stats["history_events"]) == (2, 2)
     assert {s["scope"]: s["memories"] for s in stats["scopes"]} == {"default": 1, "proj": 1}
     out = cli.run("stats").stdout
-    assert "memories:   2" in out and str(cli.db) in out
+    assert "memories:   2" in out and cli.shown(cli.db) in out
 
 
 def run_scopes(cli: Cli, api: FakeMessagesAPI) -> None:
@@ -263,14 +282,14 @@ def run_export(cli: Cli, api: FakeMessagesAPI) -> None:
     cli.run("export", str(exported), "--force")
     assert exported.read_text(encoding="utf-8").splitlines() == lines
 
-    copy = cli.tmp / "copy.db"
+    copy = cli.fresh("copy")
     assert "imported 2, skipped 0" in cli.run("import", str(exported), db=copy).stdout
     assert cli.run("export", db=copy).stdout.splitlines() == lines
 
 
 def run_import(cli: Cli, api: FakeMessagesAPI) -> None:
     exported = cli.run("export").stdout
-    copy = cli.tmp / "stdin.db"
+    copy = cli.fresh("stdin")
     report = json.loads(cli.run("import", "-", "--json", stdin=exported, db=copy).stdout)
     assert report == {"imported": 2, "skipped_existing": 0}
     assert "imported 0, skipped 2 already present" in cli.run("import", "-", stdin=exported, db=copy).stdout
@@ -295,12 +314,27 @@ def run_doctor(cli: Cli, api: FakeMessagesAPI) -> None:
 
 def run_backup(cli: Cli, api: FakeMessagesAPI) -> None:
     target = cli.tmp / "backup.db"
+    if cli.on_postgres:  # the server's own tools back a database up
+        error = cli.run("backup", str(target), expect=2).stderr
+        assert "pg_dump" in error and len(error.strip().splitlines()) == 1 and not target.exists()
+        return
     assert f"to {target}" in cli.run("backup", str(target)).stdout
     assert target.stat().st_size > 0
     assert _ids(cli.json("list", db=target)) == _ids(cli.json("list"))
     error = cli.run("backup", str(target), expect=2).stderr
     assert "already exists" in error and len(error.strip().splitlines()) == 1
     assert cli.json("backup", str(cli.tmp / "second.db"))["pages"] > 0
+
+
+def run_copy(cli: Cli, api: FakeMessagesAPI) -> None:
+    """Into an empty store, ids and times kept (the Postgres runs were seeded by a copy from a
+    file); a store that is not empty is refused."""
+    there = cli.fresh("there")
+    copied = cli.json("copy", str(cli.db), str(there))
+    assert (copied["memories"], copied["history_events"]) == (2, 2)
+    assert cli.run("export", db=there).stdout == cli.run("export").stdout
+    refused = cli.run("copy", str(cli.db), str(there), expect=2).stderr
+    assert "already holds 2 memories" in refused and len(refused.strip().splitlines()) == 1
 
 
 RUNNERS: dict[str, Callable[[Cli, FakeMessagesAPI], None]] = {
@@ -319,6 +353,7 @@ RUNNERS: dict[str, Callable[[Cli, FakeMessagesAPI], None]] = {
     "reembed": run_reembed,
     "doctor": run_doctor,
     "backup": run_backup,
+    "copy": run_copy,
 }
 
 
@@ -346,7 +381,8 @@ def test_readme_options_exist(command: str) -> None:
     assert command in known, f"the README shows `remembrancer {command}`, which the parser lacks"
     options = set(known[command]._option_string_actions)
     shown = set(re.findall(r"--[a-z][a-z-]*", readme_subcommands()[command]))
-    assert shown | {"--db", "--json"} <= options, f"{command}: {sorted(shown - options)} not accepted"
+    common = {"--json"} if command == "copy" else {"--db", "--json"}  # copy names both stores
+    assert shown | common <= options, f"{command}: {sorted(shown - options)} not accepted"
 
 
 @pytest.mark.parametrize("command", sorted(RUNNERS))
