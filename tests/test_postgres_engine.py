@@ -14,10 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import httpx2
 import psycopg
 import pytest
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
+from mcp.client.streamable_http import streamable_http_client
 
 from conftest import FakeEmbedder
 from postgres_server import fresh_database, postgres_server
@@ -252,6 +254,93 @@ async def test_servers_racing_on_one_database_store_each_fact_once(tmp_path: Pat
     assert sorted(statuses).count("added") == len(facts), statuses
     assert statuses.count("duplicate") == len(facts), statuses
     assert len(listed["hits"]) == len(facts)
+
+
+class RoundRobin(httpx2.AsyncBaseTransport):
+    """A load balancer in the client: each request goes to the next server's port in turn."""
+
+    def __init__(self, ports: list[int]) -> None:
+        self.ports, self.sent, self.inner = ports, [0] * len(ports), httpx2.AsyncHTTPTransport()
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        turn = sum(self.sent) % len(self.ports)
+        self.sent[turn] += 1
+        request.url = request.url.copy_with(port=self.ports[turn])
+        return await self.inner.handle_async_request(request)
+
+
+@pytest.mark.anyio
+async def test_stateless_servers_behind_a_balancer_answer_any_request(tmp_path: Path, server: Any) -> None:
+    """One client's requests spread over two `serve --transport http --stateless` servers on one
+    database: every call is answered, whichever server gets it, and each sees the other's writes."""
+    uri = fresh_database(server)
+    with (
+        http_server(tmp_path, uri, "http", "--no-auth", "--stateless") as first,
+        http_server(tmp_path, uri, "http", "--no-auth", "--stateless") as second,
+    ):
+        balancer = RoundRobin([first, second])
+        http = httpx2.AsyncClient(transport=balancer, timeout=60)
+        async with Client(
+            streamable_http_client(f"http://127.0.0.1:{first}/mcp", http_client=http)
+        ) as client:
+            stored = [
+                tool_data(
+                    await client.call_tool("remember", {"content": f"Project {name} deploys from {branch}"})
+                )
+                for name, branch in PROJECTS
+            ]
+            assert [memory["status"] for memory in stored] == ["added"] * len(PROJECTS)
+            for name, branch in PROJECTS:
+                hits = tool_data(
+                    await client.call_tool("recall", {"query": f"where does {name} deploy from"})
+                )
+                assert hits["hits"][0]["content"] == f"Project {name} deploys from {branch}"
+        assert min(balancer.sent) >= len(PROJECTS)  # both servers answered calls
+        # A client of an earlier protocol revision (sessions): initialised by one server, its
+        # calls answered by the other.
+        legacy = await _legacy_call(first, second, "recall", {"query": "where does Aurora deploy from"})
+        assert legacy["structuredContent"]["hits"][0]["content"] == "Project Aurora deploys from main"
+
+
+async def _legacy_call(first: int, second: int, tool: str, arguments: dict[str, Any]) -> Any:
+    """initialize on the first server, the call on the second, as the 2025-06-18 revision has it."""
+    headers = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
+    message = {"jsonrpc": "2.0", "id": 1, "method": "initialize"}
+    params = {
+        "protocolVersion": "2025-06-18",
+        "capabilities": {},
+        "clientInfo": {"name": "t", "version": "1"},
+    }
+    async with httpx2.AsyncClient(timeout=60) as http:
+        opened = await http.post(
+            f"http://127.0.0.1:{first}/mcp", headers=headers, json={**message, "params": params}
+        )
+        assert opened.status_code == 200, opened.text
+        if "mcp-session-id" in opened.headers:
+            headers["mcp-session-id"] = opened.headers["mcp-session-id"]
+        headers["mcp-protocol-version"] = "2025-06-18"
+        done = {"jsonrpc": "2.0", "method": "notifications/initialized"}
+        await http.post(f"http://127.0.0.1:{second}/mcp", headers=headers, json=done)
+        call = {
+            "jsonrpc": "2.0",
+            "id": 2,
+            "method": "tools/call",
+            "params": {"name": tool, "arguments": arguments},
+        }
+        answered = await http.post(f"http://127.0.0.1:{second}/mcp", headers=headers, json=call)
+    assert answered.status_code == 200, answered.text
+    body = answered.text
+    if answered.headers["content-type"].startswith("text/event-stream"):
+        body = next(line[5:] for line in body.splitlines() if line.startswith("data:"))
+    return json.loads(body)["result"]
+
+
+def test_sse_refuses_to_be_stateless(tmp_path: Path) -> None:
+    refused = run_cli(
+        tmp_path, "serve", "--transport", "sse", "--stateless", "--no-auth", "--db", str(tmp_path / "m.db")
+    )
+    assert refused.returncode == 2 and "--stateless is for --transport http" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1
 
 
 PROJECTS = [

@@ -55,9 +55,10 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         from remembrancer.auth import load_tokens
         from remembrancer.embeddings import FastEmbedder
         from remembrancer.server import build_server
-        from remembrancer.serving import check_exposure, serve_http
+        from remembrancer.serving import check_exposure, check_stateless, serve_http
         from remembrancer.stdio_guard import serve_stdio
 
+        check_stateless(settings, transport)
         tokens = load_tokens(settings) if transport != "stdio" else []
         if transport != "stdio":
             check_exposure(settings, tokens)  # before anything is opened or loaded
@@ -254,6 +255,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="on loopback only: serve HTTP without a token (env REMEMBRANCER_AUTH=off)",
     )
+    serve.add_argument(
+        "--stateless",
+        action="store_true",
+        help="HTTP without sessions: servers behind one load balancer (env REMEMBRANCER_STATELESS)",
+    )
     serve.set_defaults(run=cmd_serve)
 
     remember = sub.add_parser("remember", parents=[common], help="store a memory")
@@ -349,6 +355,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             port=getattr(args, "port", None),
             default_scope=getattr(args, "scope", None) if args.command == "serve" else None,
             auth="off" if getattr(args, "no_auth", False) else None,
+            stateless=True if getattr(args, "stateless", False) else None,
         )
         quiet = args.command != "serve" and "REMEMBRANCER_LOG_LEVEL" not in os.environ
         _configure_logging("WARNING" if quiet else settings.log_level)

@@ -73,6 +73,9 @@ class Settings(BaseModel):
     auth: str = Field(default="on", pattern="^(on|off)$")
     allowed_hosts: str = ""
     max_request_bytes: int = Field(default=1_048_576, ge=1024)
+    # Streamable HTTP without sessions: each request stands alone, so any of several servers
+    # behind a load balancer can answer it (the tools need nothing a session would keep).
+    stateless: bool = False
 
     @property
     def llm_enabled(self) -> bool:
@@ -147,6 +150,7 @@ ENV_NAMES: dict[str, str] = {
     "auth": "REMEMBRANCER_AUTH",
     "allowed_hosts": "REMEMBRANCER_ALLOWED_HOSTS",
     "max_request_bytes": "REMEMBRANCER_MAX_REQUEST_BYTES",
+    "stateless": "REMEMBRANCER_STATELESS",
 }
 
 

@@ -34,6 +34,14 @@ def check_exposure(settings: Settings, tokens: list[Token]) -> None:
         )
 
 
+def check_stateless(settings: Settings, transport: str) -> None:
+    if settings.stateless and transport != "streamable-http":
+        raise ConfigError(
+            "--stateless is for --transport http: an SSE stream or a stdio pipe belongs to one server"
+            " process (pin each SSE client to one server at the proxy, or use --transport http --stateless)."
+        )
+
+
 def _security(settings: Settings) -> TransportSecuritySettings:
     """Host and Origin checks against DNS rebinding, on every address we bind."""
     hosts = {"127.0.0.1", "localhost", "[::1]"}
@@ -52,6 +60,7 @@ def serve_http(server: MCPServer, settings: Settings, transport: str, tokens: li
     import uvicorn
 
     check_exposure(settings, tokens)
+    check_stateless(settings, transport)
     if transport == "sse":
         app = server.sse_app(
             max_request_body_size=settings.max_request_bytes,
@@ -61,6 +70,7 @@ def serve_http(server: MCPServer, settings: Settings, transport: str, tokens: li
         path = "/sse"
     else:
         app = server.streamable_http_app(
+            stateless_http=settings.stateless,
             max_request_body_size=settings.max_request_bytes,
             transport_security=_security(settings),
             host=settings.host,
