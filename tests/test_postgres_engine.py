@@ -393,3 +393,35 @@ def test_a_write_transaction_on_one_server_waits_for_another_s_to_commit(server:
 
 
 NOW = "2026-11-30T12:00:00.000000+00:00"
+
+
+def test_a_forget_rolled_back_leaves_no_cleanup_behind(server: Any) -> None:
+    """The tables are rewritten after a forget commits, not after one that was rolled back
+    (the next write would otherwise pay for a VACUUM FULL of nothing)."""
+    uri = fresh_database(server)
+    store = open_store(uri)
+    embedder = FakeEmbedder()
+    store.bind_embedding_model(embedder.name, embedder.dim)
+    rows = []
+    for number, text in enumerate(
+        ("the deploy key rotates monthly", "the VPN needs a token", "lunch is at noon")
+    ):
+        memory = NewMemory(f"m_{number:016x}", text, f"h{number}", "default", [], {}, NOW, NOW)
+        rowid = store.insert(memory, float32_bytes(embedder.embed([text])[0]), "test").rowid
+        rows.append(store.get_by_rowids([rowid])[rowid])
+
+    def file_of_memories() -> int:
+        with psycopg.connect(uri) as conn:
+            return int(conn.execute("select pg_relation_filenode('memories')").fetchone()[0])
+
+    try:
+        before = file_of_memories()
+        with pytest.raises(RuntimeError), store.transaction():
+            store.delete([rows[0]], NOW, "test")
+            raise RuntimeError("the caller failed after the forget")
+        store.record_sighting(rows[1].rowid, rows[1].id, NOW, {}, "test")  # the next write
+        assert file_of_memories() == before and store.counts()["memories"] == 3
+        store.delete([rows[2]], NOW, "test")
+        assert file_of_memories() != before  # a committed forget rewrites the table
+    finally:
+        store.close()

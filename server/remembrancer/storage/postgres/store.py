@@ -44,14 +44,19 @@ class PostgresStore(StoreDecisions, PostgresReads, PostgresCopying):
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        with self.lock, translated(self.busy_timeout), self.conn.transaction():
-            self._depth += 1
-            try:
-                if self._depth == 1:
-                    self.conn.execute("select pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
-                yield
-            finally:
-                self._depth -= 1
+        try:
+            with self.lock, translated(self.busy_timeout), self.conn.transaction():
+                self._depth += 1
+                try:
+                    if self._depth == 1:
+                        self.conn.execute("select pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+                    yield
+                finally:
+                    self._depth -= 1
+        except BaseException:
+            if self._depth == 0:  # rolled back: nothing was forgotten, nothing to clean up
+                self._forgotten = False
+            raise
         if self._depth == 0 and self._forgotten:
             self._forgotten = False
             self._vacuum()
