@@ -412,7 +412,9 @@ def test_a_forget_rolled_back_leaves_no_cleanup_behind(server: Any) -> None:
 
     def file_of_memories() -> int:
         with psycopg.connect(uri) as conn:
-            return int(conn.execute("select pg_relation_filenode('memories')").fetchone()[0])
+            found = conn.execute("select pg_relation_filenode('memories')").fetchone()
+            assert found is not None
+            return int(found[0])
 
     try:
         before = file_of_memories()
