@@ -115,7 +115,7 @@ def http_server(
             stdout=out,
             stderr=subprocess.STDOUT,
             cwd=tmp_path,
-            env={**os.environ, **server_env(tmp_path)},
+            env={**os.environ, **server_env(tmp_path), **(env or {})},
         )
     try:
         wait_for_port(port, proc, log, timeout)

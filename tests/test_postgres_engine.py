@@ -276,7 +276,7 @@ async def test_stateless_servers_behind_a_balancer_answer_any_request(tmp_path: 
     uri = fresh_database(server)
     with (
         http_server(tmp_path, uri, "http", "--no-auth", "--stateless") as first,
-        http_server(tmp_path, uri, "http", "--no-auth", "--stateless") as second,
+        http_server(tmp_path, uri, "http", "--no-auth", env={"REMEMBRANCER_STATELESS": "true"}) as second,
     ):
         balancer = RoundRobin([first, second])
         http = httpx2.AsyncClient(transport=balancer, timeout=60)
