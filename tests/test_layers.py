@@ -40,6 +40,7 @@ LAYERS = {
         "comparison",
         "lexicon",
         "llm_judge",
+        "llm_providers",
         "embeddings",
         "tokens",
         "validation",

@@ -232,7 +232,7 @@ def test_doctor_asks_the_configured_llm_once(tmp_path: Path, db: Path, reply: Re
         assert verdict in done.stdout, done.stdout
         assert api.calls == 1 and api.requests[0]["body"]["max_tokens"] == 1
         offline = _run(tmp_path, "doctor", "--offline", "--db", str(db), env=env)
-        assert "[ok] llm: ANTHROPIC_API_KEY is set, model m-1; not contacted (--offline)" in offline.stdout
+        assert f"[ok] llm: anthropic provider at {api.url}, model m-1; not contacted (--offline)" in offline.stdout
         assert api.calls == 1
     finally:
         api.stop()

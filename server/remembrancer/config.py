@@ -10,10 +10,10 @@ import os
 from collections.abc import Mapping
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from remembrancer.errors import ConfigError
 from remembrancer.storage.rows import is_database_uri
@@ -60,9 +60,13 @@ class Settings(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(default=8765, ge=1, le=65535)
     log_level: str = "INFO"
-    anthropic_api_key: str | None = Field(default=None, repr=False)
-    llm_model: str = DEFAULT_LLM_MODEL
+    # The LLM judge: Anthropic's Messages API, or any OpenAI-compatible chat-completions server.
+    llm_provider: Literal["anthropic", "openai"] = "anthropic"
+    llm_api_key: str | None = Field(default=None, repr=False)
+    anthropic_api_key: str | None = Field(default=None, repr=False)  # kept for the anthropic provider
+    llm_model: str | None = None  # the provider's default: DEFAULT_LLM_MODEL for Anthropic
     llm_base_url: str | None = None
+    anthropic_base_url: str | None = None  # kept for the anthropic provider
     llm_timeout: float = Field(default=4.0, gt=0, le=120)
     llm_budget: float = Field(default=6.0, gt=0, le=300)
     llm_max_retries: int = Field(default=2, ge=0, le=10)
@@ -78,8 +82,38 @@ class Settings(BaseModel):
     stateless: bool = False
 
     @property
+    def llm_key(self) -> str | None:
+        """The API key the judge sends (a local OpenAI-compatible server may need none)."""
+        if self.llm_api_key:
+            return self.llm_api_key
+        return self.anthropic_api_key if self.llm_provider == "anthropic" else None
+
+    @property
+    def llm_endpoint(self) -> str | None:
+        """The base URL the judge calls; None: the provider's own API."""
+        if self.llm_base_url:
+            return self.llm_base_url
+        return self.anthropic_base_url if self.llm_provider == "anthropic" else None
+
+    @property
+    def judge_model(self) -> str:
+        return self.llm_model or DEFAULT_LLM_MODEL
+
+    @property
     def llm_enabled(self) -> bool:
-        return bool(self.anthropic_api_key)
+        """Anthropic needs a key; an OpenAI-compatible server needs a key or a base URL."""
+        if self.llm_provider == "anthropic":
+            return bool(self.llm_key)
+        return bool(self.llm_key or self.llm_endpoint)
+
+    @model_validator(mode="after")
+    def _openai_needs_a_model(self) -> Settings:
+        if self.llm_provider == "openai" and self.llm_enabled and not self.llm_model:
+            raise ValueError(
+                "REMEMBRANCER_LLM_PROVIDER=openai needs REMEMBRANCER_LLM_MODEL: the name of a model"
+                " the server serves (e.g. llama3.2 on Ollama)"
+            )
+        return self
 
     @property
     def zone(self) -> tzinfo:
@@ -137,9 +171,12 @@ ENV_NAMES: dict[str, str] = {
     "host": "REMEMBRANCER_HOST",
     "port": "REMEMBRANCER_PORT",
     "log_level": "REMEMBRANCER_LOG_LEVEL",
+    "llm_provider": "REMEMBRANCER_LLM_PROVIDER",
+    "llm_api_key": "REMEMBRANCER_LLM_API_KEY",
     "anthropic_api_key": "ANTHROPIC_API_KEY",
     "llm_model": "REMEMBRANCER_LLM_MODEL",
-    "llm_base_url": "ANTHROPIC_BASE_URL",
+    "llm_base_url": "REMEMBRANCER_LLM_BASE_URL",
+    "anthropic_base_url": "ANTHROPIC_BASE_URL",
     "llm_timeout": "REMEMBRANCER_LLM_TIMEOUT",
     "llm_budget": "REMEMBRANCER_LLM_BUDGET",
     "llm_max_retries": "REMEMBRANCER_LLM_MAX_RETRIES",
@@ -160,9 +197,12 @@ def _validated(values: Mapping[str, Any]) -> Settings:
     except ValidationError as exc:
         problems = []
         for error in exc.errors():
-            field = str(error["loc"][0]) if error["loc"] else "?"
-            name = ENV_NAMES.get(field, field)
-            problems.append(f"{name}: {error['msg']}")
+            message = error["msg"].removeprefix("Value error, ")
+            if not error["loc"]:  # a rule across settings names them itself
+                problems.append(message)
+                continue
+            field = str(error["loc"][0])
+            problems.append(f"{ENV_NAMES.get(field, field)}: {message}")
         raise ConfigError("invalid configuration: " + "; ".join(problems)) from None
 
 

@@ -22,7 +22,7 @@ from remembrancer.comparison import compare, values_only_in
 from remembrancer.config import Settings
 from remembrancer.dedup import RELATED_SIMILARITY, Candidate, Decision, LocalJudge
 from remembrancer.errors import InvalidInput, JudgeUnavailable
-from remembrancer.llm_judge import AnthropicJudge
+from remembrancer.llm_judge import LLMJudge
 from remembrancer.models import FactOutcome
 from remembrancer.storage import Storage
 from remembrancer.storage.rows import MemoryRow, NewMemory
@@ -80,7 +80,7 @@ class Curator:
         store: Storage,
         embed: Callable[[Sequence[str]], list[bytes]],
         settings: Settings,
-        llm: AnthropicJudge | None,
+        llm: LLMJudge | None,
     ) -> None:
         self.store = store
         self.embed = embed

@@ -85,13 +85,15 @@ def _database(settings: Settings) -> Callable[[], str]:
 
 
 def _llm(settings: Settings, offline: bool) -> str:
-    if not settings.anthropic_api_key:
-        return "no LLM configured: the local judge deduplicates; nothing leaves this machine"
-    if offline:
-        return f"ANTHROPIC_API_KEY is set, model {settings.llm_model}; not contacted (--offline)"
-    from remembrancer.llm_judge import AnthropicJudge
+    from remembrancer.llm_judge import make_judge
 
-    return AnthropicJudge(settings).probe()
+    judge = make_judge(settings)
+    if judge is None:
+        return "no LLM configured: the local judge deduplicates; nothing leaves this machine"
+    where = f"{settings.llm_provider} provider at {judge.provider.where}, model {judge.model}"
+    if offline:
+        return f"{where}; not contacted (--offline)"
+    return judge.probe()
 
 
 def run_checks(settings: Settings, *, offline: bool = False) -> list[Check]:

@@ -1,4 +1,6 @@
-"""The LLM judge and passage splitter, on Anthropic's Messages API with forced tool use.
+"""The LLM judge and passage splitter, on any provider (``llm_providers.py``): Anthropic's
+Messages API or an OpenAI-compatible chat-completions server, with forced tool use where the
+server supports it and a JSON answer where it does not.
 
 Candidates are shown to the model under small local labels (M1, M2, ...) and mapped back
 here; an answer naming anything else, or failing validation, raises ``JudgeUnavailable``.
@@ -13,7 +15,8 @@ import logging
 import time
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, Literal, TypeVar
+from types import ModuleType
+from typing import Any, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, Field, ValidationError
 
@@ -80,51 +83,56 @@ def judge_prompt(content: str, labels: dict[str, Candidate]) -> str:
     return f"<stored>\n{stored}\n</stored>\n<new>{_data(content)}</new>"
 
 
-class AnthropicJudge:
-    """One structured question per call; the client retries 429/5xx a bounded number of times."""
+class Provider(Protocol):
+    """One LLM API: a structured question answered as a dict (by tool call or JSON), and the
+    smallest real request, for `doctor`. Failures raise ``JudgeUnavailable``; ``ping`` raises
+    the SDK's own error, which ``refusal`` reads."""
 
-    def __init__(self, settings: Settings, client: Any = None) -> None:
-        self.model = settings.llm_model
+    where: str  # the endpoint, as a person would name it
+    sdk: ModuleType  # anthropic or openai: their error classes share names
+
+    def ask(self, system: str, prompt: str, tool: str, description: str, schema: dict[str, Any]) -> Any: ...
+    def ping(self, timeout: float) -> None: ...
+    def warm_up(self) -> None: ...
+
+
+def refusal(sdk: ModuleType, exc: Exception, where: str, model: str, settings: Settings) -> str:
+    """What a failed ping means for a person: unreachable, auth refused, model unknown, other."""
+    key, url = (
+        ("ANTHROPIC_API_KEY or REMEMBRANCER_LLM_API_KEY", "ANTHROPIC_BASE_URL or REMEMBRANCER_LLM_BASE_URL")
+        if settings.llm_provider == "anthropic"
+        else ("REMEMBRANCER_LLM_API_KEY", "REMEMBRANCER_LLM_BASE_URL")
+    )
+    if isinstance(exc, sdk.AuthenticationError):
+        return f"auth refused by {where}: check {key}"
+    if isinstance(exc, sdk.PermissionDeniedError):
+        return f"{where} refused this key the model {model!r}"
+    if isinstance(exc, sdk.NotFoundError):
+        return f"model unknown: {where} has no model {model!r}; set REMEMBRANCER_LLM_MODEL"
+    if isinstance(exc, sdk.APIConnectionError | sdk.APITimeoutError):
+        return f"unreachable: {where} ({type(exc).__name__}); check {url} and the network"
+    if isinstance(exc, sdk.APIStatusError):
+        return f"{where} answered HTTP {exc.status_code}: {str(exc.message)[:120]}"
+    return f"{where} failed: {type(exc).__name__}: {exc}"
+
+
+class LLMJudge:
+    """The judge and passage splitter on any provider: labels, escaping, validation and the
+    mapping back to memory ids are here, once; the provider only carries the question."""
+
+    def __init__(self, settings: Settings, provider: Provider) -> None:
+        self.model = settings.judge_model
+        self.provider = provider
         self._settings = settings
-        self._client = client
-
-    def _get_client(self) -> Any:
-        if self._client is None:
-            import anthropic  # heavy; imported on first use, never at start-up
-
-            self._client = anthropic.Anthropic(
-                api_key=self._settings.anthropic_api_key,
-                base_url=self._settings.llm_base_url,
-                timeout=self._settings.llm_timeout,
-                max_retries=self._settings.llm_max_retries,
-            )
-        return self._client
 
     def warm_up(self) -> None:
         """Import the SDK and build the client ahead of the first judgement (it takes a while)."""
-        self._get_client()
+        self.provider.warm_up()
 
     def _ask(self, system: str, prompt: str, tool: str, description: str, answer: type[AnswerT]) -> AnswerT:
-        import anthropic
-
+        raw = self.provider.ask(system, prompt, tool, description, answer.model_json_schema())
         try:
-            message = self._get_client().messages.create(
-                model=self.model,
-                max_tokens=1024,
-                system=system,
-                messages=[{"role": "user", "content": prompt}],
-                tools=[
-                    {"name": tool, "description": description, "input_schema": answer.model_json_schema()}
-                ],
-                tool_choice={"type": "tool", "name": tool},
-            )
-        except anthropic.APIError as exc:
-            raise JudgeUnavailable(f"LLM call failed: {type(exc).__name__}: {exc}") from exc
-        blocks = [block for block in message.content if getattr(block, "type", None) == "tool_use"]
-        if not blocks:
-            raise JudgeUnavailable("LLM answered without calling the tool")
-        try:
-            return answer.model_validate(blocks[0].input)
+            return answer.model_validate(raw)
         except ValidationError as exc:
             raise JudgeUnavailable(f"LLM answer is malformed: {exc.errors()[0]['msg']}") from exc
 
@@ -132,29 +140,14 @@ class AnthropicJudge:
         """One minimal real request to the configured endpoint and model: what it answered and
         how fast, or ``JudgeUnavailable`` saying which of unreachable / auth refused / model
         unknown / other it was."""
-        import anthropic
-
-        client = self._get_client().with_options(timeout=timeout, max_retries=0)
-        where = self._settings.llm_base_url or "Anthropic's API"
+        where = self.provider.where
         started = time.perf_counter()
         try:
-            client.messages.create(
-                model=self.model, max_tokens=1, messages=[{"role": "user", "content": "ping"}]
-            )
-        except anthropic.AuthenticationError:
-            raise JudgeUnavailable(f"auth refused by {where}: check ANTHROPIC_API_KEY") from None
-        except anthropic.PermissionDeniedError:
-            raise JudgeUnavailable(f"{where} refused this key the model {self.model!r}") from None
-        except anthropic.NotFoundError:
+            self.provider.ping(timeout)
+        except self.provider.sdk.APIError as exc:
             raise JudgeUnavailable(
-                f"model unknown: {where} has no model {self.model!r}; set REMEMBRANCER_LLM_MODEL"
+                refusal(self.provider.sdk, exc, where, self.model, self._settings)
             ) from None
-        except (anthropic.APIConnectionError, anthropic.APITimeoutError) as exc:
-            raise JudgeUnavailable(
-                f"unreachable: {where} ({type(exc).__name__}); check ANTHROPIC_BASE_URL and the network"
-            ) from None
-        except anthropic.APIStatusError as exc:
-            raise JudgeUnavailable(f"{where} answered HTTP {exc.status_code}: {exc.message[:120]}") from None
         elapsed = (time.perf_counter() - started) * 1000
         return f"reachable: {where} answered with model {self.model} in {elapsed:.0f} ms"
 
@@ -187,3 +180,12 @@ class AnthropicJudge:
         if not facts:
             raise JudgeUnavailable("LLM found no facts in the passage")
         return facts
+
+
+def make_judge(settings: Settings) -> LLMJudge | None:
+    """The judge the settings configure, or None when no LLM is."""
+    if not settings.llm_enabled:
+        return None
+    from remembrancer.llm_providers import PROVIDERS
+
+    return LLMJudge(settings, PROVIDERS[settings.llm_provider](settings))

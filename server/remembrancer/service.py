@@ -20,7 +20,7 @@ from remembrancer.config import Settings
 from remembrancer.curation import Curator, Fact, call_with_deadline
 from remembrancer.embeddings import Embedder
 from remembrancer.errors import InvalidInput, JudgeUnavailable, NotFound
-from remembrancer.llm_judge import AnthropicJudge
+from remembrancer.llm_judge import LLMJudge, make_judge
 from remembrancer.models import (
     ExportRecord,
     ForgetResult,
@@ -83,7 +83,7 @@ def _within_budget(
 
 class MemoryService:
     def __init__(
-        self, store: Storage, embedder: Embedder, settings: Settings, llm: AnthropicJudge | None = None
+        self, store: Storage, embedder: Embedder, settings: Settings, llm: LLMJudge | None = None
     ) -> None:
         self.store = store
         self.embedder = embedder
@@ -103,7 +103,7 @@ class MemoryService:
             except BaseException:
                 store.close()
                 raise
-        llm = AnthropicJudge(settings) if settings.llm_enabled else None
+        llm = make_judge(settings)
         return cls(store, embedder, settings, llm)
 
     def close(self) -> None:
