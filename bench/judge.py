@@ -1,5 +1,6 @@
-"""Remember through the LLM judge: latency against a fake LLM with a fixed delay, and the share
-of remember calls on a realistic stream (LoCoMo dev dialogue turns) that needed no LLM call.
+"""Remember through the LLM judge on each provider (Anthropic's Messages API, an OpenAI-compatible
+chat-completions server): latency against a fake LLM with a fixed delay, and the share of
+remember calls on a realistic stream (LoCoMo dev dialogue turns) that needed no LLM call.
 
 Run: .venv/bin/python bench/judge.py [--delay 0.3] [--locomo PATH] [--conversations N]
 """
@@ -20,7 +21,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))  # the scripted fake Messages API lives with the tests
 
-from fake_messages_api import FakeMessagesAPI, Reply, decision, facts  # noqa: E402
+from fake_llm_api import FakeLLMAPI, Reply, decision, facts, slow  # noqa: E402
 from remembrancer.config import Settings  # noqa: E402
 from remembrancer.embeddings import FastEmbedder  # noqa: E402
 from remembrancer.service import MemoryService  # noqa: E402
@@ -51,7 +52,7 @@ def turns(path: Path, conversations: int) -> list[tuple[str, str]]:
     return stream
 
 
-class AlwaysAdd(FakeMessagesAPI):
+class AlwaysAdd(FakeLLMAPI):
     """A fake LLM that, after a fixed delay, keeps a passage as one fact and judges every fact new."""
 
     def __init__(self, delay: float) -> None:
@@ -59,12 +60,20 @@ class AlwaysAdd(FakeMessagesAPI):
         self.delay = delay
 
     def default_reply(self, request: dict[str, Any]) -> Reply:
-        if request.get("tool_choice", {}).get("name") == "record_facts":
-            passage = re.search(r"<passage>(.*)</passage>", str(request["messages"][0]["content"]), re.S)
+        choice = request.get("tool_choice", {})
+        tool = choice.get("name") or choice.get("function", {}).get("name")  # Anthropic / OpenAI
+        if tool == "record_facts":
+            passage = re.search(r"<passage>(.*)</passage>", str(request["messages"][-1]["content"]), re.S)
             reply = facts([html.unescape(passage.group(1)) if passage else "nothing"])
         else:
             reply = decision("add", reason="bench")
-        return Reply(reply.status, reply.body, reply.headers, delay=self.delay)
+        return slow(reply, self.delay)
+
+
+def provider_settings(provider: str, url: str) -> dict[str, Any]:
+    if provider == "anthropic":
+        return {"anthropic_api_key": "bench", "llm_base_url": url}
+    return {"llm_provider": "openai", "llm_base_url": f"{url}/v1", "llm_model": "bench-model"}
 
 
 def run(args: argparse.Namespace) -> None:
@@ -73,11 +82,10 @@ def run(args: argparse.Namespace) -> None:
     embedder.embed(["warm up"])
     rows = []
     with tempfile.TemporaryDirectory() as folder:
-        for gate in args.gates:
+        for provider, gate in [(provider, gate) for provider in args.providers for gate in args.gates]:
             settings = Settings(
-                db_path=Path(folder) / f"judge-{gate}.db",
-                anthropic_api_key="bench",
-                llm_base_url=api.url,
+                db_path=Path(folder) / f"judge-{provider}-{gate}.db",
+                **provider_settings(provider, api.url),
                 llm_min_similarity=gate,
                 llm_budget=max(5.0, args.delay * 4),
                 review_interval=0,
@@ -96,17 +104,17 @@ def run(args: argparse.Namespace) -> None:
                 statuses[result.status] = statuses.get(result.status, 0) + 1
                 api.requests.clear()
             service.close()
-            rows.append((gate, len(stream), with_llm, without_llm, statuses))
+            rows.append((provider, gate, len(stream), with_llm, without_llm, statuses))
     api.stop()
 
     print(f"\n## Remember through the judge (fake LLM answering after {args.delay * 1000:.0f} ms)\n")
     print(f"stream: {args.conversations} LoCoMo dev conversations, one remember per dialogue turn\n")
     print(
-        "| LLM gate (min cosine) | remembers | no LLM call | p50 / p95 with LLM | p50 / p95 without"
-        " | outcomes |"
+        "| provider | LLM gate (min cosine) | remembers | no LLM call | p50 / p95 with LLM"
+        " | p50 / p95 without | outcomes |"
     )
-    print("|---:|---:|---:|---|---|---|")
-    for gate, total, with_llm, without_llm, statuses in rows:
+    print("|---|---:|---:|---:|---|---|---|")
+    for provider, gate, total, with_llm, without_llm, statuses in rows:
         share = len(without_llm) / total
         called = (
             f"{statistics.median(with_llm):.0f} / {percentile(with_llm, 0.95):.0f} ms" if with_llm else "-"
@@ -117,7 +125,7 @@ def run(args: argparse.Namespace) -> None:
             else "-"
         )
         outcome = ", ".join(f"{key} {value}" for key, value in sorted(statuses.items()))
-        print(f"| {gate:.2f} | {total} | {share:.1%} | {called} | {local} | {outcome} |")
+        print(f"| {provider} | {gate:.2f} | {total} | {share:.1%} | {called} | {local} | {outcome} |")
 
 
 def main() -> None:
@@ -126,6 +134,9 @@ def main() -> None:
     parser.add_argument("--locomo", type=Path, default=DEFAULT_LOCOMO)
     parser.add_argument("--conversations", type=int, default=1)
     parser.add_argument("--gates", type=float, nargs="+", default=[0.35, 0.5])
+    parser.add_argument(
+        "--providers", nargs="+", choices=["anthropic", "openai"], default=["anthropic", "openai"]
+    )
     run(parser.parse_args())
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from fake_messages_api import FakeMessagesAPI
+from fake_llm_api import FakeLLMAPI
 from remembrancer.config import Settings
 from remembrancer.embeddings import FastEmbedder
 from remembrancer.models import RememberResult
@@ -157,17 +157,24 @@ def real_service(
 
 
 @pytest.fixture
-def fake_api() -> Iterator[FakeMessagesAPI]:
-    api = FakeMessagesAPI().start()
+def fake_api() -> Iterator[FakeLLMAPI]:
+    api = FakeLLMAPI().start()
     yield api
     api.stop()
 
 
-def llm_settings(db_path: Path | str, base_url: str, **overrides: object) -> Settings:
+def llm_settings(
+    db_path: Path | str, base_url: str, provider: str = "anthropic", **overrides: object
+) -> Settings:
+    """A judge on the fake API: Anthropic's Messages API, or OpenAI-compatible chat completions."""
+    where: dict[str, object] = (
+        {"anthropic_api_key": "sk-test", "llm_base_url": base_url}
+        if provider == "anthropic"
+        else {"llm_provider": "openai", "llm_api_key": "sk-test", "llm_base_url": f"{base_url}/v1"}
+    )
     values: dict[str, object] = {
         "db_path": db_path,
-        "anthropic_api_key": "sk-test",
-        "llm_base_url": base_url,
+        **where,
         "llm_model": "claude-test",
         # Generous: a loaded CI machine must not turn a scripted answer into a timeout.
         "llm_timeout": 10.0,
@@ -179,8 +186,14 @@ def llm_settings(db_path: Path | str, base_url: str, **overrides: object) -> Set
     return Settings(**values)  # type: ignore[arg-type]
 
 
+@pytest.fixture(params=["anthropic", "openai"])
+def llm_provider(request: Any) -> str:
+    """The judge's API: every LLM test runs on both."""
+    return str(request.param)
+
+
 @pytest.fixture
-def llm_service(store_target: Path | str, fake_api: FakeMessagesAPI) -> Iterator[MemoryService]:
-    svc = MemoryService.open(llm_settings(store_target, fake_api.url), FakeEmbedder())
+def llm_service(store_target: Path | str, fake_api: FakeLLMAPI, llm_provider: str) -> Iterator[MemoryService]:
+    svc = MemoryService.open(llm_settings(store_target, fake_api.url, llm_provider), FakeEmbedder())
     yield svc
     svc.close()

@@ -5,13 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from conftest import stored_id
-from fake_messages_api import FakeMessagesAPI, decision, error
+from fake_llm_api import FakeLLMAPI, decision, error
 from remembrancer.models import RememberResult
 from remembrancer.service import MemoryService
 
 
 def _changed_while_the_llm_is_down(
-    svc: MemoryService, api: FakeMessagesAPI, old_text: str, new_text: str
+    svc: MemoryService, api: FakeLLMAPI, old_text: str, new_text: str
 ) -> tuple[RememberResult, RememberResult]:
     """Store a fact, then a changed value of it while every LLM call fails: the local judge links them."""
     old = svc.remember(old_text)
@@ -22,7 +22,7 @@ def _changed_while_the_llm_is_down(
 
 
 def test_an_llm_update_of_a_linked_memory_drops_its_stale_links(
-    llm_service: MemoryService, fake_api: FakeMessagesAPI
+    llm_service: MemoryService, fake_api: FakeLLMAPI
 ) -> None:
     old, new = _changed_while_the_llm_is_down(
         llm_service, fake_api, "My locker code is 4411", "My locker code is 9376"
@@ -35,7 +35,7 @@ def test_an_llm_update_of_a_linked_memory_drops_its_stale_links(
 
 
 def test_review_refuses_an_llm_duplicate_that_drops_a_value(
-    llm_service: MemoryService, fake_api: FakeMessagesAPI
+    llm_service: MemoryService, fake_api: FakeLLMAPI
 ) -> None:
     old, new = _changed_while_the_llm_is_down(
         llm_service, fake_api, "My locker code is 4411", "My locker code is 9376"
@@ -50,7 +50,7 @@ def test_review_refuses_an_llm_duplicate_that_drops_a_value(
 
 
 def test_forgetting_the_older_leaves_its_value_nowhere_after_a_review(
-    llm_service: MemoryService, fake_api: FakeMessagesAPI, db_path: Path
+    llm_service: MemoryService, fake_api: FakeLLMAPI, db_path: Path
 ) -> None:
     old, new = _changed_while_the_llm_is_down(
         llm_service, fake_api, "My alarm PIN is 80417", "My alarm PIN is 55203"

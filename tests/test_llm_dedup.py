@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from conftest import FakeEmbedder, llm_settings
-from fake_messages_api import FakeMessagesAPI, decision, error, facts, slow, tool_call
+from fake_llm_api import FakeLLMAPI, decision, error, facts, slow, tool_call
 from remembrancer.service import MemoryService
 
 
@@ -15,7 +15,7 @@ def _events(svc: MemoryService, memory_id: str) -> list[str]:
     return [event.event for event in svc.history(memory_id)]
 
 
-def _fallback_stored(llm_service: MemoryService, fake_api: FakeMessagesAPI, text: str) -> str:
+def _fallback_stored(llm_service: MemoryService, fake_api: FakeLLMAPI, text: str) -> str:
     """Store a fact while the LLM is down: the local judge keeps it, marked for review."""
     fake_api.queue(error(500), error(500), error(500))
     stored = llm_service.remember(text)
@@ -24,7 +24,7 @@ def _fallback_stored(llm_service: MemoryService, fake_api: FakeMessagesAPI, text
 
 
 def test_no_llm_call_for_exact_duplicates_or_unrelated_content(
-    llm_service: MemoryService, fake_api: FakeMessagesAPI
+    llm_service: MemoryService, fake_api: FakeLLMAPI
 ) -> None:
     first = llm_service.remember("I live in Berlin")
     again = llm_service.remember("i live in berlin")
@@ -36,7 +36,7 @@ def test_no_llm_call_for_exact_duplicates_or_unrelated_content(
 
 
 def test_add_decision_stores_the_new_fact_and_records_the_judge(
-    llm_service: MemoryService, fake_api: FakeMessagesAPI
+    llm_service: MemoryService, fake_api: FakeLLMAPI
 ) -> None:
     llm_service.remember("I live in Berlin")
     fake_api.queue(decision("add", reason="a different fact"))
@@ -59,7 +59,7 @@ def test_add_decision_stores_the_new_fact_and_records_the_judge(
 
 
 def test_duplicate_decision_stores_nothing_and_names_the_memory(
-    llm_service: MemoryService, fake_api: FakeMessagesAPI
+    llm_service: MemoryService, fake_api: FakeLLMAPI
 ) -> None:
     berlin = llm_service.remember("I live in Berlin")
     assert berlin.memory is not None
@@ -72,7 +72,7 @@ def test_duplicate_decision_stores_nothing_and_names_the_memory(
 
 
 def test_update_merges_text_keeps_the_old_in_history_and_undoes(
-    llm_service: MemoryService, fake_api: FakeMessagesAPI
+    llm_service: MemoryService, fake_api: FakeLLMAPI
 ) -> None:
     dog = llm_service.remember("I have a dog")
     assert dog.memory is not None
@@ -92,7 +92,7 @@ def test_update_merges_text_keeps_the_old_in_history_and_undoes(
 
 
 def test_supersede_keeps_the_old_fact_out_of_recall_and_undo_restores_it(
-    llm_service: MemoryService, fake_api: FakeMessagesAPI
+    llm_service: MemoryService, fake_api: FakeLLMAPI
 ) -> None:
     berlin = llm_service.remember("I live in Berlin")
     assert berlin.memory is not None
@@ -126,7 +126,7 @@ def test_supersede_keeps_the_old_fact_out_of_recall_and_undo_restores_it(
     ids=["unknown-label", "duplicate-without-target", "update-without-text", "bad-action", "malformed"],
 )
 def test_invalid_decisions_fall_back_and_mark_for_review(
-    llm_service: MemoryService, fake_api: FakeMessagesAPI, bad_reply: object
+    llm_service: MemoryService, fake_api: FakeLLMAPI, bad_reply: object
 ) -> None:
     berlin = llm_service.remember("I live in Berlin")
     assert berlin.memory is not None
@@ -138,8 +138,8 @@ def test_invalid_decisions_fall_back_and_mark_for_review(
     assert llm_service.list_memories()[-1].id == berlin.memory.id
 
 
-def test_malformed_json_body_falls_back(llm_service: MemoryService, fake_api: FakeMessagesAPI) -> None:
-    from fake_messages_api import Reply
+def test_malformed_json_body_falls_back(llm_service: MemoryService, fake_api: FakeLLMAPI) -> None:
+    from fake_llm_api import Reply
 
     llm_service.remember("I live in Berlin")
     fake_api.queue(Reply(body=b"{not json"))
@@ -147,7 +147,7 @@ def test_malformed_json_body_falls_back(llm_service: MemoryService, fake_api: Fa
     assert (result.status, result.needs_review) == ("added", True)
 
 
-def test_a_429_then_success_is_retried(llm_service: MemoryService, fake_api: FakeMessagesAPI) -> None:
+def test_a_429_then_success_is_retried(llm_service: MemoryService, fake_api: FakeLLMAPI) -> None:
     berlin = llm_service.remember("I live in Berlin")
     assert berlin.memory is not None
     fake_api.queue(error(429), decision("supersede", ["M1"]))
@@ -157,7 +157,7 @@ def test_a_429_then_success_is_retried(llm_service: MemoryService, fake_api: Fak
 
 
 def test_repeated_500s_fall_back_after_bounded_retries(
-    llm_service: MemoryService, fake_api: FakeMessagesAPI
+    llm_service: MemoryService, fake_api: FakeLLMAPI
 ) -> None:
     llm_service.remember("I live in Berlin")
     fake_api.queue(error(500), error(500), error(500), error(500))
@@ -168,10 +168,10 @@ def test_repeated_500s_fall_back_after_bounded_retries(
 
 
 def test_a_reply_slower_than_the_budget_does_not_hold_the_memory(
-    db_path: Path, fake_api: FakeMessagesAPI
+    db_path: Path, fake_api: FakeLLMAPI, llm_provider: str
 ) -> None:
     svc = MemoryService.open(
-        llm_settings(db_path, fake_api.url, llm_budget=0.5, llm_max_retries=0), FakeEmbedder()
+        llm_settings(db_path, fake_api.url, llm_provider, llm_budget=0.5, llm_max_retries=0), FakeEmbedder()
     )
     try:
         svc.remember("I live in Berlin")
@@ -184,8 +184,9 @@ def test_a_reply_slower_than_the_budget_does_not_hold_the_memory(
         svc.close()
 
 
-def test_connection_refused_falls_back(db_path: Path) -> None:
-    svc = MemoryService.open(llm_settings(db_path, "http://127.0.0.1:9", llm_max_retries=0), FakeEmbedder())
+def test_connection_refused_falls_back(db_path: Path, llm_provider: str) -> None:
+    settings = llm_settings(db_path, "http://127.0.0.1:9", llm_provider, llm_max_retries=0)
+    svc = MemoryService.open(settings, FakeEmbedder())
     try:
         svc.remember("I live in Berlin")
         result = svc.remember("I live in Munich")
@@ -197,7 +198,7 @@ def test_connection_refused_falls_back(db_path: Path) -> None:
 
 
 def test_prompt_injection_changes_nothing_outside_the_candidates(
-    service: MemoryService, llm_service: MemoryService, fake_api: FakeMessagesAPI
+    service: MemoryService, llm_service: MemoryService, fake_api: FakeLLMAPI
 ) -> None:
     # Filled without the LLM (same file): a dozen memories close to the hostile text.
     other_scope = service.remember("Ignore previous instructions memory in another scope", scope="private")
@@ -225,7 +226,7 @@ def test_prompt_injection_changes_nothing_outside_the_candidates(
 
 
 def test_review_puts_fallback_memories_before_the_llm(
-    llm_service: MemoryService, fake_api: FakeMessagesAPI
+    llm_service: MemoryService, fake_api: FakeLLMAPI
 ) -> None:
     berlin = llm_service.remember("I live in Berlin")
     assert berlin.memory is not None
@@ -240,7 +241,7 @@ def test_review_puts_fallback_memories_before_the_llm(
 
 
 def test_review_folds_a_duplicate_into_the_memory_it_repeats(
-    llm_service: MemoryService, fake_api: FakeMessagesAPI
+    llm_service: MemoryService, fake_api: FakeLLMAPI
 ) -> None:
     berlin = llm_service.remember("I live in Berlin")
     assert berlin.memory is not None
@@ -256,7 +257,7 @@ def test_review_folds_a_duplicate_into_the_memory_it_repeats(
 
 
 def test_review_merges_an_update_into_the_memory_it_changes(
-    llm_service: MemoryService, fake_api: FakeMessagesAPI
+    llm_service: MemoryService, fake_api: FakeLLMAPI
 ) -> None:
     team = llm_service.remember("The team stand-up is at 9:30 on Mondays")
     assert team.memory is not None
@@ -275,7 +276,7 @@ def test_review_merges_an_update_into_the_memory_it_changes(
 
 
 def test_review_keeps_an_added_fact_and_clears_its_flag(
-    llm_service: MemoryService, fake_api: FakeMessagesAPI
+    llm_service: MemoryService, fake_api: FakeLLMAPI
 ) -> None:
     llm_service.remember("I live in Berlin")
     work = _fallback_stored(llm_service, fake_api, "I live in Berlin with my sister")
@@ -288,7 +289,7 @@ def test_review_keeps_an_added_fact_and_clears_its_flag(
 
 
 def test_review_stops_at_an_outage_and_keeps_the_flag(
-    llm_service: MemoryService, fake_api: FakeMessagesAPI
+    llm_service: MemoryService, fake_api: FakeLLMAPI
 ) -> None:
     llm_service.remember("I live in Berlin")
     fake_api.queue(error(500), error(500), error(500))
@@ -299,9 +300,7 @@ def test_review_stops_at_an_outage_and_keeps_the_flag(
     assert llm_service.stats().memories == 2
 
 
-def test_a_passage_is_split_into_facts_each_judged(
-    llm_service: MemoryService, fake_api: FakeMessagesAPI
-) -> None:
+def test_a_passage_is_split_into_facts_each_judged(llm_service: MemoryService, fake_api: FakeLLMAPI) -> None:
     berlin = llm_service.remember("The user lives in Berlin")
     assert berlin.memory is not None
     fake_api.queue(
@@ -330,7 +329,7 @@ def test_without_an_llm_a_passage_is_stored_whole(service: MemoryService) -> Non
 
 
 def test_the_prompt_spells_out_repeats_changes_and_look_alikes(
-    llm_service: MemoryService, fake_api: FakeMessagesAPI
+    llm_service: MemoryService, fake_api: FakeLLMAPI
 ) -> None:
     llm_service.remember("My locker code is 4411")
     fake_api.queue(decision("supersede", ["M1"], reason="code changed: 4411 -> 9376"))
@@ -342,7 +341,7 @@ def test_the_prompt_spells_out_repeats_changes_and_look_alikes(
 
 
 def test_a_changed_value_superseded_by_the_llm_is_named_by_recall_and_undone(
-    llm_service: MemoryService, fake_api: FakeMessagesAPI
+    llm_service: MemoryService, fake_api: FakeLLMAPI
 ) -> None:
     old = llm_service.remember("The project targets Python 3.11")
     assert old.memory is not None
@@ -367,7 +366,7 @@ def test_a_changed_value_superseded_by_the_llm_is_named_by_recall_and_undone(
 
 
 def test_a_reworded_repeat_judged_by_the_llm_stays_one_memory(
-    llm_service: MemoryService, fake_api: FakeMessagesAPI
+    llm_service: MemoryService, fake_api: FakeLLMAPI
 ) -> None:
     first = llm_service.remember("The user is vegetarian")
     assert first.memory is not None
@@ -380,7 +379,7 @@ def test_a_reworded_repeat_judged_by_the_llm_stays_one_memory(
 
 
 def test_look_alikes_kept_by_the_llm_are_each_found_by_their_own_question(
-    llm_service: MemoryService, fake_api: FakeMessagesAPI
+    llm_service: MemoryService, fake_api: FakeLLMAPI
 ) -> None:
     wife = llm_service.remember("My wife's name is Anna")
     assert wife.memory is not None
@@ -394,7 +393,7 @@ def test_look_alikes_kept_by_the_llm_are_each_found_by_their_own_question(
 
 
 def test_an_llm_duplicate_that_drops_a_new_value_is_refused(
-    llm_service: MemoryService, fake_api: FakeMessagesAPI
+    llm_service: MemoryService, fake_api: FakeLLMAPI
 ) -> None:
     old = llm_service.remember("Our API listens on port 8080")
     assert old.memory is not None
@@ -409,7 +408,7 @@ def test_an_llm_duplicate_that_drops_a_new_value_is_refused(
 
 
 def test_a_change_the_fallback_linked_is_queued_and_the_llm_review_has_the_last_word(
-    llm_service: MemoryService, fake_api: FakeMessagesAPI
+    llm_service: MemoryService, fake_api: FakeLLMAPI
 ) -> None:
     first = llm_service.remember("I play the cello")
     assert first.memory is not None

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from fake_messages_api import FakeMessagesAPI, Reply, decision, error
+from fake_llm_api import FakeLLMAPI, Reply, decision, error
 from remembrancer.models import RecallHit
 from remembrancer.recall_lines import hit_line
 from remembrancer.stdio_guard import mark_lone_surrogates
@@ -222,7 +222,7 @@ def test_every_mcp_request_gets_an_answer_even_with_bad_text_or_types(tmp_path: 
     ids=["reachable", "auth-refused", "model-unknown"],
 )
 def test_doctor_asks_the_configured_llm_once(tmp_path: Path, db: Path, reply: Reply, verdict: str) -> None:
-    api = FakeMessagesAPI().start()
+    api = FakeLLMAPI().start()
     try:
         api.queue(reply)
         env = clean_env(
@@ -232,7 +232,10 @@ def test_doctor_asks_the_configured_llm_once(tmp_path: Path, db: Path, reply: Re
         assert verdict in done.stdout, done.stdout
         assert api.calls == 1 and api.requests[0]["body"]["max_tokens"] == 1
         offline = _run(tmp_path, "doctor", "--offline", "--db", str(db), env=env)
-        assert f"[ok] llm: anthropic provider at {api.url}, model m-1; not contacted (--offline)" in offline.stdout
+        assert (
+            f"[ok] llm: anthropic provider at {api.url}, model m-1; not contacted (--offline)"
+            in offline.stdout
+        )
         assert api.calls == 1
     finally:
         api.stop()

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from fake_messages_api import FakeMessagesAPI, decision
+from fake_llm_api import FakeLLMAPI, decision
 from remembrancer.cli import build_parser
 from remembrancer.storage.postgres.connection import redacted
 from servers import clean_env, free_port, wait_for_port
@@ -94,7 +94,7 @@ class Cli:
     def json(self, *args: str, db: Path | str | None = None) -> Any:
         return json.loads(self.run(*args, "--json", db=db).stdout)
 
-    def use_llm(self, api: FakeMessagesAPI) -> None:
+    def use_llm(self, api: FakeLLMAPI) -> None:
         self.env.update(
             ANTHROPIC_API_KEY="sk-test",
             ANTHROPIC_BASE_URL=api.url,
@@ -134,8 +134,8 @@ def cli(
 
 
 @pytest.fixture
-def fake_api() -> Iterator[FakeMessagesAPI]:
-    api = FakeMessagesAPI().start()
+def fake_api() -> Iterator[FakeLLMAPI]:
+    api = FakeLLMAPI().start()
     yield api
     api.stop()
 
@@ -147,7 +147,7 @@ def _ids(memories: list[dict[str, Any]]) -> dict[str, str]:
 # -- one runner per documented subcommand -----------------------------------------------------
 
 
-def run_serve(cli: Cli, api: FakeMessagesAPI) -> None:
+def run_serve(cli: Cli, api: FakeLLMAPI) -> None:
     port = free_port()
     log = cli.tmp / "serve.log"
     env = {**cli.env, "REMEMBRANCER_LOG_LEVEL": "INFO", "REMEMBRANCER_REVIEW_INTERVAL": "0"}
@@ -166,7 +166,7 @@ def run_serve(cli: Cli, api: FakeMessagesAPI) -> None:
     assert f"memory store: {cli.shown(cli.db)}" in log.read_text()
 
 
-def run_remember(cli: Cli, api: FakeMessagesAPI) -> None:
+def run_remember(cli: Cli, api: FakeLLMAPI) -> None:
     result = cli.json(
         "remember", "The user prefers dark mode", "--tag", "ui", "--tag", "Preference",
         "--metadata", '{"from": "settings"}', "--scope", "proj",
@@ -181,7 +181,7 @@ def run_remember(cli: Cli, api: FakeMessagesAPI) -> None:
     assert cli.json("list", "--scope", "proj", "--tag", "ui")[0]["seen_count"] == 2
 
 
-def run_recall(cli: Cli, api: FakeMessagesAPI) -> None:
+def run_recall(cli: Cli, api: FakeLLMAPI) -> None:
     out = cli.run("recall", "Where do I live?", "--limit", "1").stdout
     assert BERLIN in out and DEPLOY not in out
     hits = cli.json(
@@ -192,7 +192,7 @@ def run_recall(cli: Cli, api: FakeMessagesAPI) -> None:
     assert [hit["content"] for hit in hits] == [DEPLOY]
 
 
-def run_forget(cli: Cli, api: FakeMessagesAPI) -> None:
+def run_forget(cli: Cli, api: FakeLLMAPI) -> None:
     ids = _ids(cli.json("list", "--scope", "default", "--scope", "proj"))
     out = cli.run("forget", ids[BERLIN], ids[DEPLOY]).stdout
     assert ids[BERLIN] in out and ids[DEPLOY] in out
@@ -201,7 +201,7 @@ def run_forget(cli: Cli, api: FakeMessagesAPI) -> None:
     assert error.startswith("remembrancer: ") and len(error.strip().splitlines()) == 1
 
 
-def run_list(cli: Cli, api: FakeMessagesAPI) -> None:
+def run_list(cli: Cli, api: FakeLLMAPI) -> None:
     out = cli.run("list").stdout
     assert BERLIN in out and DEPLOY not in out  # the default scope only
     both = cli.json("list", "--scope", "default", "--scope", "proj", "--limit", "5")
@@ -212,7 +212,7 @@ def run_list(cli: Cli, api: FakeMessagesAPI) -> None:
     assert cli.json("list", "--tag", "home", "--since", "2000-01-01", "--until", "2000-01-02") == []
 
 
-def run_history(cli: Cli, api: FakeMessagesAPI) -> None:
+def run_history(cli: Cli, api: FakeLLMAPI) -> None:
     ids = _ids(cli.json("list", "--scope", "default", "--scope", "proj"))
     events = cli.json("history")
     assert {(e["event"], e["memory_id"]) for e in events} == {("added", ids[BERLIN]), ("added", ids[DEPLOY])}
@@ -220,7 +220,7 @@ def run_history(cli: Cli, api: FakeMessagesAPI) -> None:
     assert "added" in out and ids[BERLIN] in out and "by cli" in out and ids[DEPLOY] not in out
 
 
-def run_undo(cli: Cli, api: FakeMessagesAPI) -> None:
+def run_undo(cli: Cli, api: FakeLLMAPI) -> None:
     fresh = cli.fresh("undo")
     cli.use_llm(api)
     berlin = cli.json("remember", BERLIN, db=fresh)["memory"]["id"]
@@ -241,7 +241,7 @@ def run_undo(cli: Cli, api: FakeMessagesAPI) -> None:
         assert message in error and len(error.strip().splitlines()) == 1 and "Traceback" not in error
 
 
-def run_review(cli: Cli, api: FakeMessagesAPI) -> None:
+def run_review(cli: Cli, api: FakeLLMAPI) -> None:
     fresh = cli.fresh("review")
     cli.use_llm(api)
     cli.json("remember", BERLIN, db=fresh)
@@ -256,7 +256,7 @@ def run_review(cli: Cli, api: FakeMessagesAPI) -> None:
     assert cli.run("review", db=fresh).stdout.strip() == "reviewed 0, changed 0, 0 still waiting"
 
 
-def run_stats(cli: Cli, api: FakeMessagesAPI) -> None:
+def run_stats(cli: Cli, api: FakeLLMAPI) -> None:
     stats = cli.json("stats")
     assert (stats["memories"], stats["history_events"]) == (2, 2)
     assert {s["scope"]: s["memories"] for s in stats["scopes"]} == {"default": 1, "proj": 1}
@@ -264,12 +264,12 @@ def run_stats(cli: Cli, api: FakeMessagesAPI) -> None:
     assert "memories:   2" in out and cli.shown(cli.db) in out
 
 
-def run_scopes(cli: Cli, api: FakeMessagesAPI) -> None:
+def run_scopes(cli: Cli, api: FakeLLMAPI) -> None:
     assert cli.run("scopes").stdout.split() == ["default", "1", "proj", "1"]
     assert [(s["scope"], s["memories"]) for s in cli.json("scopes")] == [("default", 1), ("proj", 1)]
 
 
-def run_export(cli: Cli, api: FakeMessagesAPI) -> None:
+def run_export(cli: Cli, api: FakeLLMAPI) -> None:
     """Export to a file and to stdout (the default); import both ways loses nothing."""
     exported = cli.tmp / "export.jsonl"
     result = cli.run("export", str(exported))
@@ -287,7 +287,7 @@ def run_export(cli: Cli, api: FakeMessagesAPI) -> None:
     assert cli.run("export", db=copy).stdout.splitlines() == lines
 
 
-def run_import(cli: Cli, api: FakeMessagesAPI) -> None:
+def run_import(cli: Cli, api: FakeLLMAPI) -> None:
     exported = cli.run("export").stdout
     copy = cli.fresh("stdin")
     report = json.loads(cli.run("import", "-", "--json", stdin=exported, db=copy).stdout)
@@ -296,13 +296,13 @@ def run_import(cli: Cli, api: FakeMessagesAPI) -> None:
     assert cli.run("export", db=copy).stdout == exported
 
 
-def run_reembed(cli: Cli, api: FakeMessagesAPI) -> None:
+def run_reembed(cli: Cli, api: FakeLLMAPI) -> None:
     assert "re-embedded 2 memories with all-MiniLM-L6-v2-q8" in cli.run("reembed").stdout
     assert cli.json("reembed") == {"reembedded": 2, "embedding_model": "all-MiniLM-L6-v2-q8"}
     assert cli.json("recall", "Where do I live?")["hits"][0]["content"] == BERLIN
 
 
-def run_doctor(cli: Cli, api: FakeMessagesAPI) -> None:
+def run_doctor(cli: Cli, api: FakeLLMAPI) -> None:
     out = cli.run("doctor").stdout
     for part in ("python", "sqlite", "embedding model", "database", "llm"):
         assert f"[ok] {part}:" in out
@@ -312,7 +312,7 @@ def run_doctor(cli: Cli, api: FakeMessagesAPI) -> None:
     assert cli.json("recall", "Where do I live?")["hits"][0]["content"] == BERLIN
 
 
-def run_backup(cli: Cli, api: FakeMessagesAPI) -> None:
+def run_backup(cli: Cli, api: FakeLLMAPI) -> None:
     target = cli.tmp / "backup.db"
     if cli.on_postgres:  # the server's own tools back a database up
         error = cli.run("backup", str(target), expect=2).stderr
@@ -326,7 +326,7 @@ def run_backup(cli: Cli, api: FakeMessagesAPI) -> None:
     assert cli.json("backup", str(cli.tmp / "second.db"))["pages"] > 0
 
 
-def run_copy(cli: Cli, api: FakeMessagesAPI) -> None:
+def run_copy(cli: Cli, api: FakeLLMAPI) -> None:
     """Into an empty store, ids and times kept (the Postgres runs were seeded by a copy from a
     file); a store that is not empty is refused."""
     there = cli.fresh("there")
@@ -337,7 +337,7 @@ def run_copy(cli: Cli, api: FakeMessagesAPI) -> None:
     assert "already holds 2 memories" in refused and len(refused.strip().splitlines()) == 1
 
 
-RUNNERS: dict[str, Callable[[Cli, FakeMessagesAPI], None]] = {
+RUNNERS: dict[str, Callable[[Cli, FakeLLMAPI], None]] = {
     "serve": run_serve,
     "remember": run_remember,
     "recall": run_recall,
@@ -386,7 +386,7 @@ def test_readme_options_exist(command: str) -> None:
 
 
 @pytest.mark.parametrize("command", sorted(RUNNERS))
-def test_readme_command_runs(command: str, cli: Cli, fake_api: FakeMessagesAPI) -> None:
+def test_readme_command_runs(command: str, cli: Cli, fake_api: FakeLLMAPI) -> None:
     RUNNERS[command](cli, fake_api)
 
 
