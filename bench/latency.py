@@ -224,7 +224,7 @@ def server_params(db: Path | str) -> StdioServerParameters:
     )
 
 
-async def measure_mcp(db: Path, size: int, calls: int, starts: int) -> McpResult:
+async def measure_mcp(db: Path | str, size: int, calls: int, starts: int) -> McpResult:
     result = McpResult(size)
     for _ in range(starts):
         start = time.perf_counter()  # right before the spawn

@@ -54,7 +54,8 @@ from remembrancer.service import MemoryService
 from remembrancer.storage.rows import NewMemory
 from remembrancer.storage.sqlite import text_index, vector_index
 from remembrancer.storage.sqlite.store import sqlite_store
-from scale import TAGS, SittingTracker, machine_conditions
+from scale import machine_conditions
+from scale_build import TAGS, SittingTracker
 
 STS = DEFAULT_DATA.parents[1] / "stsbenchmark" / "sts-train.csv"
 CONFIGS = {  # name: (exact vectors, exact full text)
