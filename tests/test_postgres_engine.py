@@ -9,7 +9,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -189,13 +189,13 @@ def test_doctor_names_what_the_database_lacks_and_repair_mends_it(tmp_path: Path
     assert broken.returncode == 1 and "the vector index is missing" in broken.stdout
     mended = run_cli(tmp_path, "doctor", "--offline", "--repair", "--db", uri)
     assert mended.returncode == 0, mended.stdout + mended.stderr
-    assert "[ok] database:" in mended.stdout and "schema 2" in mended.stdout
+    assert "[ok] database:" in mended.stdout and "schema 3" in mended.stdout
 
     with psycopg.connect(uri, autocommit=True) as conn:  # as if made by an older remembrancer
-        conn.execute("delete from schema_migrations where version = 2")
+        conn.execute("delete from schema_migrations where version = 3")
     behind = run_cli(tmp_path, "doctor", "--offline", "--db", uri)
-    assert behind.returncode == 1 and "schema 1 of 2" in behind.stdout
-    assert run_cli(tmp_path, "stats", "--db", uri).returncode == 0  # applies step 2
+    assert behind.returncode == 1 and "schema 2 of 3" in behind.stdout
+    assert run_cli(tmp_path, "stats", "--db", uri).returncode == 0  # applies step 3
     assert run_cli(tmp_path, "doctor", "--offline", "--db", uri).returncode == 0
 
 
@@ -425,5 +425,45 @@ def test_a_forget_rolled_back_leaves_no_cleanup_behind(server: Any) -> None:
         assert file_of_memories() == before and store.counts()["memories"] == 3
         store.delete([rows[2]], NOW, "test")
         assert file_of_memories() != before  # a committed forget rewrites the table
+    finally:
+        store.close()
+
+
+def test_counts_from_the_planner_s_statistics_match_the_exact_ones(
+    server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Word and memory counts read from ANALYZE's statistics (as a large store's are) agree with
+    counting, for common words and rare ones alike."""
+    from remembrancer.storage.postgres import reads
+
+    store = open_store(fresh_database(server))
+    embedder = FakeEmbedder()
+    store.bind_embedding_model(embedder.name, embedder.dim)
+    texts = [
+        f"The {colour} bicycle number {n} is parked outside" for n in range(60) for colour in ("red", "blue")
+    ]
+    texts += ["A unicorn visited the garage once"]
+    try:
+        with store.transaction():
+            for number, text in enumerate(texts):
+                memory = NewMemory(f"m_{number:016x}", text, f"h{number}", "default", [], {}, NOW, NOW)
+                store.insert(memory, float32_bytes(embedder.embed([text])[0]), "test")
+        words = ["bicycles", "red", "parked", "unicorn", "zeppelin"]
+        exact = store.word_frequencies(words), store.document_count()  # no statistics yet: counted
+        # The text side holds each memory with the one before it as context: "red" is in all 120.
+        assert exact == ({"bicycles": 121, "red": 120, "parked": 121, "unicorn": 1, "zeppelin": 0}, 121)
+        store._execute("analyze memories")  # type: ignore[attr-defined]
+        monkeypatch.setattr(reads, "ESTIMATE_ABOVE", 0)
+        asked: list[list[Any]] = []
+        rows = store._rows  # type: ignore[attr-defined]
+
+        def recorded(sql: str, params: Sequence[Any] = ()) -> list[Any]:
+            asked.append(list(params))
+            return list(rows(sql, params))
+
+        monkeypatch.setattr(store, "_rows", recorded)
+        assert (store.word_frequencies(words), store.document_count()) == exact
+        counted = [params[0] for params in asked[1:] if params and isinstance(params[0], list)]
+        assert counted and not {"bicycles", "red", "parked"} & set(counted[0])  # read from statistics
     finally:
         store.close()

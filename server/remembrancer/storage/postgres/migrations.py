@@ -115,9 +115,20 @@ def _002_vector_index(conn: Connection) -> None:
 #: The HNSW index over memories.embedding, made when the store is bound to a model.
 VECTOR_INDEX = "memories_embedding_hnsw"
 
+
+def _003_live_by_scope(conn: Connection) -> None:
+    """The newest live memory of a scope (a new memory's sitting) in one probe, with or without
+    statistics; without it a store just filled read the whole scope for every insert."""
+    conn.execute(
+        "create index if not exists memories_live_by_scope on memories(scope, rowid)"
+        " where superseded_by is null"
+    )
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "core tables, full-text words and vectors in the memory row", _001_core_tables),
     (2, "an HNSW index over the vectors", _002_vector_index),
+    (3, "the live memories of a scope in key order", _003_live_by_scope),
 ]
 LATEST_VERSION = MIGRATIONS[-1][0]
 

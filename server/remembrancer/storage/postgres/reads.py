@@ -27,6 +27,9 @@ LINK_COLUMNS = "newer_rowid, older_rowid, change, guard::text, at"
 #: the HNSW index answers. At 100k memories here: exact 3 ms for 1k rows, 11-16 ms for 9-10k,
 #: about 100 ms for 30k+; the index 10-12 ms for large scopes, 24-28 ms for 9-10k.
 EXACT_BELOW = 15_000
+#: Above this many memories, counts come from the planner's statistics (ANALYZE, run by
+#: autovacuum) instead of a scan; below, a scan is cheap and exact.
+ESTIMATE_ABOVE = 10_000
 
 
 def where_clause(row_filter: RowFilter, alias: str = "m") -> tuple[str, list[Any]]:
@@ -89,11 +92,15 @@ class PostgresReads:
         )
 
     def find_by_hash(self, scope: str, content_hash: str) -> MemoryRow | None:
+        """A live memory with this text as its own, else one that folded it in as a wording: two
+        indexed lookups (one query with OR read the whole table, 123 ms at 100k)."""
         found = self._memories(
-            "where scope = %s and superseded_by is null and (content_hash = %s or exists (select 1 from"
-            " sightings s where s.memory_rowid = m.rowid and s.content_hash = %s))"
-            " order by (content_hash = %s) desc, rowid limit 1",  # its own text before a folded wording
-            [scope, content_hash, content_hash, content_hash],
+            "where scope = %s and content_hash = %s and superseded_by is null order by rowid limit 1",
+            [scope, content_hash],
+        ) or self._memories(
+            "where rowid = (select min(s.memory_rowid) from sightings s join memories w on w.rowid ="
+            " s.memory_rowid where s.content_hash = %s and w.scope = %s and w.superseded_by is null)",
+            [content_hash, scope],
         )
         return found[0] if found else None
 
@@ -222,15 +229,44 @@ class PostgresReads:
     # -- the text side ------------------------------------------------------------------
 
     def word_frequencies(self, words: list[str]) -> dict[str, int]:
-        rows = self._rows(
-            "select w, (select count(*) from memories where words @@ plainto_tsquery('english', w))"
-            " from unnest(%s::text[]) as w",
-            [list(words)],
+        """From the planner's statistics for common words (ANALYZE keeps each frequent lexeme's
+        share of rows); counted through the text index for the rest, which are rare and so
+        cheap to count. Counting every word took 33 ms for 4 words at 100k."""
+        shares = dict(
+            self._rows(
+                "select w, (select e.f from pg_stats s, unnest(s.most_common_elems::text::text[],"
+                " s.most_common_elem_freqs) as e(v, f) where s.schemaname = current_schema() and"
+                " s.tablename = 'memories' and s.attname = 'words' and e.v = (select string_agg(l, ' ')"
+                " from unnest(tsvector_to_array(to_tsvector('english', w))) as l))"
+                " from unnest(%s::text[]) as w",
+                [list(words)],
+            )
         )
-        return {str(word): int(count) for word, count in rows}
+        total = self._estimated_rows()
+        counted = {word: round(float(share) * total) for word, share in shares.items() if share is not None}
+        rare = [word for word in words if word not in counted]
+        if rare:
+            counted.update(
+                (str(word), int(count))
+                for word, count in self._rows(
+                    "select w, (select count(*) from memories where words @@ plainto_tsquery('english', w))"
+                    " from unnest(%s::text[]) as w",
+                    [rare],
+                )
+            )
+        return counted
 
     def document_count(self) -> int:
+        """Estimated from the planner's statistics once the store is large (an exact count reads
+        every row: 118 ms at 100k); the relevance weights it feeds need no more."""
+        estimate = self._estimated_rows()
+        if estimate >= ESTIMATE_ABOVE:
+            return round(estimate)
         return int(self._rows("select count(*) from memories where embedding is not null")[0][0])
+
+    def _estimated_rows(self) -> float:
+        """The planner's row count of memories (-1 before the first ANALYZE)."""
+        return float(self._rows("select reltuples from pg_class where oid = 'memories'::regclass")[0][0])
 
     def full_text(
         self, words: Sequence[str], row_filter: RowFilter, k: int, frequency: Mapping[str, int] | None = None
