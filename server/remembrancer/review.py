@@ -21,7 +21,8 @@ def review_pending(curator: Curator, limit: int = 50, actor: str = "review") -> 
     llm = curator.llm
     if llm is None:
         raise InvalidInput(
-            "no LLM is configured: set ANTHROPIC_API_KEY to review memories with the LLM judge."
+            "no LLM is configured: set ANTHROPIC_API_KEY, or REMEMBRANCER_LLM_PROVIDER=openai with"
+            " REMEMBRANCER_LLM_BASE_URL and REMEMBRANCER_LLM_MODEL, to review memories with the LLM judge."
         )
     store = curator.store
     reviewed = changed = 0

@@ -231,18 +231,9 @@ class PostgresReads:
     def word_frequencies(self, words: list[str]) -> dict[str, int]:
         """From the planner's statistics for common words (ANALYZE keeps each frequent lexeme's
         share of rows); counted through the text index for the rest, which are rare and so
-        cheap to count. Counting every word took 33 ms for 4 words at 100k."""
-        shares = dict(
-            self._rows(
-                "select w, (select e.f from pg_stats s, unnest(s.most_common_elems::text::text[],"
-                " s.most_common_elem_freqs) as e(v, f) where s.schemaname = current_schema() and"
-                " s.tablename = 'memories' and s.attname = 'words' and e.v = (select string_agg(l, ' ')"
-                " from unnest(tsvector_to_array(to_tsvector('english', w))) as l))"
-                " from unnest(%s::text[]) as w",
-                [list(words)],
-            )
-        )
+        cheap to count. Counting every word took 33 ms for 4 words at 100k; a small store counts."""
         total = self._estimated_rows()
+        shares = self._common_word_shares(words) if total >= ESTIMATE_ABOVE else {}
         counted = {word: round(float(share) * total) for word, share in shares.items() if share is not None}
         rare = [word for word in words if word not in counted]
         if rare:
@@ -255,6 +246,19 @@ class PostgresReads:
                 )
             )
         return counted
+
+    def _common_word_shares(self, words: list[str]) -> dict[str, float | None]:
+        """Each word's share of memories among ANALYZE's most common lexemes, None if not there."""
+        return dict(
+            self._rows(
+                "select w, (select e.f from pg_stats s, unnest(s.most_common_elems::text::text[],"
+                " s.most_common_elem_freqs) as e(v, f) where s.schemaname = current_schema() and"
+                " s.tablename = 'memories' and s.attname = 'words' and e.v = (select string_agg(l, ' ')"
+                " from unnest(tsvector_to_array(to_tsvector('english', w))) as l))"
+                " from unnest(%s::text[]) as w",
+                [list(words)],
+            )
+        )
 
     def document_count(self) -> int:
         """Estimated from the planner's statistics once the store is large (an exact count reads
