@@ -30,17 +30,26 @@ def _service(db: Path, api: FakeLLMAPI) -> MemoryService:
     return MemoryService.open(llm_settings(db, api.url, "openai", llm_max_retries=0), FakeEmbedder())
 
 
-def _prose(text: str) -> Reply:
-    """A chat completion whose message is text, not a function call."""
-    message = {"role": "assistant", "content": text}
-    completion = {
+def _completion(message: dict[str, object]) -> Reply:
+    """A chat completion carrying this message, as an OpenAI-compatible server sends it."""
+    choice = {
+        "index": 0,
+        "message": message,
+        "finish_reason": "tool_calls" if "tool_calls" in message else "stop",
+    }
+    body = {
         "id": "chatcmpl-fake",
         "object": "chat.completion",
         "created": 0,
-        "model": "fake-model",
-        "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
+        "model": "m",
+        "choices": [choice],
     }
-    return Reply(body=json.dumps(completion).encode())
+    return Reply(body=json.dumps(body).encode())
+
+
+def _prose(text: str) -> Reply:
+    """A message that is text, not a function call."""
+    return _completion({"role": "assistant", "content": text})
 
 
 def test_a_server_without_tools_is_asked_for_json_and_its_answers_count(
@@ -111,15 +120,7 @@ def test_function_arguments_that_are_not_json_fall_back(db_path: Path, fake_api:
     try:
         service.remember("I live in Berlin")
         call = {"id": "c", "type": "function", "function": {"name": "decide", "arguments": '{"action": '}}
-        message = {"role": "assistant", "content": None, "tool_calls": [call]}
-        completion = {
-            "id": "chatcmpl-fake",
-            "object": "chat.completion",
-            "created": 0,
-            "model": "fake-model",
-            "choices": [{"index": 0, "message": message, "finish_reason": "tool_calls"}],
-        }
-        fake_api.queue(Reply(body=json.dumps(completion).encode()))
+        fake_api.queue(_completion({"role": "assistant", "content": None, "tool_calls": [call]}))
         result = service.remember("I live in Munich now")
         assert (result.status, result.needs_review) == ("added", True) and "not JSON" in result.reason
     finally:

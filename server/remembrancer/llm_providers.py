@@ -34,21 +34,31 @@ def _sdk(name: str) -> ModuleType:
     return importlib.import_module(name)
 
 
-class AnthropicMessages:
+class _SdkProvider:
+    """The client of one SDK, built on first use with the settings' key, endpoint, timeout and
+    retries (both SDKs take the same four)."""
+
+    sdk_name = ""
+    client_class = ""
+    own_api = ""  # the endpoint when no base URL is set
+
     def __init__(self, settings: Settings, client: Any = None) -> None:
         self._settings = settings
         self._client = client
         self.model = settings.judge_model
-        self.where = settings.llm_endpoint or "Anthropic's API"
+        self.where = settings.llm_endpoint or self.own_api
 
     @property
     def sdk(self) -> ModuleType:
-        return _sdk("anthropic")
+        return _sdk(self.sdk_name)
+
+    def _api_key(self) -> str | None:
+        return self._settings.llm_key
 
     def _get_client(self) -> Any:
         if self._client is None:
-            self._client = self.sdk.Anthropic(
-                api_key=self._settings.llm_key,
+            self._client = getattr(self.sdk, self.client_class)(
+                api_key=self._api_key(),
                 base_url=self._settings.llm_endpoint,
                 timeout=self._settings.llm_timeout,
                 max_retries=self._settings.llm_max_retries,
@@ -57,6 +67,10 @@ class AnthropicMessages:
 
     def warm_up(self) -> None:
         self._get_client()
+
+
+class AnthropicMessages(_SdkProvider):
+    sdk_name, client_class, own_api = "anthropic", "Anthropic", "Anthropic's API"
 
     def ask(self, system: str, prompt: str, tool: str, description: str, schema: dict[str, Any]) -> Any:
         try:
@@ -80,34 +94,19 @@ class AnthropicMessages:
         client.messages.create(model=self.model, max_tokens=1, messages=[{"role": "user", "content": "ping"}])
 
 
-class OpenAIChat:
+class OpenAIChat(_SdkProvider):
     """Chat completions with a forced function call; after a server refuses tools (HTTP 400) or
     answers one without calling the function, this judge asks for JSON instead from then on."""
 
+    sdk_name, client_class, own_api = "openai", "OpenAI", "OpenAI's API"
+
     def __init__(self, settings: Settings, client: Any = None) -> None:
-        self._settings = settings
-        self._client = client
-        self.model = settings.judge_model
-        self.where = settings.llm_endpoint or "OpenAI's API"
+        super().__init__(settings, client)
         self.tools = True
 
-    @property
-    def sdk(self) -> ModuleType:
-        return _sdk("openai")
-
-    def _get_client(self) -> Any:
-        if self._client is None:
-            self._client = self.sdk.OpenAI(
-                # A local server wants no key, but the SDK refuses to start without one.
-                api_key=self._settings.llm_key or "not-needed",
-                base_url=self._settings.llm_endpoint,
-                timeout=self._settings.llm_timeout,
-                max_retries=self._settings.llm_max_retries,
-            )
-        return self._client
-
-    def warm_up(self) -> None:
-        self._get_client()
+    def _api_key(self) -> str | None:
+        # A local server wants no key, but the SDK refuses to start without one.
+        return self._settings.llm_key or "not-needed"
 
     def _create(self, **request: Any) -> Any:
         try:

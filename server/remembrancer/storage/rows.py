@@ -143,6 +143,36 @@ class WholeMemory:
     sightings: tuple[StoredSighting, ...]
 
 
+#: The memory columns a copy writes, in the order of ``WholeMemory.values``.
+COPIED_COLUMNS = (
+    "rowid, id, content, content_hash, scope, tags, metadata, created_at, updated_at, seen_count,"
+    " last_seen_at, superseded_by, superseded_at, needs_review, context_rowid, occurred_at"
+)
+
+
+def copied_values(whole: WholeMemory) -> tuple[Any, ...]:
+    """A copied memory's row, in the order of ``COPIED_COLUMNS`` (tags and metadata as JSON)."""
+    row = whole.row
+    return (
+        row.rowid,
+        row.id,
+        row.content,
+        row.content_hash,
+        row.scope,
+        to_json(row.tags),
+        to_json(row.metadata),
+        row.created_at,
+        row.updated_at,
+        row.seen_count,
+        row.last_seen_at,
+        row.superseded_by,
+        whole.superseded_at,
+        row.needs_review,
+        row.context_rowid,
+        row.occurred_at,
+    )
+
+
 def missing_vector(memory_id: str, store: str) -> str:
     return (
         f"memory {memory_id} in {store} has no vector; run `remembrancer doctor --repair` on it first,"

@@ -14,7 +14,17 @@ import numpy as np
 from remembrancer.errors import StoreError
 from remembrancer.storage.postgres.migrations import VECTOR_INDEX
 from remembrancer.storage.postgres.reads import MEMORY_COLUMNS, as_vector
-from remembrancer.storage.rows import Guard, HistoryRow, Link, MemoryRow, WholeMemory, missing_vector, to_json
+from remembrancer.storage.rows import (
+    COPIED_COLUMNS,
+    Guard,
+    HistoryRow,
+    Link,
+    MemoryRow,
+    WholeMemory,
+    copied_values,
+    missing_vector,
+    to_json,
+)
 
 
 class PostgresCopying:
@@ -72,29 +82,9 @@ class PostgresCopying:
             for whole in memories:
                 row = whole.row
                 self._execute(
-                    "insert into memories(rowid, id, content, content_hash, scope, tags, metadata,"
-                    " created_at, updated_at, seen_count, last_seen_at, superseded_by, superseded_at,"
-                    " needs_review, context_rowid, occurred_at, embedding) overriding system value"
-                    " values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                    [
-                        row.rowid,
-                        row.id,
-                        row.content,
-                        row.content_hash,
-                        row.scope,
-                        to_json(row.tags),
-                        to_json(row.metadata),
-                        row.created_at,
-                        row.updated_at,
-                        row.seen_count,
-                        row.last_seen_at,
-                        row.superseded_by,
-                        whole.superseded_at,
-                        row.needs_review,
-                        row.context_rowid,
-                        row.occurred_at,
-                        as_vector(whole.vector),
-                    ],
+                    f"insert into memories({COPIED_COLUMNS}, embedding) overriding system value"
+                    f" values ({', '.join(['%s'] * 17)})",
+                    [*copied_values(whole), as_vector(whole.vector)],
                 )
                 for at, metadata, text, digest in whole.sightings:
                     self._execute(

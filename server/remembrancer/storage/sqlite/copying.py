@@ -10,7 +10,17 @@ from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
 from remembrancer.errors import StoreError
-from remembrancer.storage.rows import Guard, HistoryRow, Link, MemoryRow, WholeMemory, missing_vector, to_json
+from remembrancer.storage.rows import (
+    COPIED_COLUMNS,
+    Guard,
+    HistoryRow,
+    Link,
+    MemoryRow,
+    WholeMemory,
+    copied_values,
+    missing_vector,
+    to_json,
+)
 from remembrancer.storage.sqlite.connection import Connection
 from remembrancer.storage.sqlite.sql import MEMORY_COLUMNS, marks
 
@@ -71,28 +81,7 @@ class StoreCopying:
             for whole in memories:
                 row = whole.row
                 self.conn.execute(
-                    "insert into memories(rowid, id, content, content_hash, scope, tags, metadata,"
-                    " created_at, updated_at, seen_count, last_seen_at, superseded_by, superseded_at,"
-                    " needs_review, context_rowid, occurred_at)"
-                    " values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        row.rowid,
-                        row.id,
-                        row.content,
-                        row.content_hash,
-                        row.scope,
-                        to_json(row.tags),
-                        to_json(row.metadata),
-                        row.created_at,
-                        row.updated_at,
-                        row.seen_count,
-                        row.last_seen_at,
-                        row.superseded_by,
-                        whole.superseded_at,
-                        int(row.needs_review),
-                        row.context_rowid,
-                        row.occurred_at,
-                    ),
+                    f"insert into memories({COPIED_COLUMNS}) values ({marks(16)})", copied_values(whole)
                 )
                 self.conn.executemany(
                     "insert into memory_tags(memory_rowid, tag) values (?, ?)",
