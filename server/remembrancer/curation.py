@@ -40,6 +40,14 @@ class JudgeAgain(Exception):
     """A memory close to the fact was stored (by another caller) after the judge looked."""
 
 
+@dataclass(frozen=True)
+class Shown:
+    """What the judge saw: the candidates, and the scope's newest live memory at the time."""
+
+    candidates: list[Candidate]
+    newest: int | None
+
+
 def call_with_deadline(call: Callable[[], T], seconds: float) -> T:
     """Run a blocking call on a daemon thread and give up waiting after ``seconds``."""
     if seconds <= 0:
@@ -162,8 +170,9 @@ class Curator:
             return self._seen_again(known, fact, decision, now, "hash")
         vector = self.embed([fact.text])[0]
         for judgement in range(1, JUDGEMENTS + 1):
-            shown = self.candidates(vector, fact.scope)
-            decision, needs_review = self.judge(fact.text, shown, deadline)
+            newest = self.store.newest_live(fact.scope)
+            shown = Shown(self.candidates(vector, fact.scope), newest)
+            decision, needs_review = self.judge(fact.text, shown.candidates, deadline)
             try:
                 return self.apply(
                     decision,
@@ -178,11 +187,14 @@ class Curator:
                 log.info("a close memory arrived while %r was judged; judging it again", fact.text[:60])
         raise AssertionError("unreachable: the last judgement is applied unchecked")
 
-    def arrived_since(self, vector: bytes, scope: str, shown: Sequence[Candidate]) -> bool:
+    def arrived_since(self, vector: bytes, scope: str, shown: Shown) -> bool:
         """Whether a live memory close enough to be judged against is in the scope now that
-        the judge did not see (stored by another caller meanwhile). Caller holds a transaction."""
+        the judge did not see (stored by another caller meanwhile): searched again only when
+        something was stored there since. Caller holds a transaction."""
+        if self.store.newest_live(scope) == shown.newest:
+            return False
         floor = min(RELATED_SIMILARITY, self.settings.llm_min_similarity)
-        seen = {candidate.memory_id for candidate in shown}
+        seen = {candidate.memory_id for candidate in shown.candidates}
         return any(
             candidate.memory_id not in seen and candidate.similarity >= floor
             for candidate in self.candidates(vector, scope)
@@ -198,7 +210,7 @@ class Curator:
         vector: bytes,
         now: str,
         needs_review: bool,
-        shown: Sequence[Candidate] | None = None,
+        shown: Shown | None = None,
     ) -> FactOutcome:
         """Store what the judge decided; ``shown`` (what it saw) makes a new memory wait for a
         fresh judgement (JudgeAgain) if a close one arrived meanwhile."""
@@ -348,7 +360,7 @@ class Curator:
         now: str,
         needs_review: bool,
         replaced: list[MemoryRow],
-        shown: Sequence[Candidate] | None = None,
+        shown: Shown | None = None,
     ) -> FactOutcome:
         created = fact.created_at or now
         record = NewMemory(

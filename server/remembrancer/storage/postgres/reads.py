@@ -104,6 +104,12 @@ class PostgresReads:
         )
         return found[0] if found else None
 
+    def newest_live(self, scope: str) -> int | None:
+        found = self._rows(
+            "select max(rowid) from memories where scope = %s and superseded_by is null", [scope]
+        )
+        return None if found[0][0] is None else int(found[0][0])
+
     def existing_ids(self, ids: Sequence[str]) -> set[str]:
         return {row[0] for row in self._rows("select id from memories where id = any(%s)", [list(ids)])}
 

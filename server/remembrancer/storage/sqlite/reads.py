@@ -158,6 +158,13 @@ class StoreReads:
                 )
             ]
 
+    def newest_live(self, scope: str) -> int | None:
+        with self.lock:
+            row = self.conn.execute(
+                "select max(rowid) from memories where scope = ? and superseded_by is null", (scope,)
+            ).fetchone()
+        return None if row[0] is None else int(row[0])
+
     def counts(self) -> dict[str, int]:
         with self.lock:
             row = self.conn.execute(
