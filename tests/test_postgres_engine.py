@@ -191,11 +191,12 @@ def test_doctor_names_what_the_database_lacks_and_repair_mends_it(tmp_path: Path
     assert mended.returncode == 0, mended.stdout + mended.stderr
     assert "[ok] database:" in mended.stdout and "schema 3" in mended.stdout
 
-    with psycopg.connect(uri, autocommit=True) as conn:  # as if made by an older remembrancer
-        conn.execute("delete from schema_migrations where version = 3")
+    with psycopg.connect(uri, autocommit=True) as conn:  # as if made before the vector index
+        conn.execute("delete from schema_migrations where version >= 2")
+        conn.execute("drop index memories_embedding_hnsw")
     behind = run_cli(tmp_path, "doctor", "--offline", "--db", uri)
-    assert behind.returncode == 1 and "schema 2 of 3" in behind.stdout
-    assert run_cli(tmp_path, "stats", "--db", uri).returncode == 0  # applies step 3
+    assert behind.returncode == 1 and "schema 1 of 3" in behind.stdout
+    assert run_cli(tmp_path, "stats", "--db", uri).returncode == 0  # steps 2 (the index) and 3 again
     assert run_cli(tmp_path, "doctor", "--offline", "--db", uri).returncode == 0
 
 
