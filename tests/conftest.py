@@ -153,7 +153,7 @@ def real_service(
     svc.close()
 
 
-# -- the LLM judge against a scripted fake of Anthropic's Messages API ---------------------------
+# -- the LLM judge against a scripted fake LLM API (Anthropic Messages or OpenAI chat) -------
 
 
 @pytest.fixture

@@ -235,52 +235,6 @@ class Curator:
         live = [targets[i] for i in decision.target_ids if i in targets and targets[i].superseded_by is None]
         return live if len(live) == len(decision.target_ids) else None
 
-    def apply_to_reviewed(self, row: MemoryRow, decision: Decision, now: str, actor: str) -> bool:
-        """The LLM's second look at a memory the fallback stored: it folds into, updates or
-        supersedes what the decision names, or stays with the LLM's reading of what it changes.
-        False when anything involved changed meanwhile (the next pass looks again)."""
-        details = {
-            "decision": decision.action,
-            "judge": "llm",
-            "model": decision.model,
-            "reason": decision.reason,
-            "shown": list(decision.shown),
-        }
-        targets = self.store.get_by_ids(list(decision.target_ids))
-        merged = decision.merged_text if decision.action == "update" else None
-        merged_vector = self.embed([merged])[0] if merged else None
-        with self.store.transaction():
-            named = [targets[memory_id] for memory_id in decision.target_ids if memory_id in targets]
-            if len(named) < len(decision.target_ids) or not all(
-                self.store.is_live(memory.rowid) for memory in [row, *named]
-            ):
-                return False
-            folded = {**details, "decision": None}
-            if decision.action in ("duplicate", "update"):
-                target = named[0]
-                if merged and merged_vector is not None:
-                    change = {
-                        **details,
-                        "previous": target.content,
-                        "new": row.content,
-                        "superseded": [row.id],
-                    }
-                    digest = check.content_hash(merged)
-                    self.store.rewrite(target, merged, digest, merged_vector, ("updated", now, actor, change))
-                self.store.supersede([row], target.id, now, actor, {**folded, "by": target.id})
-            elif decision.action == "supersede":
-                self.store.supersede(named, row.id, now, actor, {**folded, "by": row.id})
-            else:  # the LLM's reading of what the fact changes replaces the local one
-                conflicts = self.store.get_by_ids([conflict.memory_id for conflict in decision.conflicts])
-                links = [
-                    (conflicts[c.memory_id].rowid, c.change, c.guard)
-                    for c in decision.conflicts
-                    if c.memory_id in conflicts
-                ]
-                self.store.replace_links(row, links, now)
-            self.store.settle_review(row, now, actor, details)
-        return True
-
     def _details(self, judged: Decision, **extra: Any) -> dict[str, Any]:
         # "shown": forgetting any memory the LLM saw takes its reason out of this event too.
         shown = {"shown": list(judged.shown)} if judged.shown else {}

@@ -10,8 +10,10 @@ from typing import Any
 
 from remembrancer import validation as check
 from remembrancer.curation import Curator, call_with_deadline
+from remembrancer.dedup import Decision
 from remembrancer.errors import InvalidInput, JudgeUnavailable, NotFound
 from remembrancer.models import ReviewReport, UndoResult
+from remembrancer.storage.rows import MemoryRow
 
 log = logging.getLogger(__name__)
 
@@ -49,12 +51,59 @@ def review_pending(curator: Curator, limit: int = 50, actor: str = "review") -> 
             )
             reviewed += 1
             continue
-        if curator.apply_to_reviewed(row, decision, now, actor):
+        if apply_second_look(curator, row, decision, now, actor):
             reviewed += 1
             changed += decision.action != "add"
     return ReviewReport(
         reviewed=reviewed, changed=changed, remaining=store.count_pending_review(), error=error
     )
+
+
+def apply_second_look(curator: Curator, row: MemoryRow, decision: Decision, now: str, actor: str) -> bool:
+    """The LLM's second look at a memory the fallback stored: it folds into, updates or
+    supersedes what the decision names, or stays with the LLM's reading of what it changes.
+    False when anything involved changed meanwhile (the next pass looks again)."""
+    details = {
+        "decision": decision.action,
+        "judge": "llm",
+        "model": decision.model,
+        "reason": decision.reason,
+        "shown": list(decision.shown),
+    }
+    targets = curator.store.get_by_ids(list(decision.target_ids))
+    merged = decision.merged_text if decision.action == "update" else None
+    merged_vector = curator.embed([merged])[0] if merged else None
+    with curator.store.transaction():
+        named = [targets[memory_id] for memory_id in decision.target_ids if memory_id in targets]
+        if len(named) < len(decision.target_ids) or not all(
+            curator.store.is_live(memory.rowid) for memory in [row, *named]
+        ):
+            return False
+        folded = {**details, "decision": None}
+        if decision.action in ("duplicate", "update"):
+            target = named[0]
+            if merged and merged_vector is not None:
+                change = {
+                    **details,
+                    "previous": target.content,
+                    "new": row.content,
+                    "superseded": [row.id],
+                }
+                digest = check.content_hash(merged)
+                curator.store.rewrite(target, merged, digest, merged_vector, ("updated", now, actor, change))
+            curator.store.supersede([row], target.id, now, actor, {**folded, "by": target.id})
+        elif decision.action == "supersede":
+            curator.store.supersede(named, row.id, now, actor, {**folded, "by": row.id})
+        else:  # the LLM's reading of what the fact changes replaces the local one
+            conflicts = curator.store.get_by_ids([conflict.memory_id for conflict in decision.conflicts])
+            links = [
+                (conflicts[c.memory_id].rowid, c.change, c.guard)
+                for c in decision.conflicts
+                if c.memory_id in conflicts
+            ]
+            curator.store.replace_links(row, links, now)
+        curator.store.settle_review(row, now, actor, details)
+    return True
 
 
 def undo(curator: Curator, event_id: int, actor: str = "cli") -> UndoResult:
