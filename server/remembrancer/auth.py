@@ -32,6 +32,16 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 MIN_TOKEN_LENGTH = 16
 
 
+def trusted_hosts(settings: Settings) -> set[str]:
+    """Host names a request may name (Host, Origin): loopback, the address served, and
+    REMEMBRANCER_ALLOWED_HOSTS; any other is refused, against DNS rebinding."""
+    hosts = {"127.0.0.1", "localhost", "[::1]"}
+    if settings.host not in ("127.0.0.1", "localhost", "::1", "0.0.0.0", "::"):
+        hosts.add(settings.host)
+    hosts.update(name.strip() for name in settings.allowed_hosts.split(",") if name.strip())
+    return hosts
+
+
 @dataclass(frozen=True)
 class Token:
     name: str

@@ -3,26 +3,23 @@
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import logging
 import os
 import sys
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from typing import NoReturn
 
 from remembrancer import package_version
 from remembrancer.cli_files import cmd_backup, cmd_copy, cmd_export, cmd_import, cmd_reembed
+from remembrancer.cli_serving import TRANSPORTS, cmd_serve, cmd_ui
 from remembrancer.cli_support import emit, opened, parse_event, positive
 from remembrancer.config import Settings, load_settings
 from remembrancer.display import describe, describe_event, describe_hit, describe_outcome
 from remembrancer.errors import RemembrancerError
 from remembrancer.models import FactOutcome
-from remembrancer.service import MemoryService
 
 log = logging.getLogger("remembrancer")
-TRANSPORTS = {"stdio": "stdio", "http": "streamable-http", "streamable-http": "streamable-http", "sse": "sse"}
 
 
 def _configure_logging(level: str) -> None:
@@ -33,50 +30,6 @@ def _configure_logging(level: str) -> None:
 
 
 # -- commands -------------------------------------------------------------------------------
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Importing the MCP SDK builds about 600 pydantic models, and the cyclic garbage collector
-    would run hundreds of times over them for nothing: pausing it cuts start-up by about a
-    tenth. What start-up made lives as long as the process, so it is frozen out of later
-    collections."""
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.freeze()
-        gc.enable()
-
-
-def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
-    transport = TRANSPORTS[args.transport]
-    with _collector_paused():
-        from remembrancer.auth import load_tokens
-        from remembrancer.embeddings import FastEmbedder
-        from remembrancer.server import build_server
-        from remembrancer.serving import check_exposure, check_stateless, serve_http
-        from remembrancer.stdio_guard import serve_stdio
-
-        check_stateless(settings, transport)
-        tokens = load_tokens(settings) if transport != "stdio" else []
-        if transport != "stdio":
-            check_exposure(settings, tokens)  # before anything is opened or loaded
-        embedder = FastEmbedder(settings.embedding_model)
-        service = MemoryService.open(settings, embedder)
-        server = build_server(service, actor=f"mcp-{args.transport}", tokens=tokens)
-    embedder.start_loading()
-    service.start_background_work()
-    log.info("memory store: %s", service.store.path)
-    try:
-        if transport == "stdio":
-            serve_stdio(server)
-        else:
-            serve_http(server, settings, transport, tokens)
-    finally:
-        embedder.finish_loading()
-        service.close()
-    return 0
 
 
 def cmd_remember(args: argparse.Namespace, settings: Settings) -> int:
@@ -262,6 +215,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.set_defaults(run=cmd_serve)
 
+    ui = sub.add_parser("ui", parents=[common], help="open the memory browser (a web page, on loopback)")
+    ui.add_argument("--port", type=int, help="HTTP port (default 8766)")
+    ui.add_argument("--no-browser", action="store_true", help="print the address, do not open a browser")
+    ui.set_defaults(run=cmd_ui)
+
     remember = sub.add_parser("remember", parents=[common], help="store a memory")
     remember.add_argument("content")
     remember.add_argument("--tag", action="append", default=[])
@@ -357,7 +315,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             auth="off" if getattr(args, "no_auth", False) else None,
             stateless=True if getattr(args, "stateless", False) else None,
         )
-        quiet = args.command != "serve" and "REMEMBRANCER_LOG_LEVEL" not in os.environ
+        quiet = args.command not in ("serve", "ui") and "REMEMBRANCER_LOG_LEVEL" not in os.environ
         _configure_logging("WARNING" if quiet else settings.log_level)
         code = int(args.run(args, settings))
         sys.stdout.flush()  # here, so a reader that went away is noticed while we can say so

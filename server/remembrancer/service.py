@@ -128,6 +128,9 @@ class MemoryService:
     def _vectors(self, texts: Sequence[str]) -> list[bytes]:
         return [float32_bytes(vector) for vector in self.embedder.embed(texts)]
 
+    def embed_one(self, text: str) -> bytes:
+        return self._vectors([text])[0]
+
     # -- remember -------------------------------------------------------------------------
 
     def remember(
@@ -211,7 +214,7 @@ class MemoryService:
                 f"scope {name!r} holds no memories (known scopes: {known}). Check the name, "
                 "or remember something with this scope first."
             )
-        return self._filter(scopes, tags, since, until, include_superseded)
+        return self.filter_rows(scopes, tags, since, until, include_superseded)
 
     def _moment(
         self, value: datetime | str, name: str, *, end: bool = False, notes: list[str] | None = None
@@ -232,7 +235,7 @@ class MemoryService:
             notes.append(f"{name} {value.strip()!r} read as {moment.isoformat(timespec='seconds')} ({zone})")
         return moment
 
-    def _filter(
+    def filter_rows(
         self,
         scopes: tuple[str, ...],
         tags: Iterable[str] | None,
@@ -272,7 +275,7 @@ class MemoryService:
         scopes = check.check_scopes(scope, self.settings.default_scope)
         empty = self._empty_scopes(scopes)
         notes = [f"scope {name!r} holds no memories yet" for name in empty]
-        row_filter = self._filter(scopes, tags, since, until, include_superseded, notes)
+        row_filter = self.filter_rows(scopes, tags, since, until, include_superseded, notes)
         floor = self.settings.min_score if min_score is None else check.check_score(min_score)
         periods = named_periods(text, self.settings.zone)
         asked = Asked(text, lambda: self._vectors([text])[0], row_filter, floor, periods, mode)

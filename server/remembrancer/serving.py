@@ -9,7 +9,7 @@ import sys
 from mcp.server.mcpserver import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
 
-from remembrancer.auth import BearerAuth, Token
+from remembrancer.auth import ASGIApp, BearerAuth, Receive, Scope, Send, Token, trusted_hosts
 from remembrancer.config import Settings
 from remembrancer.errors import ConfigError, InvalidInput
 
@@ -44,10 +44,7 @@ def check_stateless(settings: Settings, transport: str) -> None:
 
 def _security(settings: Settings) -> TransportSecuritySettings:
     """Host and Origin checks against DNS rebinding, on every address we bind."""
-    hosts = {"127.0.0.1", "localhost", "[::1]"}
-    if settings.host not in LOOPBACK and settings.host not in ("0.0.0.0", "::"):
-        hosts.add(settings.host)
-    hosts.update(name.strip() for name in settings.allowed_hosts.split(",") if name.strip())
+    hosts = trusted_hosts(settings)
     return TransportSecuritySettings(
         enable_dns_rebinding_protection=True,
         allowed_hosts=[f"{host}:*" for host in sorted(hosts)],
@@ -55,10 +52,10 @@ def _security(settings: Settings) -> TransportSecuritySettings:
     )
 
 
-def serve_http(server: MCPServer, settings: Settings, transport: str, tokens: list[Token]) -> None:
-    import anyio
-    import uvicorn
-
+def serve_http(
+    server: MCPServer, settings: Settings, transport: str, tokens: list[Token], ui: ASGIApp
+) -> None:
+    """The MCP endpoint, and the memory browser under /ui, on one port."""
     check_exposure(settings, tokens)
     check_stateless(settings, transport)
     if transport == "sse":
@@ -76,25 +73,53 @@ def serve_http(server: MCPServer, settings: Settings, transport: str, tokens: li
             host=settings.host,
         )
         path = "/mcp"
-    listening = _bind(settings.host, settings.port)  # before saying anything: the port may be taken
-    url = f"http://{settings.host}:{settings.port}{path}"
+    listening = bind(settings.host, settings.port)  # before saying anything: the port may be taken
+    base = f"http://{_url_host(settings.host)}:{settings.port}"
+    url = f"{base}{path}"
     kind = "http" if path == "/mcp" else "sse"
     access = "a bearer token is required" if tokens else "no token required (loopback only, --no-auth)"
     header = ' --header "Authorization: Bearer $TOKEN"' if tokens else ""
     print(
         f"Remembrancer is serving {transport} at {url} ({access})\n"
-        f"  Claude Code:  claude mcp add --transport {kind} remembrancer {url}{header}\n"
-        f"  Inspector:    npx @modelcontextprotocol/inspector  (then connect to {url})\n"
+        f"  Claude Code:     claude mcp add --transport {kind} remembrancer {url}{header}\n"
+        f"  Inspector:       npx @modelcontextprotocol/inspector  (then connect to {url})\n"
+        f"  Memory browser:  {base}/ui\n"
         "  Stop with Ctrl-C.",
         file=sys.stderr,
         flush=True,
     )
-    wrapped = BearerAuth(app, tokens) if tokens else app
-    config = uvicorn.Config(wrapped, host=settings.host, port=settings.port, log_level="warning")
+    mcp = BearerAuth(app, tokens) if tokens else app
+    run_asgi(UiBeside(ui, mcp), settings, listening)
+
+
+class UiBeside:
+    """Paths under /ui go to the memory browser (its own sign-in); everything else to MCP."""
+
+    def __init__(self, ui: ASGIApp, mcp: ASGIApp) -> None:
+        self.ui = ui
+        self.mcp = mcp
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] == "http" and (path == "/ui" or path.startswith("/ui/")):
+            await self.ui(scope, receive, send)
+        else:
+            await self.mcp(scope, receive, send)
+
+
+def run_asgi(app: ASGIApp, settings: Settings, listening: socket.socket) -> None:
+    import anyio
+    import uvicorn
+
+    config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning")
     anyio.run(lambda: uvicorn.Server(config).serve(sockets=[listening]))
 
 
-def _bind(host: str, port: int) -> socket.socket:
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+def bind(host: str, port: int) -> socket.socket:
     """The listening socket, bound as uvicorn would bind it, or a clear error if it cannot be."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET  # uvicorn's own rule
     address = (host, port)

@@ -8,7 +8,7 @@ import struct
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 
 class Inserted(NamedTuple):
@@ -189,6 +189,8 @@ class RowFilter:
     since: str | None = None
     until: str | None = None
     include_superseded: bool = False
+    #: Only memories a newer one superseded, or only those waiting for the LLM's review.
+    only: Literal["superseded", "review"] | None = None
 
     @property
     def narrows(self) -> bool:

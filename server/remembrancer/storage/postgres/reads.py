@@ -34,8 +34,12 @@ ESTIMATE_ABOVE = 10_000
 
 def where_clause(row_filter: RowFilter, alias: str = "m") -> tuple[str, list[Any]]:
     clauses, params = [f"{alias}.scope = any(%s)"], list[Any]([list(row_filter.scopes)])
-    if not row_filter.include_superseded:
+    if row_filter.only == "superseded":
+        clauses.append(f"{alias}.superseded_by is not null")
+    elif not row_filter.include_superseded or row_filter.only == "review":
         clauses.append(f"{alias}.superseded_by is null")
+    if row_filter.only == "review":
+        clauses.append(f"{alias}.needs_review")
     if row_filter.since is not None:
         clauses.append(f"{alias}.occurred_at >= %s")
         params.append(row_filter.since)

@@ -18,6 +18,7 @@ from typing import Any
 
 from remembrancer.errors import ModelMismatch, NotFound
 from remembrancer.storage.decisions import StoreDecisions
+from remembrancer.storage.postgres.browsing import PostgresBrowsing
 from remembrancer.storage.postgres.connection import Connection, connect, redacted, self_test, translated
 from remembrancer.storage.postgres.copying import PostgresCopying
 from remembrancer.storage.postgres.migrations import VECTOR_INDEX
@@ -29,7 +30,7 @@ log = logging.getLogger(__name__)
 WRITE_LOCK = 0x72656D5F77726974
 
 
-class PostgresStore(StoreDecisions, PostgresReads, PostgresCopying):
+class PostgresStore(StoreDecisions, PostgresReads, PostgresCopying, PostgresBrowsing):
     """One connection, serialised by a lock within the process and by ``WRITE_LOCK`` across."""
 
     def __init__(self, conn: Connection, uri: str, busy_timeout: float) -> None:

@@ -21,8 +21,12 @@ def marks(count: int) -> str:
 def where_clause(row_filter: RowFilter, alias: str = "m") -> tuple[str, list[Any]]:
     """The filter as a WHERE clause over ``memories`` (as ``alias``), with its parameters."""
     clauses = [f"{alias}.scope in ({marks(len(row_filter.scopes))})"]
-    if not row_filter.include_superseded:
+    if row_filter.only == "superseded":
+        clauses.append(f"{alias}.superseded_by is not null")
+    elif not row_filter.include_superseded or row_filter.only == "review":
         clauses.append(f"{alias}.superseded_by is null")
+    if row_filter.only == "review":
+        clauses.append(f"{alias}.needs_review = 1")
     params: list[Any] = list(row_filter.scopes)
     if row_filter.since is not None:
         clauses.append(f"{alias}.occurred_at >= ?")

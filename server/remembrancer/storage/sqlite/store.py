@@ -18,6 +18,7 @@ from remembrancer.errors import ModelMismatch, NotFound, StoreError
 from remembrancer.storage.decisions import StoreDecisions
 from remembrancer.storage.rows import Guard, Inserted, MemoryRow, NewMemory, float32_bytes, to_json
 from remembrancer.storage.sqlite import text_index
+from remembrancer.storage.sqlite.browsing import StoreBrowsing
 from remembrancer.storage.sqlite.connection import Connection
 from remembrancer.storage.sqlite.copying import StoreCopying
 from remembrancer.storage.sqlite.links import StoreLinks
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-class Store(StoreDecisions, StoreSearch, StoreReads, StoreLinks, StoreCopying):
+class Store(StoreDecisions, StoreSearch, StoreReads, StoreLinks, StoreCopying, StoreBrowsing):
     """One open database. Thread-safe: a lock serialises use of the single connection."""
 
     def __init__(self, conn: Connection, path: str) -> None:
