@@ -156,3 +156,37 @@ def tool_data(result: CallToolResult) -> dict[str, Any]:
     named = [hit["id"] for hit in data.get("hits", [])] + data.get("forgotten", [])
     assert all(memory_id in tool_text(result) for memory_id in named), tool_text(result)
     return data
+
+
+@contextmanager
+def ui_server(
+    tmp_path: Path, db: Path | str, *extra: str, env: dict[str, str] | None = None
+) -> Iterator[str]:
+    """The installed `remembrancer ui --no-browser` on a free port; yields the address it prints."""
+    port = free_port()
+    log = tmp_path / f"ui-{port}.log"
+    script = str(Path(sys.executable).parent / "remembrancer")
+    with log.open("wb") as err:
+        proc = subprocess.Popen(
+            [script, "ui", "--db", str(db), "--port", str(port), "--no-browser", *extra],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=err,
+            cwd=tmp_path,
+            env=clean_env(tmp_path, **(env or {})),
+        )
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().decode().strip()
+        assert url.startswith(f"http://127.0.0.1:{port}/ui"), f"printed {url!r}:\n{log.read_text()}"
+        wait_for_port(port, proc, log)
+        yield url
+        assert proc.poll() is None, f"ui died during the test:\n{log.read_text()}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+        print(f"--- ui output ---\n{log.read_text()}", file=sys.stderr)

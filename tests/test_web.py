@@ -1,0 +1,271 @@
+"""The memory browser over HTTP, through the installed console script (`remembrancer ui`, and
+`serve --transport http` with /ui beside /mcp), on both engines: sign-in, scopes, forms and
+what they refuse. What a real browser shows and runs is in test_browser.py."""
+
+from __future__ import annotations
+
+import json
+import re
+import stat
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+
+from servers import clean_env, free_port, http_server, run_cli, ui_server
+
+pytestmark = pytest.mark.slow
+ALICE, ADMIN = "alice-token-0123456789abcdef", "admin-token-0123456789abcdef"
+
+
+def csrf_of(page: httpx.Response) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert found, page.text[:500]
+    return found.group(1)
+
+
+def ids_in(page: httpx.Response) -> list[str]:
+    return list(dict.fromkeys(re.findall(r'href="/ui/memory/(m_[0-9a-f]+)"', page.text)))
+
+
+def remember(tmp_path: Path, db: Path | str, text: str, *extra: str, **env: str) -> str:
+    done = run_cli(tmp_path, "remember", text, "--db", str(db), "--json", *extra, **env)
+    assert done.returncode == 0, done.stderr
+    return str(json.loads(done.stdout)["memory"]["id"])
+
+
+def post(client: httpx.Client, path: str, page: httpx.Response, **fields: str) -> httpx.Response:
+    origin = f"{client.base_url.scheme}://{client.base_url.netloc.decode()}"
+    return client.post(path, data={"csrf": csrf_of(page), **fields}, headers={"origin": origin})
+
+
+@contextmanager
+def signed_in(url: str) -> Iterator[httpx.Client]:
+    """A client that opened the address `ui` printed (its one-off token), cookies kept."""
+    parts = urlsplit(url)
+    with httpx.Client(base_url=f"{parts.scheme}://{parts.netloc}", timeout=60) as client:
+        landed = client.get(f"{parts.path}?{parts.query}", follow_redirects=True)
+        assert landed.status_code == 200 and "Memories" in landed.text, landed.text[:300]
+        yield client
+
+
+def test_ui_prints_an_address_that_signs_in_and_shows_every_page(
+    tmp_path: Path, store_target: Path | str
+) -> None:
+    kept = remember(tmp_path, store_target, "My favourite editor is Neovim", "--tag", "tools")
+    other = remember(tmp_path, store_target, "The deploy runs every Friday at noon", "--scope", "work")
+    with ui_server(tmp_path, store_target) as url:
+        assert "/login?token=" in url  # no token configured: one made for this run only
+        with httpx.Client(timeout=30) as stranger:
+            bounced = stranger.get(url.split("/login")[0])
+            assert bounced.status_code == 303 and "/ui/login" in bounced.headers["location"]
+        with signed_in(url) as client:
+            listing = client.get("/ui")
+            assert set(ids_in(listing)) == {kept, other}
+            assert client.get("/ui", params={"scope": "work"}).text.count("every Friday") == 1
+            assert ids_in(client.get("/ui", params={"tag": "tools"})) == [kept]
+            page = client.get(f"/ui/memory/{kept}")
+            assert page.status_code == 200 and "added" in page.text and "Neovim" in page.text
+            stats = client.get("/ui/stats")
+            assert stats.status_code == 200 and stats.text.count("<rect") >= 3
+            assert "<strong>2</strong> memories" in stats.text
+            export = client.get("/ui/export")
+            assert "attachment" in export.headers["content-disposition"]
+            assert {json.loads(line)["id"] for line in export.text.splitlines()} == {kept, other}
+            assert client.get("/ui/memory/m_0000000000000000").status_code == 404
+            headers = client.get("/ui").headers
+            assert "script-src" not in headers["content-security-policy"]  # no script allowed at all
+            assert "default-src 'none'" in headers["content-security-policy"]
+
+
+def test_ui_opens_a_browser_when_there_is_one(tmp_path: Path) -> None:
+    opened = tmp_path / "opened.txt"
+    browser = tmp_path / "browser.sh"
+    browser.write_text(f'#!/bin/sh\necho "$1" > {opened}\n')
+    browser.chmod(browser.stat().st_mode | stat.S_IXUSR)
+    script = str(Path(sys.executable).parent / "remembrancer")
+    proc = subprocess.Popen(
+        [script, "ui", "--db", str(tmp_path / "m.db"), "--port", str(free_port())],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        env=clean_env(tmp_path, BROWSER=str(browser)),
+        cwd=tmp_path,
+    )
+    try:
+        assert proc.stdout is not None
+        printed = proc.stdout.readline().decode().strip()
+        deadline = time.monotonic() + 30
+        while not opened.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert opened.read_text().strip() == printed
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_ui_refuses_to_serve_beyond_loopback(tmp_path: Path) -> None:
+    done = run_cli(
+        tmp_path, "ui", "--no-browser", "--db", str(tmp_path / "m.db"), REMEMBRANCER_HOST="0.0.0.0"
+    )
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and "loopback only" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_tokens_and_scopes_on_the_http_server(tmp_path: Path, store_target: Path | str) -> None:
+    mine = remember(tmp_path, store_target, "Alice's cat is called Miso", "--scope", "alice")
+    theirs = remember(tmp_path, store_target, "Bob's salary is 90k", "--scope", "bob")
+    tokens = tmp_path / "tokens"
+    tokens.write_text(f"alice {ALICE} alice\nadmin {ADMIN}\n")
+    tokens.chmod(0o600)
+    env = {"REMEMBRANCER_AUTH_TOKENS_FILE": str(tokens)}
+    with (
+        http_server(tmp_path, store_target, "http", env=env) as port,
+        httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client,
+    ):
+        assert client.post("/mcp", json={}).status_code == 401  # MCP still needs its bearer token
+        login = client.get("/ui/login")
+        wrong = post(client, "/ui/login", login, token="not-a-valid-token-at-all")
+        assert wrong.status_code == 401 and "not valid" in wrong.text
+        assert client.get("/ui").status_code == 303
+        assert post(client, "/ui/login", login, token=ALICE).status_code == 303
+        listing = client.get("/ui")
+        assert ids_in(listing) == [mine] and "Bob" not in listing.text
+        assert client.get(f"/ui/memory/{theirs}").status_code == 404
+        assert client.get("/ui", params={"q": "salary"}).text.count("Bob") == 0
+        assert client.get("/ui", params={"scope": "bob"}).status_code == 400
+        refused = post(client, f"/ui/memory/{theirs}/edit", listing, content="Bob's salary is 1")
+        assert refused.status_code == 404
+        assert "Bob" not in client.get("/ui/export").text
+        assert "alice" in client.get("/ui/stats").text and "bob" not in client.get("/ui/stats").text
+        post(client, "/ui/logout", listing)
+        assert client.get("/ui").status_code == 303
+        post(client, "/ui/login", client.get("/ui/login"), token=ADMIN)
+        assert set(ids_in(client.get("/ui"))) == {mine, theirs}
+    shown = run_cli(tmp_path, "list", "--db", str(store_target), "--scope", "bob", "--json")
+    assert "Bob's salary is 90k" in shown.stdout  # the refused edit changed nothing
+
+
+def test_forms_refuse_other_origins_and_bad_input_and_lose_nothing(
+    tmp_path: Path, store_target: Path | str
+) -> None:
+    memory = remember(tmp_path, store_target, "The staging database is on port 5433")
+    with ui_server(tmp_path, store_target) as url, signed_in(url) as client:
+        page = client.get(f"/ui/memory/{memory}")
+        path = f"/ui/memory/{memory}/edit"
+        port = urlsplit(url).port
+        refusals = {
+            "no csrf value": client.post(path, data={"content": "x"}),
+            "wrong csrf value": client.post(path, data={"content": "x", "csrf": "guess"}),
+            "another port's page": client.post(
+                path, data={"content": "x", "csrf": csrf_of(page)}, headers={"origin": "http://127.0.0.1:1"}
+            ),
+            "a cross-site fetch": client.post(
+                path, data={"content": "x", "csrf": csrf_of(page)}, headers={"sec-fetch-site": "cross-site"}
+            ),
+        }
+        for why, response in refusals.items():
+            assert response.status_code == 403, why
+            assert "cross-site" in response.text, why
+        assert client.get("/ui", headers={"host": f"evil.example:{port}"}).status_code == 421
+        csrf = csrf_of(page)
+        bad = {
+            "invalid UTF-8": f"csrf={csrf}&content=%ff%fe".encode(),
+            "a lone surrogate": f"csrf={csrf}&content=%ed%a0%80".encode(),
+            "raw invalid bytes": b"csrf=" + csrf.encode() + b"&content=\xff",
+            "empty content": f"csrf={csrf}&content=".encode(),
+            "huge content": f"csrf={csrf}&content=".encode() + b"a" * 2_000_000,
+        }
+        for why, body in bad.items():
+            response = client.post(
+                path,
+                content=body,
+                headers={
+                    "content-type": "application/x-www-form-urlencoded",
+                    "origin": f"http://127.0.0.1:{port}",
+                },
+            )
+            assert response.status_code == 400, why
+            message = re.search(r'class="error" role="alert">([^<]*)<', response.text)
+            assert message and "\n" not in message.group(1) and "Traceback" not in response.text, why
+        assert client.get("/ui", params={"status": "bogus"}).status_code == 400
+        assert client.get("/ui", params={"before": "-3"}).status_code == 200
+        assert client.get("/ui", params={"q": "x" * 5000}).status_code in (200, 400)
+        forget = post(client, f"/ui/memory/{memory}/forget", page)
+        assert forget.status_code == 400 and "confirmation" in forget.text
+    shown = run_cli(tmp_path, "list", "--db", str(store_target), "--json")
+    assert "The staging database is on port 5433" in shown.stdout
+
+
+def test_edit_undo_keep_and_forget_through_the_forms(tmp_path: Path, store_target: Path | str) -> None:
+    closed = free_port()  # an LLM judge that cannot be reached: the memory waits for review
+    llm = {"REMEMBRANCER_LLM_API_KEY": "sk-test", "REMEMBRANCER_LLM_BASE_URL": f"http://127.0.0.1:{closed}"}
+    remember(tmp_path, store_target, "I live in Berlin")
+    waiting = remember(tmp_path, store_target, "I live in Munich now", **llm)  # the judge is asked, in vain
+    memory = remember(tmp_path, store_target, "We release on the first Monday of the month")
+    with ui_server(tmp_path, store_target) as url, signed_in(url) as client:
+        page = client.get(f"/ui/memory/{memory}")
+        edited = post(
+            client, f"/ui/memory/{memory}/edit", page, content="We release on the last Friday of the month"
+        )
+        assert edited.status_code == 303
+        page = client.get(edited.headers["location"])
+        assert "Saved." in page.text and "was: “We release on the first Monday" in page.text
+        recalled = run_cli(tmp_path, "recall", "when do we release", "--db", str(store_target), "--json")
+        assert "last Friday" in recalled.stdout and "first Monday" not in recalled.stdout
+        event = re.search(r'action="/ui/undo/(\d+)"', page.text)
+        assert event, page.text
+        undone = post(client, f"/ui/undo/{event.group(1)}", page)
+        assert undone.status_code == 303 and "first Monday" in client.get(undone.headers["location"]).text
+
+        queue = client.get("/ui", params={"status": "review"})
+        assert ids_in(queue) == [waiting]
+        assert post(client, f"/ui/memory/{waiting}/keep", queue).status_code == 303
+        assert ids_in(client.get("/ui", params={"status": "review"})) == []
+        assert "reviewed" in client.get(f"/ui/memory/{waiting}").text
+
+        confirm = client.get(f"/ui/memory/{memory}/forget")
+        assert "Forget this memory?" in confirm.text
+        gone = post(client, f"/ui/memory/{memory}/forget", confirm, confirm="yes")
+        assert gone.status_code == 303 and "Forgotten" in client.get(gone.headers["location"]).text
+        assert client.get(f"/ui/memory/{memory}").status_code == 404
+    listed = run_cli(tmp_path, "list", "--db", str(store_target), "--json")
+    assert "release" not in listed.stdout and "Munich" in listed.stdout
+
+
+def test_the_list_pages_by_key_without_repeating_or_losing_a_memory(tmp_path: Path) -> None:
+    db = tmp_path / "m.db"
+    lines = [
+        json.dumps(
+            {
+                "id": f"m_{i:016x}",
+                "content": f"Note number {i} about the garden",
+                "scope": "default" if i % 3 else "notes",
+                "created_at": f"2024-0{1 + i % 9}-01T00:00:00+00:00",
+                "updated_at": f"2024-0{1 + i % 9}-01T00:00:00+00:00",
+            }
+        )
+        for i in range(120)
+    ]
+    (tmp_path / "in.jsonl").write_text("\n".join(lines) + "\n")
+    assert run_cli(tmp_path, "import", str(tmp_path / "in.jsonl"), "--db", str(db)).returncode == 0
+    with ui_server(tmp_path, db) as url, signed_in(url) as client:
+        seen: list[str] = []
+        link: str | None = "/ui"
+        pages = 0
+        while link:
+            page = client.get(link)
+            seen += ids_in(page)
+            found = re.search(r'href="([^"]+)" rel="next"', page.text)
+            link = found.group(1).replace("&amp;", "&") if found else None
+            pages += 1
+        assert pages == 3 and len(seen) == 120 and len(set(seen)) == 120
+        notes = ids_in(client.get("/ui", params={"scope": "notes"}))
+        assert len(notes) == 40
+        stats = client.get("/ui/stats").text
+        assert stats.count("<rect") >= 9 + 4  # nine months of bars, four decision kinds
