@@ -47,6 +47,9 @@ class Page(BaseModel):
     next_before: int | None = Field(default=None, description="The next page's key; None on the last.")
     scopes: list[str] = Field(description="Every scope the caller may see, for the filter.")
     notes: list[str] = Field(default_factory=list)
+    floor: float = Field(
+        description="The relevance floor of an assistant's recall; a search lists hits below it too."
+    )
 
 
 class Related(BaseModel):
@@ -89,6 +92,10 @@ class Browser:
         self.service = service
         self.store = service.store
 
+    @property
+    def floor(self) -> float:
+        return self.service.settings.min_score
+
     def visible_scopes(self, allowed: Sequence[str] | None) -> list[str]:
         known = list(self.store.scope_counts())
         return known if allowed is None else [name for name in known if name in allowed]
@@ -106,7 +113,9 @@ class Browser:
         scopes = self._scopes(asked.scope, allowed)
         visible = self.visible_scopes(allowed)
         if not scopes:
-            return Page(memories=[], scopes=visible, notes=["no memories in this scope yet"])
+            return Page(
+                memories=[], scopes=visible, notes=["no memories in this scope yet"], floor=self.floor
+            )
         tags = [asked.tag] if asked.tag else None
         if asked.q.strip():
             return self._search(asked, scopes, tags, visible)
@@ -122,9 +131,13 @@ class Browser:
             memories=[listed(row) for row in rows],
             next_before=rows[-1].rowid if more else None,
             scopes=visible,
+            floor=self.floor,
         )
 
     def _search(self, asked: Browse, scopes: list[str], tags: list[str] | None, visible: list[str]) -> Page:
+        """The assistant's recall, down to score 0: a person scanning a list is helped by the
+        weaker matches too (a paraphrase sharing no word often scores below the floor), and the
+        page marks where the floor falls, which shows what an assistant would have received."""
         result = self.service.recall(
             asked.q,
             limit=PAGE_SIZE,
@@ -133,12 +146,14 @@ class Browser:
             until=asked.until or None,
             scope=scopes,
             include_superseded=asked.status in ("superseded", "all"),
+            min_score=0.0,
         )
         rows = self.store.get_by_ids([hit.id for hit in result.hits])
         memories = [listed(rows[hit.id], hit.score) for hit in result.hits if hit.id in rows]
         if asked.status != "all":
             memories = [memory for memory in memories if memory.status == asked.status]
-        return Page(memories=memories, scopes=visible, notes=result.notes)
+        notes = [note for note in result.notes if "min_score" not in note]
+        return Page(memories=memories, scopes=visible, notes=notes, floor=self.floor)
 
     def _row(self, memory_id: str, allowed: Sequence[str] | None) -> MemoryRow:
         row = self.store.get_by_ids([memory_id]).get(memory_id)

@@ -4,6 +4,7 @@ page that says what was wrong. The pages themselves are in ``routes.py``."""
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -58,6 +59,7 @@ def _size(count: int) -> str:
 templates = Environment(loader=PackageLoader("remembrancer.web", "templates"), autoescape=select_autoescape())
 templates.filters["when"] = _when
 templates.filters["size"] = _size
+templates.filters["json_text"] = lambda value: json.dumps(value, ensure_ascii=False)  # escaped as text
 
 
 def fields(raw: bytes) -> dict[str, str]:
