@@ -7,7 +7,7 @@ DEV_STAMP := $(VENV)/.installed-dev
 HOST ?= 127.0.0.1
 PORT ?= 8765
 
-.PHONY: run test test-fast lint bench clean
+.PHONY: run test test-fast lint bench clean chromium
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,11 +24,20 @@ $(DEV_STAMP): pyproject.toml | $(BIN)/python
 run: $(STAMP)
 	$(BIN)/remembrancer serve --transport http --host $(HOST) --port $(PORT) $(if $(REMEMBRANCER_AUTH_TOKEN),,--no-auth)
 
-test: $(DEV_STAMP)
+test: $(DEV_STAMP) chromium
 	$(BIN)/python -m pytest -q
 
 test-fast: $(DEV_STAMP)
 	$(BIN)/python -m pytest -q -m "not slow"
+
+# The memory browser's tests drive Debian's Chromium (Playwright cannot download its own here).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get install -y -q chromium >/dev/null || { apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; }; \
+	  else \
+	    echo "The browser tests need Chromium: run 'sudo apt-get install chromium' once." >&2; exit 1; \
+	  fi; }
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check server tests bench tools

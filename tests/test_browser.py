@@ -5,6 +5,7 @@ started through the console script, on a real SQLite file with the real embeddin
 from __future__ import annotations
 
 import json
+import shutil
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -16,7 +17,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from servers import free_port, http_server, run_cli, ui_server
 
 pytestmark = pytest.mark.slow
-CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM = Path(shutil.which("chromium") or "/usr/bin/chromium")
 # As the machine's own probe starts it: without the background-networking flags Chromium keeps
 # trying hosts this closed network refuses.
 CHROMIUM_ARGS = [

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from fake_llm_api import FakeLLMAPI, decision
@@ -164,6 +165,26 @@ def run_serve(cli: Cli, api: FakeLLMAPI) -> None:
         proc.terminate()
         proc.wait(timeout=10)
     assert f"memory store: {cli.shown(cli.db)}" in log.read_text()
+
+
+def run_ui(cli: Cli, api: FakeLLMAPI) -> None:
+    """`ui --port P --no-browser` prints an address that signs in and lists the store."""
+    cli.json("remember", "The user prefers dark mode", "--scope", "proj")
+    port = free_port()
+    args = [str(SCRIPT), "ui", "--db", str(cli.db), "--port", str(port), "--no-browser"]
+    proc = subprocess.Popen(
+        args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=cli.env
+    )
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().decode().strip()
+        assert url.startswith(f"http://127.0.0.1:{port}/ui/login?token="), url
+        with httpx.Client(timeout=60) as client:
+            page = client.get(url, follow_redirects=True)
+        assert page.status_code == 200 and "The user prefers dark mode" in page.text
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
 
 
 def run_remember(cli: Cli, api: FakeLLMAPI) -> None:
@@ -339,6 +360,7 @@ def run_copy(cli: Cli, api: FakeLLMAPI) -> None:
 
 RUNNERS: dict[str, Callable[[Cli, FakeLLMAPI], None]] = {
     "serve": run_serve,
+    "ui": run_ui,
     "remember": run_remember,
     "recall": run_recall,
     "forget": run_forget,

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
+from fake_llm_api import FakeLLMAPI, decision
 from servers import clean_env, free_port, http_server, run_cli, ui_server
 
 pytestmark = pytest.mark.slow
@@ -59,6 +60,7 @@ def test_ui_prints_an_address_that_signs_in_and_shows_every_page(
     tmp_path: Path, store_target: Path | str
 ) -> None:
     kept = remember(tmp_path, store_target, "My favourite editor is Neovim", "--tag", "tools")
+    assert remember(tmp_path, store_target, "my favourite editor is neovim") == kept  # a sighting
     other = remember(tmp_path, store_target, "The deploy runs every Friday at noon", "--scope", "work")
     with ui_server(tmp_path, store_target) as url:
         assert "/login?token=" in url  # no token configured: one made for this run only
@@ -70,14 +72,25 @@ def test_ui_prints_an_address_that_signs_in_and_shows_every_page(
             assert set(ids_in(listing)) == {kept, other}
             assert client.get("/ui", params={"scope": "work"}).text.count("every Friday") == 1
             assert ids_in(client.get("/ui", params={"tag": "tools"})) == [kept]
+            assert set(ids_in(client.get("/ui", params={"since": "7d"}))) == {kept, other}
+            assert ids_in(client.get("/ui", params={"until": "2000-01-01"})) == []
+            assert client.get("/ui", params={"since": "someday"}).status_code == 400
             page = client.get(f"/ui/memory/{kept}")
             assert page.status_code == 200 and "added" in page.text and "Neovim" in page.text
+            assert "<h2>Sightings</h2>" in page.text and "2 times" in page.text
             stats = client.get("/ui/stats")
             assert stats.status_code == 200 and stats.text.count("<rect") >= 3
             assert "<strong>2</strong> memories" in stats.text
             export = client.get("/ui/export")
             assert "attachment" in export.headers["content-disposition"]
             assert {json.loads(line)["id"] for line in export.text.splitlines()} == {kept, other}
+            (tmp_path / "download.jsonl").write_text(export.text)
+            again = tmp_path / "again.db"
+            assert (
+                run_cli(tmp_path, "import", str(tmp_path / "download.jsonl"), "--db", str(again)).returncode
+                == 0
+            )
+            assert run_cli(tmp_path, "export", "--db", str(again)).stdout == export.text
             assert client.get("/ui/memory/m_0000000000000000").status_code == 404
             headers = client.get("/ui").headers
             assert "script-src" not in headers["content-security-policy"]  # no script allowed at all
@@ -133,7 +146,11 @@ def test_tokens_and_scopes_on_the_http_server(tmp_path: Path, store_target: Path
         wrong = post(client, "/ui/login", login, token="not-a-valid-token-at-all")
         assert wrong.status_code == 401 and "not valid" in wrong.text
         assert client.get("/ui").status_code == 303
-        assert post(client, "/ui/login", login, token=ALICE).status_code == 303
+        signed = post(client, "/ui/login", login, token=ALICE)
+        assert signed.status_code == 303
+        cookie = signed.headers["set-cookie"].lower()
+        assert all(part in cookie for part in ("httponly", "samesite=strict", "path=/ui", "max-age=2592000"))
+        assert ALICE not in signed.headers["set-cookie"]  # a signed session, not the token
         listing = client.get("/ui")
         assert ids_in(listing) == [mine] and "Bob" not in listing.text
         assert client.get(f"/ui/memory/{theirs}").status_code == 404
@@ -269,3 +286,30 @@ def test_the_list_pages_by_key_without_repeating_or_losing_a_memory(tmp_path: Pa
         assert len(notes) == 40
         stats = client.get("/ui/stats").text
         assert stats.count("<rect") >= 9 + 4  # nine months of bars, four decision kinds
+
+
+def test_a_supersede_shows_on_both_pages_and_undo_brings_the_old_memory_back(
+    tmp_path: Path, fake_api: FakeLLMAPI
+) -> None:
+    db = tmp_path / "m.db"
+    llm = {
+        "ANTHROPIC_API_KEY": "sk-test",
+        "ANTHROPIC_BASE_URL": fake_api.url,
+        "REMEMBRANCER_LLM_MAX_RETRIES": "0",
+        "REMEMBRANCER_LLM_TIMEOUT": "10",
+        "REMEMBRANCER_LLM_BUDGET": "20",
+    }
+    berlin = remember(tmp_path, db, "I live in Berlin")
+    fake_api.queue(decision("supersede", ["M1"], reason="moved"))
+    munich = remember(tmp_path, db, "I live in Munich now", **llm)
+    with ui_server(tmp_path, db) as url, signed_in(url) as client:
+        older = client.get(f"/ui/memory/{berlin}")
+        assert "superseded" in older.text and f'href="/ui/memory/{munich}"' in older.text
+        newer = client.get(f"/ui/memory/{munich}")
+        assert "superseded by this memory" in newer.text and f'href="/ui/memory/{berlin}"' in newer.text
+        assert ids_in(client.get("/ui", params={"status": "superseded"})) == [berlin]
+        event = re.search(r'action="/ui/undo/(\d+)"', newer.text)
+        assert event, newer.text
+        undone = post(client, f"/ui/undo/{event.group(1)}", newer)
+        assert undone.status_code == 303 and undone.headers["location"] == "/ui?done=undone"
+        assert ids_in(client.get("/ui")) == [berlin]  # Munich, which superseded it, is removed

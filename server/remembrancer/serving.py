@@ -135,5 +135,6 @@ def bind(host: str, port: int) -> socket.socket:
                 "or REMEMBRANCER_PORT."
             ) from None
         raise InvalidInput(f"cannot listen on {host}:{port}: {exc.strerror or exc}; check --host.") from None
+    listening.listen(2048)  # from now on a client may connect: it waits until the server accepts
     listening.set_inheritable(True)
     return listening

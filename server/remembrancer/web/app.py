@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -119,6 +120,7 @@ class Site:
                     "",
                 )
             csrf = self.gate.csrf_value(request)
+            began = time.perf_counter()
             try:
                 call = await self._call(request, csrf, login)
                 response = await page(call) if isinstance(call, Call) else call
@@ -132,6 +134,8 @@ class Site:
                 log.exception("memory browser: %s %s failed", request.method, request.url.path)
                 message = "something went wrong on the server; its log (stderr) says what."
                 response = self.render(None, "error.html", 500, message=message, csrf=csrf)
+            # The page's time on the server, for bench/ui.py (and a browser's developer tools).
+            response.headers["server-timing"] = f"page;dur={(time.perf_counter() - began) * 1000:.1f}"
             return _finish(request, response, csrf)
 
         return endpoint

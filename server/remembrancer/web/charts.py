@@ -24,7 +24,7 @@ def stacked_months(months: Sequence[str], per_scope: Mapping[str, Sequence[int]]
     totals = [sum(counts[i] for counts in per_scope.values()) for i in range(len(months))]
     top = max(totals) or 1
     slot = (WIDTH - LEFT) / len(months)
-    bar = max(2.0, slot * 0.7)
+    bar = min(48.0, max(2.0, slot * 0.7))
     plot = HEIGHT - BOTTOM
     parts = [
         f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-labelledby="months-title">',
