@@ -73,15 +73,21 @@ def test_search_finds_a_paraphrase_with_javascript_on_and_off(chromium: Browser,
     ):
         remember(tmp_path, db, text)
     with ui_server(tmp_path, db) as url:
+        origin, requested = url.split("/ui")[0], list[str]()
         for scripts in (True, False):
             context = chromium.new_context(java_script_enabled=scripts)
             page = context.new_page()
+            requested.clear()
+            page.on("request", lambda request: requested.append(request.url))
             page.goto(url)
             assert page.locator("table.memories tbody tr").count() == 4
             search(page, "which code editor do I prefer")
             assert "Neovim" in first_row(page)
             search(page, "when do we ship a release")
             assert "every Friday" in first_row(page)
+            page.goto(f"{origin}/ui/stats")
+            assert page.locator("svg.chart rect").count() >= 5
+            assert requested and all(address.startswith(origin) for address in requested), requested
             context.close()
 
 

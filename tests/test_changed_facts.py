@@ -235,7 +235,7 @@ def test_a_version_6_store_learns_its_folded_wordings(db_path: Path, monkeypatch
     monkeypatch.setattr(migrations, "MIGRATIONS", MIGRATIONS)
     store = Store(connect(db_path), str(db_path))
     try:
-        assert store.schema_version() == LATEST_VERSION == 8
+        assert store.schema_version() == LATEST_VERSION == 9
         found = store.find_by_hash("default", content_hash("i have a dog named  Biscuit."))
         assert found is not None and found.id == "m_1"
         assert store.find_by_hash("default", content_hash("I have a cat named Biscuit.")) is None

@@ -168,6 +168,19 @@ def test_tokens_and_scopes_on_the_http_server(tmp_path: Path, store_target: Path
     assert "Bob's salary is 90k" in shown.stdout  # the refused edit changed nothing
 
 
+def test_the_sse_server_serves_the_browser_too(tmp_path: Path) -> None:
+    db = tmp_path / "m.db"
+    memory = remember(tmp_path, db, "The SSE transport serves pages as well")
+    env = {"REMEMBRANCER_AUTH_TOKEN": ADMIN}
+    with (
+        http_server(tmp_path, db, "sse", env=env) as port,
+        httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client,
+    ):
+        assert client.get("/sse").status_code == 401  # MCP still needs its bearer token
+        assert post(client, "/ui/login", client.get("/ui/login"), token=ADMIN).status_code == 303
+        assert ids_in(client.get("/ui")) == [memory]
+
+
 def test_forms_refuse_other_origins_and_bad_input_and_lose_nothing(
     tmp_path: Path, store_target: Path | str
 ) -> None:

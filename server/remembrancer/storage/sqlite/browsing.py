@@ -19,8 +19,10 @@ class StoreBrowsing:
         if before is not None:
             where += " and m.rowid < ?"
             params.append(before)
-        # "+m.scope": walk the rowid order and filter, rather than gather a scope's rows and sort them.
-        where = where.replace("m.scope in", "+m.scope in", 1)
+        if not (row_filter.since or row_filter.until or row_filter.only):
+            # "+m.scope": walk the rowid order and filter, rather than gather the scopes' rows and
+            # sort them; a time range or a status has an index that finds its few rows faster.
+            where = where.replace("m.scope in", "+m.scope in", 1)
         with self.lock:
             rows = self.conn.execute(
                 f"select {MEMORY_COLUMNS} from memories m where {where} order by m.rowid desc limit ?",
@@ -33,7 +35,7 @@ class StoreBrowsing:
         with self.lock:
             rows = self.conn.execute(
                 f"select substr(created_at, 1, 7), scope, count(*) from memories {where}"
-                " group by 1, 2 order by 1, 2",
+                " group by scope, substr(created_at, 1, 7)",  # as indexed (schema step 9)
                 list(scopes or ()),
             ).fetchall()
         return [(month, scope, count) for month, scope, count in rows]
