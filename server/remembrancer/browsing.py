@@ -97,11 +97,10 @@ class Browser:
         return self.service.settings.min_score
 
     def visible_scopes(self, allowed: Sequence[str] | None) -> list[str]:
-        known = list(self.store.scope_counts())
+        known = self.store.scope_names()
         return known if allowed is None else [name for name in known if name in allowed]
 
-    def _scopes(self, wanted: str, allowed: Sequence[str] | None) -> list[str]:
-        visible = self.visible_scopes(allowed)
+    def _scopes(self, wanted: str, visible: list[str], allowed: Sequence[str] | None) -> list[str]:
         if not wanted:
             return visible
         name = check.check_scope(wanted)
@@ -110,8 +109,8 @@ class Browser:
         return [name] if name in visible else []
 
     def page(self, asked: Browse, allowed: Sequence[str] | None) -> Page:
-        scopes = self._scopes(asked.scope, allowed)
         visible = self.visible_scopes(allowed)
+        scopes = self._scopes(asked.scope, visible, allowed)
         if not scopes:
             return Page(
                 memories=[], scopes=visible, notes=["no memories in this scope yet"], floor=self.floor

@@ -114,6 +114,10 @@ class Repository(Protocol):
         """Memories the filter admits, newest stored first, keyed below ``before`` (a page)."""
         ...
 
+    def scope_names(self) -> list[str]:
+        """Every scope that holds a memory, in order (cheaper than ``scope_counts``)."""
+        ...
+
     def monthly_counts(self, scopes: Sequence[str] | None) -> list[tuple[str, str, int]]:
         """(YYYY-MM stored, scope, memories) for these scopes, or every scope."""
         ...

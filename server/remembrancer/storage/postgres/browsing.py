@@ -8,6 +8,14 @@ from typing import TYPE_CHECKING, Any
 from remembrancer.storage.postgres.reads import MEMORY_COLUMNS, where_clause
 from remembrancer.storage.rows import MemoryRow, RowFilter
 
+#: Every scope name, one index probe each (a skip scan) rather than a walk over every memory.
+SCOPE_NAMES = (
+    "with recursive names(scope) as (select min(scope) from memories union all"
+    " select (select min(scope) from memories where scope > names.scope) from names"
+    " where names.scope is not null)"
+    " select scope from names where scope is not null"
+)
+
 
 class PostgresBrowsing:
     if TYPE_CHECKING:  # provided by PostgresStore
@@ -24,6 +32,9 @@ class PostgresBrowsing:
             [*params, limit],
         )
         return [MemoryRow.from_tuple(row) for row in rows]
+
+    def scope_names(self) -> list[str]:
+        return [name for (name,) in self._rows(SCOPE_NAMES)]
 
     def monthly_counts(self, scopes: Sequence[str] | None) -> list[tuple[str, str, int]]:
         where, params = ("", []) if scopes is None else ("where scope = any(%s)", [list(scopes)])

@@ -9,6 +9,14 @@ from remembrancer.storage.rows import MemoryRow, RowFilter
 from remembrancer.storage.sqlite.connection import Connection
 from remembrancer.storage.sqlite.sql import MEMORY_COLUMNS, marks, where_clause
 
+#: Every scope name, one index probe each (a skip scan) rather than a walk over every memory.
+SCOPE_NAMES = (
+    "with recursive names(scope) as (select min(scope) from memories union all"
+    " select (select min(scope) from memories where scope > names.scope) from names"
+    " where names.scope is not null)"
+    " select scope from names where scope is not null"
+)
+
 
 class StoreBrowsing:
     conn: Connection
@@ -29,6 +37,10 @@ class StoreBrowsing:
                 (*params, limit),
             ).fetchall()
         return [MemoryRow.from_tuple(row) for row in rows]
+
+    def scope_names(self) -> list[str]:
+        with self.lock:
+            return [name for (name,) in self.conn.execute(SCOPE_NAMES)]
 
     def monthly_counts(self, scopes: Sequence[str] | None) -> list[tuple[str, str, int]]:
         where = "" if scopes is None else f"where scope in ({marks(len(scopes))})"
