@@ -67,7 +67,7 @@ def pages(client: httpx.Client, rng: random.Random) -> dict[str, str]:
         "list, one scope": f"/ui?scope={rng.choice(SCOPES)}",
         "list, one tag": f"/ui?tag={rng.choice(TAGS)}",
         "list, a time range": "/ui?since=2021-06-01&until=2021-06-30",
-        "list, superseded (none: a full walk)": "/ui?status=superseded",
+        "list, superseded (none stored)": "/ui?status=superseded",
         "list, waiting for review (none)": "/ui?status=review",
         "search (hybrid recall, 50 hits)": "/ui?q=what+did+we+decide+about+the+trip",
         "memory page": f"/ui/memory/{ids[0]}",
