@@ -80,7 +80,7 @@ def test_ui_prints_an_address_that_signs_in_and_shows_every_page(
             assert "<h2>Sightings</h2>" in page.text and "2 times" in page.text
             stats = client.get("/ui/stats")
             assert stats.status_code == 200 and stats.text.count("<rect") >= 3
-            assert "<strong>2</strong> memories" in stats.text
+            assert "<strong>2</strong> memories" in stats.text and "store size" in stats.text
             export = client.get("/ui/export")
             assert "attachment" in export.headers["content-disposition"]
             assert {json.loads(line)["id"] for line in export.text.splitlines()} == {kept, other}
@@ -159,7 +159,8 @@ def test_tokens_and_scopes_on_the_http_server(tmp_path: Path, store_target: Path
         refused = post(client, f"/ui/memory/{theirs}/edit", listing, content="Bob's salary is 1")
         assert refused.status_code == 404
         assert "Bob" not in client.get("/ui/export").text
-        assert "alice" in client.get("/ui/stats").text and "bob" not in client.get("/ui/stats").text
+        stats = client.get("/ui/stats").text
+        assert "alice" in stats and "bob" not in stats and "store size" not in stats  # nothing of the rest
         post(client, "/ui/logout", listing)
         assert client.get("/ui").status_code == 303
         post(client, "/ui/login", client.get("/ui/login"), token=ADMIN)

@@ -74,7 +74,9 @@ class Activity(BaseModel):
     memories: int
     history_events: int
     waiting_for_review: int | None = Field(description="None for a token limited to some scopes.")
-    file_bytes: int
+    file_bytes: int | None = Field(
+        description="The whole store's size; None for a token limited to some scopes."
+    )
 
 
 def _status(row: MemoryRow) -> Literal["live", "superseded", "review"]:
@@ -235,7 +237,7 @@ class Browser:
             memories=sum(count for _, _, count in counts),
             history_events=sum(events.values()),
             waiting_for_review=self.store.count_pending_review() if allowed is None else None,
-            file_bytes=self.store.file_bytes(),
+            file_bytes=self.store.file_bytes() if allowed is None else None,
         )
 
     def export_lines(self, allowed: Sequence[str] | None) -> Iterator[str]:
