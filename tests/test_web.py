@@ -180,6 +180,8 @@ def test_the_sse_server_serves_the_browser_too(tmp_path: Path) -> None:
         assert client.get("/sse").status_code == 401  # MCP still needs its bearer token
         assert post(client, "/ui/login", client.get("/ui/login"), token=ADMIN).status_code == 303
         assert ids_in(client.get("/ui")) == [memory]
+        said = (tmp_path / f"server-sse-{port}.log").read_text()
+        assert f"Memory browser:  http://127.0.0.1:{port}/ui" in said  # as `make run` says it too
 
 
 def test_forms_refuse_other_origins_and_bad_input_and_lose_nothing(
