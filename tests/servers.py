@@ -95,6 +95,17 @@ def wait_for_port(port: int, proc: subprocess.Popen[bytes], log: Path, timeout: 
     pytest.fail(f"server did not accept connections on port {port} within {timeout} s:\n{log.read_text()}")
 
 
+def stop(proc: subprocess.Popen[bytes], log: Path, name: str) -> None:
+    """Stop a server process, and print what it said (pytest shows it when a test fails)."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=10)
+    print(f"--- {name} output ---\n{log.read_text()}", file=sys.stderr)
+
+
 @contextmanager
 def http_server(
     tmp_path: Path,
@@ -122,13 +133,7 @@ def http_server(
         yield port
         assert proc.poll() is None, f"server died during the test:\n{log.read_text()}"
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
-        print(f"--- {transport} server output ---\n{log.read_text()}", file=sys.stderr)  # shown on failure
+        stop(proc, log, f"{transport} server")
 
 
 def tool_text(result: CallToolResult) -> str:
@@ -183,10 +188,4 @@ def ui_server(
         yield url
         assert proc.poll() is None, f"ui died during the test:\n{log.read_text()}"
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
-        print(f"--- ui output ---\n{log.read_text()}", file=sys.stderr)
+        stop(proc, log, "ui")
