@@ -258,6 +258,8 @@ def test_edit_undo_keep_and_forget_through_the_forms(tmp_path: Path, store_targe
 
         queue = client.get("/ui", params={"status": "review"})
         assert ids_in(queue) == [waiting]
+        assert waiting in ids_in(client.get("/ui", params={"q": "which city do I live in"}))  # live too
+        assert waiting in ids_in(client.get("/ui"))
         assert post(client, f"/ui/memory/{waiting}/keep", queue).status_code == 303
         assert ids_in(client.get("/ui", params={"status": "review"})) == []
         assert "reviewed" in client.get(f"/ui/memory/{waiting}").text

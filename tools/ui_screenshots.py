@@ -44,9 +44,16 @@ def main() -> int:
         db = Path(tmp) / "memory.db"
         env = {k: v for k, v in os.environ.items() if not k.startswith("REMEMBRANCER_")}
         env["XDG_DATA_HOME"] = tmp
+        # An LLM judge that cannot be reached: the fact that needed it waits for review.
+        unreachable = {
+            **env,
+            "REMEMBRANCER_LLM_API_KEY": "sk-demo",
+            "REMEMBRANCER_LLM_BASE_URL": "http://127.0.0.1:9",
+        }
         for text, scope, when, tags in DEMO:
             tag_args = [arg for tag in tags for arg in ("--tag", tag)]
-            cli(db, env, "remember", text, "--scope", scope, "--occurred-at", when, *tag_args)
+            judged = unreachable if "Munich" in text else env
+            cli(db, judged, "remember", text, "--scope", scope, "--occurred-at", when, *tag_args)
         berlin = json.loads(cli(db, env, "list", "--json", "--limit", "50"))
         moved = next(m["id"] for m in berlin if m["content"] == "I live in Berlin")
         server = subprocess.Popen(
@@ -81,6 +88,8 @@ def main() -> int:
                 page.screenshot(path=OUT / "memory.png", full_page=True)
                 page.goto(f"{base}/ui/memory/{moved}/forget")
                 page.screenshot(path=OUT / "forget.png", full_page=True)
+                page.goto(f"{base}/ui?status=review")
+                page.screenshot(path=OUT / "review.png", full_page=True)
                 page.goto(f"{base}/ui/stats")
                 page.screenshot(path=OUT / "stats.png", full_page=True)
                 stranger = browser.new_page(viewport={"width": 1100, "height": 480})  # no session yet

@@ -20,6 +20,8 @@ from remembrancer.transfer import to_memory
 
 Status = Literal["live", "superseded", "review", "all"]
 PAGE_SIZE = 50
+#: A search lists weaker matches than an assistant gets, but not those with nothing in common.
+SEARCH_FLOOR = 0.01
 DECISIONS = {"added": "added", "seen": "duplicate", "updated": "updated", "superseded": "superseded"}
 
 
@@ -38,7 +40,7 @@ class Browse(BaseModel):
     tag: str = ""
     since: str = ""
     until: str = ""
-    status: Status = "live"
+    status: Status = Field(default="live", description="live: not superseded (waiting for review included).")
     before: int | None = Field(default=None, ge=0, description="The page's key: memories stored before it.")
 
 
@@ -136,7 +138,7 @@ class Browser:
         )
 
     def _search(self, asked: Browse, scopes: list[str], tags: list[str] | None, visible: list[str]) -> Page:
-        """The assistant's recall, down to score 0: a person scanning a list is helped by the
+        """The assistant's recall, down to SEARCH_FLOOR: a person scanning a list is helped by the
         weaker matches too (a paraphrase sharing no word often scores below the floor), and the
         page marks where the floor falls, which shows what an assistant would have received."""
         result = self.service.recall(
@@ -147,12 +149,13 @@ class Browser:
             until=asked.until or None,
             scope=scopes,
             include_superseded=asked.status in ("superseded", "all"),
-            min_score=0.0,
+            min_score=SEARCH_FLOOR,
         )
         rows = self.store.get_by_ids([hit.id for hit in result.hits])
         memories = [listed(rows[hit.id], hit.score) for hit in result.hits if hit.id in rows]
-        if asked.status != "all":
-            memories = [memory for memory in memories if memory.status == asked.status]
+        if asked.status != "all":  # a memory waiting for review is live too: recall finds it
+            wanted = ("live", "review") if asked.status == "live" else (asked.status,)
+            memories = [memory for memory in memories if memory.status in wanted]
         notes = [note for note in result.notes if "min_score" not in note]
         return Page(memories=memories, scopes=visible, notes=notes, floor=self.floor)
 
