@@ -39,6 +39,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 from remembrancer.query_dates import MONTHS
 from remembrancer.storage.rows import Beside
@@ -194,8 +195,7 @@ def relevance(words: float | None, cosine: float | None) -> float:
     return max(WORDS_WEIGHT * words + (1.0 - WORDS_WEIGHT) * close, 1.5 * close - 1.0)
 
 
-@dataclass(frozen=True)
-class Ranked:
+class Ranked(NamedTuple):  # a tuple: a recall builds a few hundred of these twice
     rowid: int
     score: float  # ranks the hits
     support: float  # passes the floor
@@ -233,9 +233,10 @@ def calibrate(ranked: Sequence[Ranked], coverage: float) -> list[Ranked]:
         return []
     best = max(item.support for item in ranked)
     found = 1.0 - UNFOUND_PENALTY * (1.0 - coverage)
+    sqrt = math.sqrt
     return [
-        Ranked(item.rowid, found * math.sqrt(item.score * best), found * math.sqrt(item.support * best))
-        for item in ranked
+        Ranked(rowid, found * sqrt(score * best), found * sqrt(support * best))
+        for rowid, score, support in ranked
     ]
 
 
