@@ -15,7 +15,9 @@ from remembrancer.relevance import (
     CONTEXT_WEIGHT,
     TAG_WEIGHT,
     Evidence,
+    Ranked,
     WordShare,
+    calibrate,
     is_time_word,
     stem,
     topic_words,
@@ -142,3 +144,28 @@ def test_the_untokenized_fields_are_only_those_that_cannot_match(
         for word, weight in weights.items()
     ) / sum(weights.values())
     assert WordShare(weights)(evidence) == pytest.approx(expected)
+
+
+def test_a_recall_is_weighed_as_a_whole_without_changing_its_order() -> None:
+    ranked = [Ranked(1, 0.9, 0.9), Ranked(2, 0.25, 0.25), Ranked(3, 0.0, 0.0)]
+    found_all = calibrate(ranked, coverage=1.0)
+    assert [item.rowid for item in found_all] == [1, 2, 3]
+    best, weak, unrelated = found_all
+    assert best.score == pytest.approx(0.9)  # the best hit keeps its relevance
+    assert weak.score == pytest.approx(0.225**0.5)  # a weak hit of a strong recall rises ...
+    assert unrelated.score == 0.0  # ... a memory with no relevance of its own does not
+    # A weak best hit lifts nothing above itself, and unfound query words lower the whole recall.
+    assert calibrate([Ranked(1, 0.3, 0.3), Ranked(2, 0.2, 0.2)], 1.0)[1].support < 0.3
+    assert calibrate(ranked, coverage=0.0)[0].score == pytest.approx(0.8 * 0.9)
+    assert calibrate([], 1.0) == []
+
+
+def test_coverage_is_the_weighted_share_of_query_words_any_memory_holds() -> None:
+    share = WordShare({stem("passport"): 3.0, stem("number"): 1.0})
+    assert share.coverage() == 0.0
+    share(Evidence("my phone number is 123", "", ""))
+    share(Evidence("", "", "passport renewal"))  # context does not count: the memory is not about it
+    assert share.coverage() == pytest.approx(0.25)
+    share(Evidence("", "passport", ""))
+    assert share.coverage() == 1.0
+    assert WordShare({}).coverage() == 1.0

@@ -14,6 +14,18 @@ A memory stored right beside a relevant one in the same sitting (the reply after
 gains 0.3 of that memory's relevance, and passes the floor when 0.9 of it does (if it has a
 relevance of its own of at least 0.1).
 
+A hit's score, the one the floor applies to, then weighs the recall as a whole (``calibrate``):
+
+    score = sqrt(relevance x best) x (1 - 0.2 x (1 - coverage))
+
+``best`` is the recall's best relevance: when one hit matches strongly the query is about
+something stored, and a weak match in that recall is more often evidence (facts spread over
+several memories) than the same weak match in a recall where nothing matches; a memory with no
+relevance of its own stays at 0. ``coverage`` is the share of the query's weighted topic words
+that any candidate holds at all: a query whose telling words the store never holds ("what is my
+passport number") asks about something never stored. The best hit keeps its relevance when every
+word is found, and the order of the hits within a recall does not change.
+
 Document frequencies come from the store, smoothed by the frequency a word has in English (the
 bundled tokenizer's vocabulary is ordered by it): in a store of ten memories, "use" appearing
 once must not weigh more than "editor" appearing three times. bench/RESULTS.md has the
@@ -27,6 +39,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 from remembrancer.query_dates import MONTHS
 from remembrancer.storage.rows import Beside
@@ -47,6 +60,8 @@ NEIGHBOUR_SUPPORT = 0.9
 NEIGHBOUR_OWN = 0.1
 #: How many memories of plain English text the tokenizer's word frequencies count as.
 PRIOR_DOCUMENTS = 1000
+#: How much a recall's scores drop when none of the query's topic words is found anywhere.
+UNFOUND_PENALTY = 0.2
 
 _TIME_WORDS = frozenset(
     f"{' '.join(MONTHS)} monday tuesday wednesday thursday friday saturday sunday yesterday today tomorrow "
@@ -129,6 +144,7 @@ class WordShare:
     def __init__(self, weights: Mapping[str, float]) -> None:
         self._weights = dict(weights)
         self._total = sum(self._weights.values())
+        self._found: set[str] = set()  # the query words found in any memory scored so far
         cores = sorted({word[:-1] or word for word in self._weights}, key=len, reverse=True)
         alternatives = "|".join(re.escape(core) for core in cores)
         self._candidates = re.compile(rf"(?<!\w)(?:{alternatives})\w*") if cores else None
@@ -147,6 +163,7 @@ class WordShare:
             self._stems(evidence.context),
         )
         found = 0.0
+        self._found.update(word for word in self._weights if word in own or word in tags)
         for word, weight in self._weights.items():
             if word in own:
                 found += weight
@@ -155,6 +172,12 @@ class WordShare:
             elif word in context:
                 found += CONTEXT_WEIGHT * weight
         return found / self._total
+
+    def coverage(self) -> float:
+        """The weighted share of the query's words held (in text or tags) by any memory scored."""
+        if self._total <= 0:
+            return 1.0
+        return sum(self._weights[word] for word in self._found) / self._total
 
 
 def meaning(cosine: float) -> float:
@@ -172,8 +195,7 @@ def relevance(words: float | None, cosine: float | None) -> float:
     return max(WORDS_WEIGHT * words + (1.0 - WORDS_WEIGHT) * close, 1.5 * close - 1.0)
 
 
-@dataclass(frozen=True)
-class Ranked:
+class Ranked(NamedTuple):  # a tuple: a recall builds a few hundred of these twice
     rowid: int
     score: float  # ranks the hits
     support: float  # passes the floor
@@ -202,6 +224,20 @@ def with_neighbours(
                     support[neighbour] = max(support[neighbour], NEIGHBOUR_SUPPORT * own[leader])
     ranked = [Ranked(rowid, score[rowid], support[rowid]) for rowid in own]
     return sorted(ranked, key=lambda item: (-item.score, item.rowid))
+
+
+def calibrate(ranked: Sequence[Ranked], coverage: float) -> list[Ranked]:
+    """Each hit's score and support weighed with the recall's best support and the coverage of
+    its words (see the module's docstring); same order."""
+    if not ranked:
+        return []
+    best = max(item.support for item in ranked)
+    found = 1.0 - UNFOUND_PENALTY * (1.0 - coverage)
+    sqrt = math.sqrt
+    return [
+        Ranked(rowid, found * sqrt(score * best), found * sqrt(support * best))
+        for rowid, score, support in ranked
+    ]
 
 
 def is_question(text: str) -> bool:

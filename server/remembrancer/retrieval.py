@@ -1,7 +1,8 @@
 """Retrieval: one recall from the query to its ordered hits. The words worth searching for;
 candidates from the vector and full-text sides (and, when the query names a date, from that
 date), each scored on the relevance scale (relevance.py), lifted when it happened in a period
-the query names and by the memories beside it, filtered and floored; then the best, with each
+the query names and by the memories beside it, filtered, weighed with the recall's best hit and
+the share of the query's words found at all, and floored; then the best, with each
 changed fact's newest version first (changes.py). Depth, fusion, lifting and filtering live
 here and nowhere else."""
 
@@ -21,6 +22,7 @@ from remembrancer.relevance import (
     Evidence,
     Ranked,
     WordShare,
+    calibrate,
     is_question,
     relevance,
     topic_words,
@@ -165,7 +167,8 @@ def rank(store: Storage, submit: Submit, asked: Asked, depth: int) -> tuple[list
     ranked = with_neighbours(own, leaders, neighbours, questions)
     # Neighbours come unfiltered, and the vector copy does not know what was superseded.
     admitted = store.admitted([item.rowid for item in ranked], row_filter)
-    return [item for item in ranked if item.rowid in admitted and item.support >= asked.floor], cosine
+    ranked = calibrate([item for item in ranked if item.rowid in admitted], word_share.coverage())
+    return [item for item in ranked if item.support >= asked.floor], cosine
 
 
 def _happened_in(
