@@ -103,6 +103,7 @@ def test_ui_opens_a_browser_when_there_is_one(tmp_path: Path) -> None:
     browser.write_text(f'#!/bin/sh\necho "$1" > {opened}\n')
     browser.chmod(browser.stat().st_mode | stat.S_IXUSR)
     script = str(Path(sys.executable).parent / "remembrancer")
+    remember(tmp_path, tmp_path / "m.db", "A memory, so the store exists")
     proc = subprocess.Popen(
         [script, "ui", "--db", str(tmp_path / "m.db"), "--port", str(free_port())],
         stdout=subprocess.PIPE,
@@ -122,12 +123,16 @@ def test_ui_opens_a_browser_when_there_is_one(tmp_path: Path) -> None:
         proc.wait(timeout=10)
 
 
-def test_ui_refuses_to_serve_beyond_loopback(tmp_path: Path) -> None:
+def test_ui_refuses_to_serve_beyond_loopback_or_a_store_that_is_not_there(tmp_path: Path) -> None:
+    remember(tmp_path, tmp_path / "m.db", "A memory, so the store exists")
     done = run_cli(
         tmp_path, "ui", "--no-browser", "--db", str(tmp_path / "m.db"), REMEMBRANCER_HOST="0.0.0.0"
     )
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and "loopback only" in done.stderr and "Traceback" not in done.stderr
+    typo = run_cli(tmp_path, "ui", "--no-browser", "--db", str(tmp_path / "mm.db"))
+    assert typo.returncode == 2 and typo.stderr.count("\n") == 1 and "no memory store at" in typo.stderr
+    assert not (tmp_path / "mm.db").exists()
 
 
 def test_tokens_and_scopes_on_the_http_server(tmp_path: Path, store_target: Path | str) -> None:

@@ -14,6 +14,7 @@ import webbrowser
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from remembrancer.cli_support import require_store
 from remembrancer.config import Settings
 from remembrancer.errors import ConfigError
 from remembrancer.service import MemoryService
@@ -81,6 +82,7 @@ def cmd_ui(args: argparse.Namespace, settings: Settings) -> int:
             f"`remembrancer ui` serves on loopback only, not {settings.host}; to reach the memory browser "
             "from elsewhere, run `remembrancer serve --transport http` with a token and open /ui."
         )
+    require_store(settings)
     settings = settings.with_overrides(port=args.port or UI_PORT)
     tokens = load_tokens(settings)
     login = ""

@@ -16,6 +16,16 @@ from remembrancer.service import MemoryService
 from remembrancer.storage import is_database_uri
 
 
+def require_store(settings: Settings) -> None:
+    """Refuse a database file that is not there: a mistyped --db would show an empty store."""
+    path = Path(settings.db_path).expanduser()
+    if not is_database_uri(settings.db_path) and not path.exists():
+        raise NotFound(
+            f"no memory store at {path}; check --db or REMEMBRANCER_DB "
+            "(`remembrancer remember` or `import` creates one)."
+        )
+
+
 class opened:
     """The memory service for one command. ``must_exist``: a command that only reads or changes
     what is stored refuses a database file that is not there (a mistyped --db), rather than
@@ -24,12 +34,8 @@ class opened:
     def __init__(self, settings: Settings, *, must_exist: bool = True, bind_model: bool = True) -> None:
         from remembrancer.embeddings import FastEmbedder
 
-        path = Path(settings.db_path).expanduser()
-        if must_exist and not is_database_uri(settings.db_path) and not path.exists():
-            raise NotFound(
-                f"no memory store at {path}; check --db or REMEMBRANCER_DB "
-                "(`remembrancer remember` or `import` creates one)."
-            )
+        if must_exist:
+            require_store(settings)
         embedder = FastEmbedder(settings.embedding_model)
         self.service = MemoryService.open(settings, embedder, bind_model=bind_model)
 
