@@ -105,7 +105,7 @@ def test_ui_opens_a_browser_when_there_is_one(tmp_path: Path) -> None:
     script = str(Path(sys.executable).parent / "remembrancer")
     remember(tmp_path, tmp_path / "m.db", "A memory, so the store exists")
     proc = subprocess.Popen(
-        [script, "ui", "--db", str(tmp_path / "m.db"), "--port", str(free_port())],
+        [script, "ui", "--db", str(tmp_path / "m.db")],  # the default port, 8766
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         env=clean_env(tmp_path, BROWSER=str(browser)),
@@ -117,6 +117,7 @@ def test_ui_opens_a_browser_when_there_is_one(tmp_path: Path) -> None:
         deadline = time.monotonic() + 30
         while not opened.exists() and time.monotonic() < deadline:
             time.sleep(0.1)
+        assert printed.startswith("http://127.0.0.1:8766/ui/login?token=")
         assert opened.read_text().strip() == printed
     finally:
         proc.terminate()
