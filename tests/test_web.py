@@ -140,7 +140,7 @@ def test_tokens_and_scopes_on_the_http_server(tmp_path: Path, store_target: Path
     mine = remember(tmp_path, store_target, "Alice's cat is called Miso", "--scope", "alice")
     theirs = remember(tmp_path, store_target, "Bob's salary is 90k", "--scope", "bob")
     tokens = tmp_path / "tokens"
-    tokens.write_text(f"alice {ALICE} alice\nadmin {ADMIN}\n")
+    tokens.write_text(f"alice {ALICE} alice\nadmin.root {ADMIN}\n")  # a name may hold dots
     tokens.chmod(0o600)
     env = {"REMEMBRANCER_AUTH_TOKENS_FILE": str(tokens)}
     with (
@@ -233,7 +233,10 @@ def test_forms_refuse_other_origins_and_bad_input_and_lose_nothing(
             message = re.search(r'class="error" role="alert">([^<]*)<', response.text)
             assert message and "\n" not in message.group(1) and "Traceback" not in response.text, why
         assert client.get("/ui", params={"status": "bogus"}).status_code == 400
-        assert client.get("/ui", params={"before": "-3"}).status_code == 200
+        for key in ("-3", "²", "9" * 5000, "99999999999999999999999"):  # each once made a 500
+            assert client.get("/ui", params={"before": key}).status_code == 400, key
+        for event in ("99999999999999999999999", "²"):
+            assert post(client, f"/ui/undo/{event}", page).status_code == 400, event
         assert client.get("/ui", params={"q": "x" * 5000}).status_code in (200, 400)
         forget = post(client, f"/ui/memory/{memory}/forget", page)
         assert forget.status_code == 400 and "confirmation" in forget.text
@@ -264,6 +267,7 @@ def test_edit_undo_keep_and_forget_through_the_forms(tmp_path: Path, store_targe
 
         queue = client.get("/ui", params={"status": "review"})
         assert ids_in(queue) == [waiting]
+        assert "undid event" in client.get(f"/ui/memory/{memory}").text
         assert waiting in ids_in(client.get("/ui", params={"q": "which city do I live in"}))  # live too
         assert waiting in ids_in(client.get("/ui"))
         assert post(client, f"/ui/memory/{waiting}/keep", queue).status_code == 303
@@ -337,3 +341,64 @@ def test_a_supersede_shows_on_both_pages_and_undo_brings_the_old_memory_back(
         undone = post(client, f"/ui/undo/{event.group(1)}", newer)
         assert undone.status_code == 303 and undone.headers["location"] == "/ui?done=undone"
         assert ids_in(client.get("/ui")) == [berlin]  # Munich, which superseded it, is removed
+
+
+def test_forged_cookies_sign_nobody_in_and_break_nothing(tmp_path: Path) -> None:
+    db = tmp_path / "m.db"
+    remember(tmp_path, db, "A memory behind a token")
+    env = {"REMEMBRANCER_AUTH_TOKEN": ADMIN}
+    with http_server(tmp_path, db, "http", env=env) as port:
+        name = f"remembrancer_session_{port}"
+        for forged in ("token.9999999999.é", "token.²²².x", f"token.{'9' * 5000}.x", "a.b", "...", "token"):
+            cookie = {b"cookie": f"{name}={forged}".encode()}  # raw bytes: UTF-8 as a browser may send
+            with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=cookie, timeout=30) as client:
+                assert client.get("/ui").status_code == 303, forged  # to the sign-in page
+                assert client.get("/ui/login").status_code == 200, forged
+
+
+def test_what_the_review_found_in_edit_and_undo(tmp_path: Path) -> None:
+    """A Save of unchanged multi-line text records nothing (browsers send CRLF); undo is offered
+    for the latest change only; a refused edit shows the page again with what was typed; an edit
+    settles a review; a scoped token cannot tell another scope's events from missing ones."""
+    db = tmp_path / "m.db"
+    listing = remember(tmp_path, db, "Shopping list:\n- milk\n- eggs")
+    with ui_server(tmp_path, db) as url, signed_in(url) as client:
+        page = client.get(f"/ui/memory/{listing}")
+        same = post(client, f"/ui/memory/{listing}/edit", page, content="Shopping list:\r\n- milk\r\n- eggs")
+        assert same.headers["location"].endswith("done=unchanged")
+        page = client.get(same.headers["location"])
+        assert "Nothing to save" in page.text and "updated" not in page.text
+        for text in ("Shopping list:\r\n- milk", "Shopping list:\r\n- bread"):
+            post(client, f"/ui/memory/{listing}/edit", page, content=text)
+        page = client.get(f"/ui/memory/{listing}")
+        offered = re.findall(r'action="/ui/undo/(\d+)"', page.text)
+        assert len(offered) == 1 and "now: “Shopping list:\n- bread”" in page.text
+        refused = post(client, f"/ui/memory/{listing}/edit", page, content="x" * 40_000 + "typed by hand")
+        assert refused.status_code == 400 and "typed by hand</textarea>" in refused.text
+        assert 'class="error" role="alert"' in refused.text
+    shown = run_cli(tmp_path, "list", "--db", str(db), "--json")
+    assert "- bread" in shown.stdout and "\\r" not in shown.stdout
+
+
+def test_a_scoped_token_cannot_probe_other_scopes_events(tmp_path: Path) -> None:
+    db = tmp_path / "m.db"
+    remember(tmp_path, db, "Alice keeps bees", "--scope", "alice")
+    theirs = remember(tmp_path, db, "Bob's locker code is 4411", "--scope", "bob")
+    tokens = tmp_path / "tokens"
+    tokens.write_text(f"alice {ALICE} alice\nadmin {ADMIN}\n")
+    tokens.chmod(0o600)
+    with http_server(tmp_path, db, "http", env={"REMEMBRANCER_AUTH_TOKENS_FILE": str(tokens)}) as port:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as admin:
+            post(admin, "/ui/login", admin.get("/ui/login"), token=ADMIN)
+            page = admin.get(f"/ui/memory/{theirs}")
+            post(admin, f"/ui/memory/{theirs}/edit", page, content="Bob's locker code is 9376")
+            event = re.findall(r'action="/ui/undo/(\d+)"', admin.get(f"/ui/memory/{theirs}").text)[0]
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as alice:
+            listing = alice.get("/ui/login")
+            post(alice, "/ui/login", listing, token=ALICE)
+            listing = alice.get("/ui")
+            probed = post(alice, f"/ui/undo/{event}", listing)
+            missing = post(alice, "/ui/undo/999999", listing)
+            assert probed.status_code == missing.status_code == 404
+            assert f"no history event {event}." in probed.text and theirs not in probed.text
+    assert "9376" in run_cli(tmp_path, "list", "--db", str(db), "--scope", "bob", "--json").stdout

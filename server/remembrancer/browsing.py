@@ -63,6 +63,10 @@ class Related(BaseModel):
 class MemoryView(BaseModel):
     memory: Listed
     history: list[HistoryEvent]
+    undoable: int | None = Field(
+        description="The one event undo is offered for: the latest change, if it is an update or a"
+        " supersede not undone yet. An older one would silently discard the changes after it."
+    )
     sightings: list[Sighting]
     related: list[Related] = Field(description="What it superseded or was superseded by, and value changes.")
 
@@ -182,9 +186,11 @@ class Browser:
                 related.append(
                     Related(id=found.id, content=found.content, relation=f"{when} value: {link.change}")
                 )
+        history = self.service.history(row.id, limit=500)
         return MemoryView(
             memory=listed(row),
-            history=self.service.history(row.id, limit=500),
+            history=history,
+            undoable=self._undoable(history),
             sightings=[
                 Sighting(seen_at=datetime.fromisoformat(at), metadata=meta, content=content)
                 for at, meta, content in self.store.sightings(row.rowid)
@@ -192,21 +198,45 @@ class Browser:
             related=related,
         )
 
+    def _undoable(self, history: Sequence[HistoryEvent]) -> int | None:
+        changes = [event for event in history if event.event not in ("seen", "reviewed")]
+        if not changes:
+            return None
+        latest = changes[-1]
+        undoable = latest.event in ("updated", "superseded") or (
+            latest.event == "added" and bool(latest.details.get("supersedes"))
+        )
+        return latest.id if undoable and not self.store.was_reverted(latest.id) else None
+
     def _rows(self, ids: Sequence[str], allowed: Sequence[str] | None) -> list[MemoryRow]:
         found = self.store.get_by_ids(list(ids))
         return [row for row in found.values() if allowed is None or row.scope in allowed]
 
-    def edit(self, memory_id: str, content: str, actor: str, allowed: Sequence[str] | None) -> Memory:
-        """New text for a memory, re-embedded, recorded as an update (undo puts the old text back)."""
+    def edit(self, memory_id: str, content: str, actor: str, allowed: Sequence[str] | None) -> bool:
+        """New text for a memory, re-embedded, recorded as an update (undo puts the old text
+        back); a person's edit also settles a review. False when the text is the same."""
         row = self._row(memory_id, allowed)
-        text = check.check_content(content, self.service.settings)
+        # A browser sends a textarea's line breaks as CRLF: the text typed is the one with \n.
+        text = check.check_content(content.replace("\r\n", "\n").replace("\r", "\n"), self.service.settings)
         if text == row.content:
-            return to_memory(row)
+            return False
         vector = self.service.embed_one(text)
         now = check.timestamp(datetime.now(UTC))
         details = {"previous": row.content, "new": text, "reason": "edited in the memory browser"}
-        self.store.rewrite(row, text, check.content_hash(text), vector, ("updated", now, actor, details))
-        return to_memory(self._row(memory_id, allowed))
+        with self.store.transaction():
+            current = self._row(memory_id, allowed)
+            if current.content != row.content:
+                raise InvalidInput(
+                    "the memory changed while you edited it; reload the page and edit it again."
+                )
+            self.store.rewrite(
+                current, text, check.content_hash(text), vector, ("updated", now, actor, details)
+            )
+            if current.needs_review:
+                self.store.settle_review(
+                    current, now, actor, {"reason": "edited by a person in the memory browser"}
+                )
+        return True
 
     def keep(self, memory_id: str, actor: str, allowed: Sequence[str] | None) -> None:
         """A person settles a memory waiting for review: it stays as it is."""
@@ -219,10 +249,9 @@ class Browser:
     def event_memory(self, event_id: int, allowed: Sequence[str] | None) -> str:
         """The memory an event belongs to, if the caller may see it (before undoing the event)."""
         event = self.store.history_event(event_id)
-        if event is None:
-            raise NotFound(f"no history event {event_id}.")
-        if allowed is not None:
-            self._row(event.memory_id, allowed)
+        row = None if event is None else self.store.get_by_ids([event.memory_id]).get(event.memory_id)
+        if event is None or (allowed is not None and (row is None or row.scope not in allowed)):
+            raise NotFound(f"no history event {event_id}.")  # the same answer: nothing of other scopes
         return event.memory_id
 
     def activity(self, allowed: Sequence[str] | None) -> Activity:

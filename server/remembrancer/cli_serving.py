@@ -101,7 +101,7 @@ def cmd_ui(args: argparse.Namespace, settings: Settings) -> int:
     if not args.no_browser and _has_browser():
         threading.Thread(target=webbrowser.open, args=(url,), daemon=True).start()
     try:
-        run_asgi(ui_app(service, settings, tokens), settings, listening)
+        run_asgi(ui_app(service, settings, tokens, lasting_sessions=False), settings, listening)
     finally:
         embedder.finish_loading()
         service.close()

@@ -10,8 +10,12 @@ from remembrancer.auth import Token, trusted_hosts
 from remembrancer.browsing import Browser
 from remembrancer.config import Settings
 from remembrancer.service import MemoryService
+from remembrancer.web.access import Gate
 from remembrancer.web.routes import build
 
 
-def ui_app(service: MemoryService, settings: Settings, tokens: Sequence[Token]) -> Starlette:
-    return build(Browser(service), tokens, trusted_hosts(settings), settings.max_request_bytes)
+def ui_app(
+    service: MemoryService, settings: Settings, tokens: Sequence[Token], *, lasting_sessions: bool = True
+) -> Starlette:
+    gate = Gate(tokens, trusted_hosts(settings), settings.port, lasting_sessions)
+    return build(Browser(service), gate, settings.max_request_bytes)

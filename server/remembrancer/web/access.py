@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 import secrets
 import time
 from collections.abc import Sequence
@@ -25,9 +26,8 @@ from starlette.requests import Request
 
 from remembrancer.auth import Token
 
-SESSION_COOKIE = "remembrancer_session"
-CSRF_COOKIE = "remembrancer_csrf"
 SESSION_SECONDS = 30 * 24 * 3600
+_EXPIRY = re.compile(r"[0-9]{1,12}")
 
 
 @dataclass(frozen=True)
@@ -54,9 +54,16 @@ def _host_name(host_and_port: str) -> str:
 
 
 class Gate:
-    def __init__(self, tokens: Sequence[Token], hosts: set[str]) -> None:
+    """``port`` names the cookies: browsers share cookies between the ports of one host, and
+    `remembrancer ui` beside `serve` must not sign each other out. ``lasting``: sessions survive
+    the browser's restart (30 days); `ui`'s end with the browser session."""
+
+    def __init__(self, tokens: Sequence[Token], hosts: set[str], port: int, lasting: bool = True) -> None:
         self.tokens = list(tokens)
         self.hosts = hosts
+        self.session_cookie = f"remembrancer_session_{port}"
+        self.csrf_cookie = f"remembrancer_csrf_{port}"
+        self.max_age = SESSION_SECONDS if lasting else None
 
     @property
     def open(self) -> bool:
@@ -78,14 +85,13 @@ class Gate:
         """The person this request comes from, or None when they must log in."""
         if self.open:
             return Visitor("local", None)
-        name, _, rest = request.cookies.get(SESSION_COOKIE, "").partition(".")
-        expires, _, signature = rest.partition(".")
-        if not expires.isdigit() or int(expires) < time.time():
-            return None
+        parts = request.cookies.get(self.session_cookie, "").rsplit(".", 2)  # a name may hold dots
+        if len(parts) != 3 or not _EXPIRY.fullmatch(parts[1]) or int(parts[1]) < time.time():
+            return None  # absent, malformed or expired: not signed in, whatever it holds
+        name, expires, signature = parts
         for token in self.tokens:
-            if token.name == name and hmac.compare_digest(
-                signature, _signature(token.secret, f"{name}.{expires}")
-            ):
+            expected = _signature(token.secret, f"{name}.{expires}")
+            if token.name == name and hmac.compare_digest(signature.encode(), expected.encode()):
                 return Visitor(token.name, token.scopes)
         return None
 
@@ -100,11 +106,9 @@ class Gate:
         origin = request.headers.get("origin")
         return origin is None or urlsplit(origin).netloc == request.headers.get("host")
 
-    @staticmethod
-    def csrf_value(request: Request) -> str:
-        return request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(24)
+    def csrf_value(self, request: Request) -> str:
+        return request.cookies.get(self.csrf_cookie) or secrets.token_urlsafe(24)
 
-    @staticmethod
-    def csrf_matches(request: Request, sent: str) -> bool:
-        kept = request.cookies.get(CSRF_COOKIE, "")
+    def csrf_matches(self, request: Request, sent: str) -> bool:
+        kept = request.cookies.get(self.csrf_cookie, "")
         return bool(kept) and hmac.compare_digest(kept.encode(), sent.encode())

@@ -9,7 +9,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, tzinfo
 from importlib.resources import files
 from typing import Any
 from urllib.parse import parse_qsl, quote
@@ -20,7 +20,7 @@ from starlette.responses import HTMLResponse, PlainTextResponse, RedirectRespons
 
 from remembrancer.browsing import Browser
 from remembrancer.errors import InvalidInput, NotFound, RemembrancerError
-from remembrancer.web.access import CSRF_COOKIE, Gate, Visitor
+from remembrancer.web.access import Gate, Visitor
 
 log = logging.getLogger(__name__)
 
@@ -44,8 +44,9 @@ class Refused(RemembrancerError):
     pass
 
 
-def _when(value: datetime | None) -> str:
-    return "" if value is None else value.strftime("%Y-%m-%d %H:%M")
+def _when(value: datetime | None, zone: tzinfo) -> str:
+    """A time in the zone dates are read in (REMEMBRANCER_TIMEZONE, or the machine's), named."""
+    return "" if value is None else value.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
 
 
 def _size(count: int) -> str:
@@ -57,10 +58,12 @@ def _size(count: int) -> str:
     return f"{count} B"
 
 
-templates = Environment(loader=PackageLoader("remembrancer.web", "templates"), autoescape=select_autoescape())
-templates.filters["when"] = _when
-templates.filters["size"] = _size
-templates.filters["json_text"] = lambda value: json.dumps(value, ensure_ascii=False)  # escaped as text
+def _templates(zone: tzinfo) -> Environment:
+    found = Environment(loader=PackageLoader("remembrancer.web", "templates"), autoescape=select_autoescape())
+    found.filters["when"] = lambda value: _when(value, zone)
+    found.filters["size"] = _size
+    found.filters["json_text"] = lambda value: json.dumps(value, ensure_ascii=False)  # escaped as text
+    return found
 
 
 def fields(raw: bytes) -> dict[str, str]:
@@ -99,18 +102,19 @@ class Site:
         self.browser = browser
         self.gate = gate
         self.max_body = max_body
+        self.templates = _templates(browser.service.settings.zone)
 
     def render(self, call: Call | None, name: str, status: int = 200, **context: Any) -> HTMLResponse:
         context.setdefault("visitor", None if call is None else call.visitor)
         context.setdefault("csrf", "" if call is None else call.csrf)
         context.setdefault("open_access", self.gate.open)
-        return HTMLResponse(templates.get_template(name).render(**context), status_code=status)
+        return HTMLResponse(self.templates.get_template(name).render(**context), status_code=status)
 
     def guarded(self, page: Page, *, login: bool = True) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
             if not self.gate.host_trusted(request):
                 host = request.headers.get("host", "")
-                return _finish(
+                return self._finish(
                     request,
                     PlainTextResponse(
                         f"this server does not answer to the host {host!r}; add it to "
@@ -136,9 +140,21 @@ class Site:
                 response = self.render(None, "error.html", 500, message=message, csrf=csrf)
             # The page's time on the server, for bench/ui.py (and a browser's developer tools).
             response.headers["server-timing"] = f"page;dur={(time.perf_counter() - began) * 1000:.1f}"
-            return _finish(request, response, csrf)
+            return self._finish(request, response, csrf)
 
         return endpoint
+
+    def _finish(self, request: Request, response: Response, csrf: str) -> Response:
+        response.headers.update(SECURITY_HEADERS)
+        if csrf and request.cookies.get(self.gate.csrf_cookie) != csrf:
+            self.set_cookie(request, response, self.gate.csrf_cookie, csrf, None)
+        return response
+
+    @staticmethod
+    def set_cookie(request: Request, response: Response, name: str, value: str, max_age: int | None) -> None:
+        """HttpOnly, SameSite=Strict, for /ui only; Secure when the page came over HTTPS."""
+        secure = request.url.scheme == "https"
+        response.set_cookie(name, value, max_age, httponly=True, samesite="strict", path="/ui", secure=secure)
 
     async def _call(self, request: Request, csrf: str, login: bool) -> Call | Response:
         form: dict[str, str] = {}
@@ -169,13 +185,6 @@ class Site:
 def _path(request: Request) -> str:
     query = request.scope.get("query_string", b"").decode("latin-1")
     return request.url.path + (f"?{query}" if query else "")
-
-
-def _finish(request: Request, response: Response, csrf: str) -> Response:
-    response.headers.update(SECURITY_HEADERS)
-    if csrf and request.cookies.get(CSRF_COOKIE) != csrf:
-        response.set_cookie(CSRF_COOKIE, csrf, httponly=True, samesite="strict", path="/ui")
-    return response
 
 
 def stylesheet(request: Request) -> Response:

@@ -7,7 +7,8 @@ few fixed notices: nothing a link could carry is shown as a message.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+import re
+from collections.abc import AsyncIterator, Callable, Iterator
 from itertools import islice
 from typing import TypeVar
 from urllib.parse import urlencode
@@ -21,19 +22,21 @@ from starlette.routing import Route
 from remembrancer.auth import Token
 from remembrancer.browsing import Browse, Browser
 from remembrancer.errors import InvalidInput
-from remembrancer.web.access import SESSION_COOKIE, SESSION_SECONDS, Gate
+from remembrancer.web.access import Gate
 from remembrancer.web.app import Call, Site, redirect, stylesheet
 from remembrancer.web.charts import bars, colour, stacked_months
 
 T = TypeVar("T")
 NOTICES = {
     "edited": "Saved. The old text is in the history, and can be put back with undo.",
-    "forgotten": "Forgotten: the memory, its vector and its history are gone from the store.",
+    "unchanged": "Nothing to save: the text is the same.",
+    "forgotten": "Forgotten: the memory, its vector and its wording everywhere in the history are gone.",
     "kept": "Kept as it is; it no longer waits for review.",
     "undone": "Undone.",
     "out": "Logged out.",
 }
 STATUSES = ("live", "review", "superseded", "all")
+KEY, LARGEST_KEY = re.compile(r"[0-9]{1,19}"), 2**63 - 1
 
 
 async def _run(work: Callable[[], T]) -> T:
@@ -41,18 +44,27 @@ async def _run(work: Callable[[], T]) -> T:
     return await anyio.to_thread.run_sync(work)
 
 
+def _key(text: str, what: str) -> int:
+    """A page key or an event number as a link carries it; anything else is refused in one line."""
+    if not KEY.fullmatch(text) or int(text) > LARGEST_KEY:
+        raise InvalidInput(
+            f"{what} {text[:40]!r} is not one this site made; follow a link or the form again."
+        )
+    return int(text)
+
+
 def _browse(query: dict[str, str]) -> Browse:
     known = {name: value.strip() for name, value in query.items() if name in Browse.model_fields}
     before = known.pop("before", "")
     try:
-        return Browse.model_validate({**known, "before": int(before) if before.isdigit() else None})
+        return Browse.model_validate({**known, "before": _key(before, "the page key") if before else None})
     except ValidationError:
         statuses = ", ".join(STATUSES)
         raise InvalidInput(f"the list's filters were not understood; status is one of {statuses}.") from None
 
 
-def build(browser: Browser, tokens: Sequence[Token], hosts: set[str], max_body: int) -> Starlette:
-    site = Site(browser, Gate(tokens, hosts), max_body)
+def build(browser: Browser, gate: Gate, max_body: int) -> Starlette:
+    site = Site(browser, gate, max_body)
 
     async def listing(call: Call) -> Response:
         asked = _browse(call.query)
@@ -80,8 +92,12 @@ def build(browser: Browser, tokens: Sequence[Token], hosts: set[str], max_body: 
     async def edit(call: Call) -> Response:
         memory_id = call.request.path_params["memory_id"]
         content = call.form.get("content", "")
-        await _run(lambda: browser.edit(memory_id, content, call.visitor.actor, call.scopes))
-        return redirect(f"/ui/memory/{memory_id}?done=edited")
+        try:
+            changed = await _run(lambda: browser.edit(memory_id, content, call.visitor.actor, call.scopes))
+        except InvalidInput as exc:  # the page again, with what was typed and what was wrong with it
+            view = await _run(lambda: browser.memory(memory_id, call.scopes))
+            return site.render(call, "memory.html", 400, view=view, draft=content, problem=str(exc))
+        return redirect(f"/ui/memory/{memory_id}?done={'edited' if changed else 'unchanged'}")
 
     async def confirm_forget(call: Call) -> Response:
         memory_id = call.request.path_params["memory_id"]
@@ -101,7 +117,7 @@ def build(browser: Browser, tokens: Sequence[Token], hosts: set[str], max_body: 
         return redirect("/ui?status=review&done=kept")
 
     async def undo(call: Call) -> Response:
-        event_id = int(call.request.path_params["event_id"])
+        event_id = _key(call.request.path_params["event_id"], "the event")
 
         def work() -> str:
             memory_id = browser.event_memory(event_id, call.scopes)
@@ -136,33 +152,28 @@ def build(browser: Browser, tokens: Sequence[Token], hosts: set[str], max_body: 
             return redirect("/ui")
         offered = call.query.get("token")
         if offered is not None and site.gate.same_origin(call.request):  # the address `ui` prints
-            return _signed_in(site.gate.login(offered), "/ui") or redirect("/ui/login")
+            signed = _signed_in(call, site.gate.login(offered), "/ui")
+            return signed or site.render(call, "login.html", 401, next="/ui", failed=True)
         notice = NOTICES.get(call.query.get("done", ""))
         target = _local(call.query.get("next", "/ui"))
         return site.render(call, "login.html", next=target, failed=False, notice=notice)
 
     async def login(call: Call) -> Response:
         target = _local(call.form.get("next", "/ui"))
-        response = _signed_in(site.gate.login(call.form.get("token", "").strip()), target)
+        response = _signed_in(call, site.gate.login(call.form.get("token", "").strip()), target)
         return response or site.render(call, "login.html", 401, next=target, failed=True)
 
-    def _signed_in(token: Token | None, target: str) -> Response | None:
+    def _signed_in(call: Call, token: Token | None, target: str) -> Response | None:
         if token is None:
             return None
         response = redirect(target)
-        response.set_cookie(
-            SESSION_COOKIE,
-            site.gate.session_value(token),
-            max_age=SESSION_SECONDS,
-            httponly=True,
-            samesite="strict",
-            path="/ui",
-        )
+        session = site.gate.session_value(token)
+        site.set_cookie(call.request, response, site.gate.session_cookie, session, site.gate.max_age)
         return response
 
     async def logout(call: Call) -> Response:
         response = redirect("/ui/login?done=out")
-        response.delete_cookie(SESSION_COOKIE, path="/ui")
+        response.delete_cookie(site.gate.session_cookie, path="/ui")
         return response
 
     async def review(call: Call) -> Response:
@@ -179,7 +190,7 @@ def build(browser: Browser, tokens: Sequence[Token], hosts: set[str], max_body: 
         Route("/ui/memory/{memory_id}/forget", site.guarded(confirm_forget)),
         Route("/ui/memory/{memory_id}/forget", site.guarded(forget), methods=["POST"]),
         Route("/ui/memory/{memory_id}/keep", site.guarded(keep), methods=["POST"]),
-        Route("/ui/undo/{event_id:int}", site.guarded(undo), methods=["POST"]),
+        Route("/ui/undo/{event_id}", site.guarded(undo), methods=["POST"]),
         Route("/ui/login", site.guarded(login_page, login=False)),
         Route("/ui/login", site.guarded(login, login=False), methods=["POST"]),
         Route("/ui/logout", site.guarded(logout, login=False), methods=["POST"]),
