@@ -67,6 +67,8 @@ def test_ui_prints_an_address_that_signs_in_and_shows_every_page(
         with httpx.Client(timeout=30) as stranger:
             bounced = stranger.get(url.split("/login")[0])
             assert bounced.status_code == 303 and "/ui/login" in bounced.headers["location"]
+            stale = stranger.get(url.split("token=")[0] + "token=an-address-from-an-earlier-run")
+            assert stale.status_code == 401 and "not valid here" in stale.text  # said, not a silent page
         with signed_in(url) as client:
             listing = client.get("/ui")
             assert set(ids_in(listing)) == {kept, other}
