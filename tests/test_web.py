@@ -192,6 +192,20 @@ def test_the_sse_server_serves_the_browser_too(tmp_path: Path) -> None:
         assert f"Memory browser:  http://127.0.0.1:{port}/ui" in said  # as `make run` says it too
 
 
+def test_no_auth_on_loopback_leaves_the_browser_open_as_it_does_mcp(tmp_path: Path) -> None:
+    db = tmp_path / "m.db"
+    memory = remember(tmp_path, db, "An open loopback server")
+    with (
+        http_server(tmp_path, db, "http", "--no-auth") as port,
+        httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client,
+    ):
+        page = client.get("/ui")
+        assert page.status_code == 200 and ids_in(page) == [memory] and "Log out" not in page.text
+        assert client.get("/ui/login").headers["location"] == "/ui"
+        refused = client.post(f"/ui/memory/{memory}/edit", data={"content": "x"})
+        assert refused.status_code == 403  # open, but still no form from elsewhere
+
+
 def test_forms_refuse_other_origins_and_bad_input_and_lose_nothing(
     tmp_path: Path, store_target: Path | str
 ) -> None:
@@ -364,7 +378,17 @@ def test_what_the_review_found_in_edit_and_undo(tmp_path: Path) -> None:
     settles a review; a scoped token cannot tell another scope's events from missing ones."""
     db = tmp_path / "m.db"
     listing = remember(tmp_path, db, "Shopping list:\n- milk\n- eggs")
+    remember(tmp_path, db, "I live in Berlin")
+    unreachable = {
+        "REMEMBRANCER_LLM_API_KEY": "sk-test",
+        "REMEMBRANCER_LLM_BASE_URL": f"http://127.0.0.1:{free_port()}",
+    }
+    waiting = remember(tmp_path, db, "I live in Munich now", **unreachable)
     with ui_server(tmp_path, db) as url, signed_in(url) as client:
+        page = client.get(f"/ui/memory/{waiting}")
+        post(client, f"/ui/memory/{waiting}/edit", page, content="I have lived in Munich since May")
+        assert ids_in(client.get("/ui", params={"status": "review"})) == []  # a person's edit settles it
+        assert "reviewed" in client.get(f"/ui/memory/{waiting}").text
         page = client.get(f"/ui/memory/{listing}")
         same = post(client, f"/ui/memory/{listing}/edit", page, content="Shopping list:\r\n- milk\r\n- eggs")
         assert same.headers["location"].endswith("done=unchanged")
