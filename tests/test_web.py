@@ -53,6 +53,10 @@ def signed_in(url: str) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=f"{parts.scheme}://{parts.netloc}", timeout=60) as client:
         landed = client.get(f"{parts.path}?{parts.query}", follow_redirects=True)
         assert landed.status_code == 200 and "Memories" in landed.text, landed.text[:300]
+        session = landed.history[0].headers["set-cookie"].lower()
+        assert (
+            session.startswith(f"remembrancer_session_{parts.port}=") and "max-age" not in session
+        )  # ends with the browser
         yield client
 
 
@@ -159,6 +163,15 @@ def test_tokens_and_scopes_on_the_http_server(tmp_path: Path, store_target: Path
         cookie = signed.headers["set-cookie"].lower()
         assert all(part in cookie for part in ("httponly", "samesite=strict", "path=/ui", "max-age=2592000"))
         assert ALICE not in signed.headers["set-cookie"]  # a signed session, not the token
+        assert "secure" not in cookie  # plain HTTP; behind a TLS proxy (X-Forwarded-Proto) it is:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as behind_proxy:
+            again = behind_proxy.get("/ui/login")
+            proxied = behind_proxy.post(
+                "/ui/login",
+                data={"csrf": csrf_of(again), "token": ALICE},
+                headers={"origin": f"http://127.0.0.1:{port}", "x-forwarded-proto": "https"},
+            )
+            assert "secure" in proxied.headers["set-cookie"].lower()
         listing = client.get("/ui")
         assert ids_in(listing) == [mine] and "Bob" not in listing.text
         assert client.get(f"/ui/memory/{theirs}").status_code == 404
