@@ -9,8 +9,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -19,13 +17,10 @@ from pathlib import Path
 
 from mcp import Client
 
+from latency import pct
+from ports import free_port, wait_for_port
+
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def recall_ms(tree: Path, calls: int) -> list[float]:
@@ -33,14 +28,11 @@ async def recall_ms(tree: Path, calls: int) -> list[float]:
     env = {**os.environ, "PYTHONPATH": str(tree / "server"), "XDG_DATA_HOME": folder, "HF_HUB_OFFLINE": "1"}
     command = [sys.executable, "-m", "remembrancer", "serve", "--transport", "http", "--no-auth"]
     command += ["--port", str(port), "--db", f"{folder}/memory.db"]
-    server = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
+    log = Path(folder) / "server.log"
+    with log.open("wb") as out:
+        server = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
-        for _ in range(300):
-            try:
-                socket.create_connection(("127.0.0.1", port)).close()
-                break
-            except OSError:
-                time.sleep(0.1)
+        wait_for_port(port, server, log)
         async with Client(f"http://127.0.0.1:{port}/mcp") as client:
             for i in range(20):
                 await client.call_tool("remember", {"content": f"Note {i}: the {i}th tomato in the garden"})
@@ -65,10 +57,10 @@ def main() -> int:
     print("|---|---:|---:|")
     for round_number in range(1, args.rounds + 1):
         for tree in args.trees:
-            timings = sorted(asyncio.run(recall_ms(tree, args.calls)))
-            p95 = timings[max(0, int(len(timings) * 0.95) - 1)]
+            timings = asyncio.run(recall_ms(tree, args.calls))
             print(
-                f"| {tree} | {round_number} | {statistics.median(timings):.1f} / {p95:.1f} ms |", flush=True
+                f"| {tree} | {round_number} | {pct(timings, 50):.1f} / {pct(timings, 95):.1f} ms |",
+                flush=True,
             )
     return 0
 

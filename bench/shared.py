@@ -20,7 +20,6 @@ import logging
 import os
 import random
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -35,6 +34,7 @@ from mcp import Client
 
 from latency import pct, queries, records, unique_texts
 from pg import Postgres, postgres
+from ports import free_port, wait_for_port
 from remembrancer.config import BUNDLED_MODEL
 from remembrancer.models import ExportRecord, RememberResult
 from scale import machine_conditions
@@ -55,25 +55,6 @@ class Run:
     told: list[tuple[str, str, str]] = field(default_factory=list)  # (fact, status, memory id)
     errors: list[str] = field(default_factory=list)
     lost: int = 0
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_for_port(port: int, proc: subprocess.Popen[bytes], log: Path, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"server did not listen on {port} within {timeout:g} s:\n{log.read_text()[-3000:]}")
 
 
 @contextmanager

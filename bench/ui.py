@@ -12,7 +12,6 @@ import json
 import random
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -22,18 +21,14 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from latency import pct
+from ports import free_port
 from remembrancer.config import Settings
 from remembrancer.embeddings import FastEmbedder
 from remembrancer.service import MemoryService
 from scale_build import SCOPES, TAGS, build, cli_env, load_corpus
 
 TARGET_MS = 150.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def store(root: Path, size: int, seed: int, embedder: FastEmbedder) -> Path:
@@ -97,10 +92,6 @@ def measure(url: str, rounds: int, seed: int) -> dict[str, tuple[list[float], li
     return timings
 
 
-def p95(values: list[float]) -> float:
-    return sorted(values)[max(0, int(len(values) * 0.95) - 1)]
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=100_000)
@@ -130,7 +121,7 @@ def main() -> int:
         median = statistics.median(on_server)
         verdict = "met" if median <= TARGET_MS else "NOT met"
         print(
-            f"| {name} | {median:.1f} / {p95(on_server):.1f} ms | {statistics.median(at_client):.1f} ms"
+            f"| {name} | {median:.1f} / {pct(on_server, 95):.1f} ms | {statistics.median(at_client):.1f} ms"
             f" | <= {TARGET_MS:.0f} ms: {verdict} |"
         )
     print(json.dumps({name: statistics.median(s) for name, (s, _) in timings.items()}), file=sys.stderr)

@@ -178,9 +178,13 @@ class Browser:
         if row.superseded_by is not None:
             newer = self._rows([row.superseded_by], allowed)
             related += [Related(id=m.id, content=m.content, relation="supersedes this memory") for m in newer]
-        for link in self.store.links_touching([row.rowid]):
-            other = link.older if link.newer == row.rowid else link.newer
-            found = self.store.get_by_rowids([other]).get(other)
+        pairs = [
+            (link, link.older if link.newer == row.rowid else link.newer)
+            for link in self.store.links_touching([row.rowid])
+        ]
+        others = self.store.get_by_rowids([other for _, other in pairs])
+        for link, other in pairs:
+            found = others.get(other)
             if found is not None and (allowed is None or found.scope in allowed):
                 when = "an earlier" if link.newer == row.rowid else "a later"
                 related.append(
@@ -258,9 +262,10 @@ class Browser:
         scopes = None if allowed is None else list(allowed)
         counts = self.store.monthly_counts(scopes)
         months = sorted({month for month, _, _ in counts})
+        column = {month: i for i, month in enumerate(months)}
         per_scope: dict[str, list[int]] = {}
         for month, scope, count in counts:
-            per_scope.setdefault(scope, [0] * len(months))[months.index(month)] = count
+            per_scope.setdefault(scope, [0] * len(months))[column[month]] = count
         events = self.store.event_counts(scopes)
         return Activity(
             months=months,

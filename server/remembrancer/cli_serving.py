@@ -46,7 +46,6 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         from remembrancer.server import build_server
         from remembrancer.serving import check_exposure, check_stateless, serve_http
         from remembrancer.stdio_guard import serve_stdio
-        from remembrancer.web import ui_app
 
         check_stateless(settings, transport)
         tokens = load_tokens(settings) if transport != "stdio" else []
@@ -62,6 +61,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         if transport == "stdio":
             serve_stdio(server)
         else:
+            from remembrancer.web import ui_app  # templates and Starlette: not on the stdio path
+
             serve_http(server, settings, transport, tokens, ui_app(service, settings, tokens))
     finally:
         embedder.finish_loading()
@@ -74,7 +75,7 @@ def cmd_ui(args: argparse.Namespace, settings: Settings) -> int:
     only is in the printed address, so no other user of the machine can open the page."""
     from remembrancer.auth import Token, load_tokens
     from remembrancer.embeddings import FastEmbedder
-    from remembrancer.serving import LOOPBACK, bind, run_asgi
+    from remembrancer.serving import LOOPBACK, bind, run_asgi, url_host
     from remembrancer.web import ui_app
 
     if settings.host not in LOOPBACK:
@@ -94,8 +95,7 @@ def cmd_ui(args: argparse.Namespace, settings: Settings) -> int:
     service = MemoryService.open(settings, embedder)
     embedder.start_loading()
     service.start_background_work()
-    host = f"[{settings.host}]" if ":" in settings.host else settings.host
-    url = f"http://{host}:{settings.port}/ui{login}"
+    url = f"http://{url_host(settings.host)}:{settings.port}/ui{login}"
     print(url, flush=True)
     print("Remembrancer's memory browser is open at the address above. Stop with Ctrl-C.", file=sys.stderr)
     if not args.no_browser and _has_browser():

@@ -74,7 +74,7 @@ def serve_http(
         )
         path = "/mcp"
     listening = bind(settings.host, settings.port)  # before saying anything: the port may be taken
-    base = f"http://{_url_host(settings.host)}:{settings.port}"
+    base = f"http://{url_host(settings.host)}:{settings.port}"
     url = f"{base}{path}"
     kind = "http" if path == "/mcp" else "sse"
     access = "a bearer token is required" if tokens else "no token required (loopback only, --no-auth)"
@@ -115,7 +115,7 @@ def run_asgi(app: ASGIApp, settings: Settings, listening: socket.socket) -> None
     anyio.run(lambda: uvicorn.Server(config).serve(sockets=[listening]))
 
 
-def _url_host(host: str) -> str:
+def url_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 

@@ -10,6 +10,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
+from functools import cached_property
 from importlib.resources import files
 from typing import Any
 from urllib.parse import parse_qsl, quote
@@ -85,7 +86,7 @@ class Call:
     csrf: str
     form: dict[str, str] = field(default_factory=dict)
 
-    @property
+    @cached_property
     def query(self) -> dict[str, str]:
         return fields(self.request.scope.get("query_string", b""))
 
@@ -159,12 +160,12 @@ class Site:
     async def _call(self, request: Request, csrf: str, login: bool) -> Call | Response:
         form: dict[str, str] = {}
         if request.method == "POST":
-            body = b""
+            body = bytearray()
             async for chunk in request.stream():
                 body += chunk
                 if len(body) > self.max_body:
                     raise BadForm(f"the form is larger than {self.max_body} bytes; send less text.")
-            form = fields(body)
+            form = fields(bytes(body))
             if not self.gate.same_origin(request) or not self.gate.csrf_matches(
                 request, form.get("csrf", "")
             ):

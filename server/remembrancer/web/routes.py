@@ -119,13 +119,12 @@ def build(browser: Browser, gate: Gate, max_body: int) -> Starlette:
     async def undo(call: Call) -> Response:
         event_id = _key(call.request.path_params["event_id"], "the event")
 
-        def work() -> str:
+        def work() -> tuple[str, bool]:
             memory_id = browser.event_memory(event_id, call.scopes)
             browser.service.undo(event_id, actor=call.visitor.actor)
-            return memory_id
+            return memory_id, memory_id in browser.store.get_by_ids([memory_id])
 
-        memory_id = await _run(work)
-        still_there = await _run(lambda: memory_id in browser.store.get_by_ids([memory_id]))
+        memory_id, still_there = await _run(work)
         return redirect(f"/ui/memory/{memory_id}?done=undone" if still_there else "/ui?done=undone")
 
     async def stats(call: Call) -> Response:
