@@ -59,7 +59,7 @@ def _force_the_index(store: Storage) -> None:
 def _index_scans(store: Storage) -> int:
     _sql(store, "select pg_stat_force_next_flush()")
     found = _sql(
-        store, "select idx_scan from pg_stat_user_indexes where indexrelname = 'memories_embedding_hnsw'"
+        store, "select idx_scan from pg_stat_user_indexes where indexrelname = 'memory_vectors_hnsw'"
     )
     return int(found[0][0])
 

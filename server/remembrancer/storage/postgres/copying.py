@@ -13,7 +13,7 @@ import numpy as np
 
 from remembrancer.errors import StoreError
 from remembrancer.storage.postgres.migrations import VECTOR_INDEX
-from remembrancer.storage.postgres.reads import MEMORY_COLUMNS, as_vector
+from remembrancer.storage.postgres.reads import MEMORY_COLUMNS
 from remembrancer.storage.rows import (
     COPIED_COLUMNS,
     Guard,
@@ -38,12 +38,14 @@ class PostgresCopying:
         def _execute(self, sql: str, params: Sequence[Any] = ()) -> Any: ...
         def add_links(self, newer: int, older: Sequence[tuple[int, str, Guard]], at: str) -> None: ...
         def index_vectors(self) -> None: ...
+        def put_vector(self, rowid: int, scope: str, vector: bytes) -> None: ...
 
     def whole_memories(self, after: int, limit: int) -> list[WholeMemory]:
         """Up to ``limit`` memories with keys above ``after``, in key order."""
         rows = self._rows(
-            f"select {MEMORY_COLUMNS}, superseded_at, embedding from memories m"
-            " where rowid > %s order by rowid limit %s",
+            f"select c.*, v.embedding from (select {MEMORY_COLUMNS}, superseded_at from memories"
+            " where rowid > %s order by rowid limit %s) c left join memory_vectors v on v.rowid = c.rowid"
+            " order by c.rowid",
             [after, limit],
         )
         for row in rows:
@@ -82,10 +84,11 @@ class PostgresCopying:
             for whole in memories:
                 row = whole.row
                 self._execute(
-                    f"insert into memories({COPIED_COLUMNS}, embedding) overriding system value"
-                    f" values ({', '.join(['%s'] * 17)})",
-                    [*copied_values(whole), as_vector(whole.vector)],
+                    f"insert into memories({COPIED_COLUMNS}) overriding system value"
+                    f" values ({', '.join(['%s'] * 16)})",
+                    copied_values(whole),
                 )
+                self.put_vector(row.rowid, row.scope, whole.vector)
                 for at, metadata, text, digest in whole.sightings:
                     self._execute(
                         "insert into sightings(memory_rowid, seen_at, metadata, content, content_hash)"
@@ -104,7 +107,7 @@ class PostgresCopying:
         vector index, the planner's statistics, and the key generators past the copied keys."""
         with self.transaction():
             self.index_vectors()
-            self._execute("analyze memories")
+            self._execute("analyze memories, memory_vectors")
             for link in links:
                 self.add_links(
                     link.newer, [(link.older, link.change, (link.guard, link.pair_guard))], link.at

@@ -8,7 +8,6 @@ from pathlib import Path
 
 from remembrancer.errors import StoreError
 from remembrancer.storage.postgres.migrations import LATEST_VERSION, VECTOR_INDEX
-from remembrancer.storage.postgres.reads import as_vector
 from remembrancer.storage.postgres.store import PostgresStore
 from remembrancer.storage.rows import IntegrityReport
 
@@ -22,7 +21,13 @@ def check(store: PostgresStore) -> IntegrityReport:
     """The server, the extension and the schema; then the rows. The full-text words are a
     generated column and links and sightings cascade with their memory, so what can go missing
     is a memory's vector (or the index over them)."""
-    rows = store._rows("select rowid, embedding is null from memories order by rowid")
+    if store.schema_version() < LATEST_VERSION:  # its rows are checked once a command upgrades it
+        rows = store._rows("select rowid, false from memories order by rowid")
+    else:
+        rows = store._rows(
+            "select m.rowid, v.rowid is null from memories m left join memory_vectors v on v.rowid = m.rowid"
+            " order by m.rowid"
+        )
     return IntegrityReport(
         engine="; ".join(_server_problems(store)) or "ok",
         memories=len(rows),
@@ -67,9 +72,7 @@ def repair(store: PostgresStore, embed: Callable[[Sequence[str]], list[bytes]]) 
     vectors = embed([row.content for row in missing.values()]) if missing else []
     with store.transaction():
         for row, vector in zip(missing.values(), vectors, strict=True):
-            store._execute(
-                "update memories set embedding = %s where rowid = %s", [as_vector(vector), row.rowid]
-            )
+            store.put_vector(row.rowid, row.scope, vector)
         if store.get_meta("embedding_model") is not None:
             store.index_vectors()
     return check(store)

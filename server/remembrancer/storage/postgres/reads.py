@@ -52,6 +52,12 @@ def where_clause(row_filter: RowFilter, alias: str = "m") -> tuple[str, list[Any
     return " and ".join(clauses), params
 
 
+#: The vector side's filter when it is the scopes alone (``where_clause`` of a plain RowFilter).
+SCOPE_ONLY = "m.scope = any(%s)"
+#: A vector's memory, for filters on more than its scope.
+JOIN = "join memories m on m.rowid = v.rowid"
+
+
 def as_vector(vector: bytes) -> np.ndarray[Any, Any]:
     return np.frombuffer(vector, dtype=np.float32)
 
@@ -169,7 +175,7 @@ class PostgresReads:
     def counts(self) -> dict[str, int]:
         memories, history, vectors = self._rows(
             "select (select count(*) from memories), (select count(*) from history),"
-            " (select count(*) from memories where embedding is not null)"
+            " (select count(*) from memory_vectors)"
         )[0]
         return {"memories": memories, "history": history, "vectors": vectors}
 
@@ -276,7 +282,7 @@ class PostgresReads:
         estimate = self._estimated_rows()
         if estimate >= ESTIMATE_ABOVE:
             return round(estimate)
-        return int(self._rows("select count(*) from memories where embedding is not null")[0][0])
+        return int(self._rows("select count(*) from memory_vectors")[0][0])
 
     def _estimated_rows(self) -> float:
         """The planner's row count of memories (-1 before the first ANALYZE)."""
@@ -319,20 +325,23 @@ class PostgresReads:
         of the index filtered to a small scope wanders far for few rows (165 ms and recall 0.79
         for 1k rows among 100k here), while computing every distance of 10k rows takes 16 ms."""
         run = run or self._rows
-        candidates = f"from memories m where m.embedding is not null and {where}"
         target = as_vector(vector)
         if scopes is None or self._rows_in(scopes, run) < EXACT_BELOW:
             # "+ 0": an order the index cannot give, so every distance is computed.
-            order = "order by (m.embedding <=> %s) + 0, m.rowid limit %s"
+            order = "order by (v.embedding <=> %s) + 0, v.rowid limit %s"
+            candidates = f"from memory_vectors v {JOIN} and {where}"
             rows = run(
-                f"select m.rowid, m.embedding <=> %s as d {candidates} {order}", [target, *params, target, k]
+                f"select v.rowid, v.embedding <=> %s as d {candidates} {order}", [target, *params, target, k]
             )
-        else:
+        else:  # filters the index scan applies as it goes (an iterative scan)
+            joined, joined_params = ("", []) if where == SCOPE_ONLY else (f" {JOIN} and {where}", params)
             nearest = (
-                f"select m.rowid, m.embedding <=> %s as d {candidates} order by m.embedding <=> %s limit %s"
+                f"select v.rowid, v.embedding <=> %s as d from memory_vectors v{joined}"
+                " where v.scope = any(%s) order by v.embedding <=> %s limit %s"
             )
             rows = run(
-                f"select rowid, d from ({nearest}) found order by d, rowid", [target, *params, target, k]
+                f"select rowid, d from ({nearest}) found order by d, rowid",
+                [target, *joined_params, list(scopes), target, k],
             )
         return [(int(rowid), float(distance)) for rowid, distance in rows]
 
@@ -353,7 +362,7 @@ class PostgresReads:
         return float(total) * float(share or 0.0)
 
     def nearest(self, vector: bytes, scopes: Sequence[str], k: int) -> list[tuple[int, float]]:
-        return self._nearest(vector, "m.scope = any(%s)", [list(scopes)], k, scopes=scopes)
+        return self._nearest(vector, SCOPE_ONLY, [list(scopes)], k, scopes=scopes)
 
     def nearest_filtered(self, vector: bytes, row_filter: RowFilter, k: int) -> list[tuple[int, float]]:
         """Exact: tags and times narrow the scopes further than an index scan can follow."""
@@ -364,8 +373,7 @@ class PostgresReads:
 
     def similarities(self, vector: bytes, rowids: list[int]) -> dict[int, float]:
         rows = self._rows(
-            "select rowid, 1 - (embedding <=> %s) from memories where rowid = any(%s) and embedding"
-            " is not null",
+            "select rowid, 1 - (embedding <=> %s) from memory_vectors where rowid = any(%s)",
             [as_vector(vector), rowids],
         )
         return {int(rowid): float(similarity) for rowid, similarity in rows}

@@ -22,7 +22,7 @@ from remembrancer.storage.postgres.browsing import PostgresBrowsing
 from remembrancer.storage.postgres.connection import Connection, connect, redacted, self_test, translated
 from remembrancer.storage.postgres.copying import PostgresCopying
 from remembrancer.storage.postgres.migrations import VECTOR_INDEX
-from remembrancer.storage.postgres.reads import PostgresReads, as_vector
+from remembrancer.storage.postgres.reads import SCOPE_ONLY, PostgresReads, as_vector
 from remembrancer.storage.rows import Guard, Inserted, MemoryRow, NewMemory, Sighting, same_sitting, to_json
 
 log = logging.getLogger(__name__)
@@ -76,9 +76,7 @@ class PostgresStore(StoreDecisions, PostgresReads, PostgresCopying, PostgresBrow
     def searcher(self, scopes: Sequence[str], k: int) -> Callable[[bytes], list[tuple[int, float]]]:
         """A search on a connection of its own, so recall's vector side runs while the text
         side's queries run on the main one (it reads committed rows only, as recall does)."""
-        return lambda vector: self._nearest(
-            vector, "m.scope = any(%s)", [list(scopes)], k, self._search_rows, scopes
-        )
+        return lambda vector: self._nearest(vector, SCOPE_ONLY, [list(scopes)], k, self._search_rows, scopes)
 
     def _search_rows(self, sql: str, params: Sequence[Any]) -> list[Any]:
         with self._search_lock, translated(self.busy_timeout):
@@ -110,7 +108,7 @@ class PostgresStore(StoreDecisions, PostgresReads, PostgresCopying, PostgresBrow
 
     def _set_vector_dim(self, model: str, dim: int, index: bool = True) -> None:
         self._execute(f"drop index if exists {VECTOR_INDEX}")
-        self._execute(f"alter table memories alter column embedding type vector({int(dim)})")
+        self._execute(f"alter table memory_vectors alter column embedding type vector({int(dim)})")
         if index:
             self.index_vectors()
         for key, value in (("embedding_model", model), ("embedding_dim", str(dim))):
@@ -122,12 +120,10 @@ class PostgresStore(StoreDecisions, PostgresReads, PostgresCopying, PostgresBrow
 
     def replace_vector_table(self, model: str, dim: int, vectors: Iterator[tuple[int, str, bytes]]) -> None:
         with self.transaction():
-            self._execute("update memories set embedding = null")
+            self._execute("delete from memory_vectors")
             self._set_vector_dim(model, dim, index=False)  # built once, after: far faster
-            for rowid, _scope, vector in vectors:
-                self._execute(
-                    "update memories set embedding = %s where rowid = %s", [as_vector(vector), rowid]
-                )
+            for rowid, scope, vector in vectors:
+                self.put_vector(rowid, scope, vector)
             self.index_vectors()
         self.embedding_dim = dim
 
@@ -136,7 +132,15 @@ class PostgresStore(StoreDecisions, PostgresReads, PostgresCopying, PostgresBrow
         that spills to disk (100k vectors of 384 floats need about 300 MB)."""
         self._execute("set local maintenance_work_mem = '512MB'")
         self._execute(
-            f"create index if not exists {VECTOR_INDEX} on memories using hnsw (embedding vector_cosine_ops)"
+            f"create index if not exists {VECTOR_INDEX} on memory_vectors using hnsw"
+            " (embedding vector_cosine_ops)"
+        )
+
+    def put_vector(self, rowid: int, scope: str, vector: bytes) -> None:
+        self._execute(
+            "insert into memory_vectors(rowid, scope, embedding) values (%s, %s, %s)"
+            " on conflict (rowid) do update set embedding = excluded.embedding",
+            [rowid, scope, as_vector(vector)],
         )
 
     # -- writes -------------------------------------------------------------------------
@@ -167,7 +171,7 @@ class PostgresStore(StoreDecisions, PostgresReads, PostgresCopying, PostgresBrow
                 self._execute(
                     "insert into memories(id, content, content_hash, scope, tags, metadata, created_at,"
                     " updated_at, seen_count, last_seen_at, needs_review, context_rowid, occurred_at,"
-                    " context, embedding) values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+                    " context) values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
                     " returning rowid",
                     [
                         memory.id,
@@ -184,10 +188,10 @@ class PostgresStore(StoreDecisions, PostgresReads, PostgresCopying, PostgresBrow
                         None if context is None else context[0],
                         occurred_at,
                         "" if context is None else context[1],
-                        as_vector(vector),
                     ],
                 ).fetchone()[0]
             )
+            self.put_vector(rowid, memory.scope, vector)
             event_id = self.add_history(
                 memory.id, event, memory.created_at, actor, {"scope": memory.scope, **(details or {})}
             )
@@ -198,10 +202,10 @@ class PostgresStore(StoreDecisions, PostgresReads, PostgresCopying, PostgresBrow
         self, row: MemoryRow, content: str, content_hash: str, vector: bytes, at: str
     ) -> None:
         self._execute(
-            "update memories set content = %s, content_hash = %s, updated_at = %s, embedding = %s"
-            " where rowid = %s",
-            [content, content_hash, at, as_vector(vector), row.rowid],
+            "update memories set content = %s, content_hash = %s, updated_at = %s where rowid = %s",
+            [content, content_hash, at, row.rowid],
         )
+        self.put_vector(row.rowid, row.scope, vector)
         self._execute("update memories set context = %s where context_rowid = %s", [content, row.rowid])
 
     def set_superseded(self, rowids: Sequence[int], by_id: str | None, at: str | None) -> None:
@@ -300,9 +304,10 @@ class PostgresStore(StoreDecisions, PostgresReads, PostgresCopying, PostgresBrow
         """Forgotten text lingers after its transaction commits: in dead row versions, in the
         free space a plain VACUUM leaves on a page (moved, never zeroed), and as keys of the
         GIN indexes (never removed). VACUUM FULL writes each table and its indexes anew and
-        drops the old files; it locks them meanwhile, which other servers wait out (forgetting
-        is rare). The memory is already forgotten: a failure here is logged, not reported as
-        a failed forget."""
+        drops the old files; it locks them meanwhile, which other servers wait out (about 5 s
+        at 100k memories). The vectors, which hold no text, are left to autovacuum: rewriting
+        their HNSW index took about 3 minutes at that size. The memory is already forgotten: a
+        failure here is logged, not reported as a failed forget."""
         try:
             with self.lock, translated(self.busy_timeout):
                 self.conn.execute("vacuum full memories, sightings, history, memory_links")
