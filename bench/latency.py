@@ -186,6 +186,18 @@ class McpResult:
     size: int
     start_s: list[float] = field(default_factory=list)
     recall_ms: list[float] = field(default_factory=list)
+    empty_tool_ms: list[float] = field(default_factory=list)  # the protocol's own floor
+
+
+#: A server of the same SDK whose one tool does nothing: what any tool call costs over stdio here.
+EMPTY_TOOL_SERVER = """
+from mcp.server.mcpserver import MCPServer
+server = MCPServer("empty")
+@server.tool()
+def echo(query: str) -> str:
+    return query
+server.run()
+"""
 
 
 def measure_size(size: int, embedder: FastEmbedder, root: Path, ops: int) -> SizeResult:
@@ -240,6 +252,13 @@ async def measure_mcp(db: Path | str, size: int, calls: int, starts: int) -> Mcp
                 result.recall_ms.append((time.perf_counter() - start) * 1000)
             if answer.is_error:
                 raise RuntimeError(f"recall over MCP failed: {answer.content}")
+    empty = StdioServerParameters(command=sys.executable, args=["-c", EMPTY_TOOL_SERVER])
+    async with Client(empty) as client:
+        for i, query in enumerate(["warm-up", *queries(size + 4, calls)]):
+            start = time.perf_counter()
+            await client.call_tool("echo", {"query": query})
+            if i:
+                result.empty_tool_ms.append((time.perf_counter() - start) * 1000)
     return result
 
 
@@ -290,6 +309,10 @@ def parts_table(sizes: SizeResult, mcp: McpResult) -> str:
         f"| {max(0.0, service - max(embed + vectors, text)):.1f} |",
         f"| the whole recall at the service | {service:.1f} |",
         f"| on top through MCP over stdio (client p50 - service p50) | {over_mcp - service:.1f} |",
+        f"| a tool that does nothing, same SDK and transport (client p50: the protocol's floor) "
+        f"| {statistics.median(mcp.empty_tool_ms):.1f} |",
+        f"| the floor of any recall through MCP: that tool + embedding the query "
+        f"| {statistics.median(mcp.empty_tool_ms) + embed:.1f} |",
     ]
     return "\n".join(rows)
 
