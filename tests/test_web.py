@@ -441,3 +441,36 @@ def test_a_scoped_token_cannot_probe_other_scopes_events(tmp_path: Path) -> None
             assert probed.status_code == missing.status_code == 404
             assert f"no history event {event}." in probed.text and theirs not in probed.text
     assert "9376" in run_cli(tmp_path, "list", "--db", str(db), "--scope", "bob", "--json").stdout
+
+
+def test_unknown_pages_and_empty_months_look_like_the_rest_of_the_site(tmp_path: Path) -> None:
+    """An address that is no page answers with the site's own 404 (its headers and a way back);
+    the monthly chart keeps the months with nothing stored, so its axis is even."""
+    db = tmp_path / "m.db"
+    lines = [
+        json.dumps(
+            {
+                "id": f"m_{i:016x}",
+                "content": f"Note {i} about the garden",
+                "scope": "default",
+                "created_at": f"2024-{month}-01T00:00:00+00:00",
+                "updated_at": f"2024-{month}-01T00:00:00+00:00",
+            }
+        )
+        for i, month in enumerate(("01", "01", "04"))
+    ]
+    (tmp_path / "in.jsonl").write_text("\n".join(lines) + "\n")
+    assert run_cli(tmp_path, "import", str(tmp_path / "in.jsonl"), "--db", str(db)).returncode == 0
+    with ui_server(tmp_path, db) as url, signed_in(url) as client:
+        for path in ("/ui/nothing-here", "/ui/memory/m_0000000000000001/nothing"):
+            missing = client.get(path)
+            assert missing.status_code == 404 and "no such page" in missing.text
+            assert "default-src 'none'" in missing.headers["content-security-policy"]
+            assert 'href="/ui"' in missing.text
+        chart = client.get("/ui/stats").text
+        labels = re.findall(r">(2024-\d\d)</text>", chart)
+        assert labels == ["2024-01", "2024-02", "2024-03", "2024-04"]
+        assert re.findall(r"<title>default, (2024-\d\d): (\d+)</title>", chart) == [
+            ("2024-01", "2"),
+            ("2024-04", "1"),
+        ]

@@ -261,7 +261,7 @@ class Browser:
     def activity(self, allowed: Sequence[str] | None) -> Activity:
         scopes = None if allowed is None else list(allowed)
         counts = self.store.monthly_counts(scopes)
-        months = sorted({month for month, _, _ in counts})
+        months = _every_month(sorted({month for month, _, _ in counts}))
         column = {month: i for i, month in enumerate(months)}
         per_scope: dict[str, list[int]] = {}
         for month, scope, count in counts:
@@ -282,3 +282,15 @@ class Browser:
         for record in self.service.export():
             if allowed is None or record.scope in allowed:
                 yield record.model_dump_json() + "\n"  # as `remembrancer export` writes it
+
+
+def _every_month(months: Sequence[str]) -> list[str]:
+    """Every month from the first to the last ("YYYY-MM"), the empty ones too: an even axis."""
+    if not months:
+        return []
+    (year, month), (last_year, last_month) = (map(int, months[0].split("-")), map(int, months[-1].split("-")))
+    every = []
+    while (year, month) <= (last_year, last_month):
+        every.append(f"{year:04d}-{month:02d}")
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return every

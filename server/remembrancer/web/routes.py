@@ -21,7 +21,7 @@ from starlette.routing import Route
 
 from remembrancer.auth import Token
 from remembrancer.browsing import Browse, Browser
-from remembrancer.errors import InvalidInput
+from remembrancer.errors import InvalidInput, NotFound
 from remembrancer.web.access import Gate
 from remembrancer.web.app import Call, Site, redirect, stylesheet
 from remembrancer.web.charts import bars, colour, stacked_months
@@ -178,6 +178,9 @@ def build(browser: Browser, gate: Gate, max_body: int) -> Starlette:
     async def review(call: Call) -> Response:
         return redirect("/ui?status=review")
 
+    async def unknown(call: Call) -> Response:
+        raise NotFound("there is no such page here; the list of memories is at /ui.")
+
     routes = [
         Route("/ui", site.guarded(listing)),
         Route("/ui/", site.guarded(listing)),
@@ -194,6 +197,7 @@ def build(browser: Browser, gate: Gate, max_body: int) -> Starlette:
         Route("/ui/login", site.guarded(login, login=False), methods=["POST"]),
         Route("/ui/logout", site.guarded(logout, login=False), methods=["POST"]),
         Route("/ui/static/style.css", stylesheet),
+        Route("/ui/{rest:path}", site.guarded(unknown), methods=["GET", "POST"]),
     ]
     return Starlette(routes=routes)
 
