@@ -26,7 +26,7 @@ from postgres_server import fresh_database, postgres_server
 from remembrancer.config import Settings
 from remembrancer.errors import StoreError
 from remembrancer.service import MemoryService
-from remembrancer.storage import NewMemory, float32_bytes, open_store
+from remembrancer.storage import NewMemory, RowFilter, float32_bytes, open_store
 from servers import http_server, run_cli, server_env, stdio_session, tool_data
 
 pytestmark = pytest.mark.slow
@@ -520,3 +520,28 @@ def test_counts_from_the_planner_s_statistics_match_the_exact_ones(
         assert store.word_frequencies(["red", "pegasus"]) == {"red": 120, "pegasus": 30}
     finally:
         store.close()
+
+
+def test_the_commonest_words_leave_a_full_text_query_that_would_cost_too_much(
+    server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ts_rank reads every row that matches any word: over the budget, the commonest words go
+    first (as on SQLite), so a common word cannot bury the rare one the question is about."""
+    from remembrancer.storage.postgres import reads
+
+    service = _service(fresh_database(server), FakeEmbedder())
+    try:
+        for n in range(6):
+            service.remember(f"the weekly report number {n} w{n}a w{n}b")
+        service.remember("the quarterly budget review")
+        store, words, scopes = service.store, ["weekly", "budget"], RowFilter(("default",))
+        frequency = store.word_frequencies(words)
+        assert frequency == {"weekly": 7, "budget": 1}  # six reports, and one row's context
+        assert len(store.full_text(words, scopes, 100, frequency)) == 7  # within the budget: all
+        monkeypatch.setattr(reads, "RANKED_BUDGET", 6)
+        (only, _), *rest = store.full_text(words, scopes, 100, frequency)
+        assert store.get_by_rowids([only])[only].content == "the quarterly budget review" and not rest
+        found = service.recall("weekly budget", mode="text", min_score=0).hits
+        assert found[0].content == "the quarterly budget review"
+    finally:
+        service.close()

@@ -18,6 +18,7 @@ import hashlib
 from collections.abc import Sequence
 
 import remembrancer.storage.rows as rows
+from remembrancer.storage import word_budget
 from remembrancer.storage.rows import Beside
 from remembrancer.storage.sqlite.connection import Connection
 
@@ -111,10 +112,8 @@ def neighbours(conn: Connection, rowids: list[int]) -> dict[int, Beside]:
     return found
 
 
-#: How many (memory, word) matches a full-text query may make FTS5 score, estimated from each
-#: word's document frequency times the share of the store in the queried scopes. BM25 scores
-#: every memory matching any word (about 1 µs each); the most common words cost the most and
-#: weigh the least, so they are left out first, and only when the query would go over.
+#: How many (memory, word) matches a full-text query may make FTS5 score (BM25 about 1 µs
+#: each here), estimated as storage.word_budget explains.
 POSTINGS_BUDGET = 20_000
 
 
@@ -149,16 +148,8 @@ def document_frequencies(conn: Connection, words: list[str]) -> dict[str, int]:
 
 
 def affordable_words(words: list[str], frequency: dict[str, int], scope_share: float = 1.0) -> list[str]:
-    """The words, rarest first, while their matches in the queried scopes fit the budget;
-    always at least the rarest word. Returned in their original order."""
-    kept: set[str] = set()
-    spent = 0.0
-    for word in sorted(words, key=lambda word: (frequency.get(word, 0), words.index(word))):
-        spent += frequency.get(word, 0) * scope_share
-        if kept and spent > POSTINGS_BUDGET:
-            break
-        kept.add(word)
-    return [word for word in words if word in kept]
+    """The words FTS5 can afford to match within POSTINGS_BUDGET (storage.word_budget)."""
+    return word_budget.affordable_words(words, frequency, scope_share, POSTINGS_BUDGET)
 
 
 def evidence(conn: Connection, rowids: list[int]) -> dict[int, tuple[str, str, str]]:
