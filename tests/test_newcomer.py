@@ -82,6 +82,28 @@ def test_text_that_is_not_utf8_is_refused_and_nothing_is_stored(tmp_path: Path, 
     assert json.loads(_run(tmp_path, "stats", "--json", "--db", str(db)).stdout)["memories"] == 1
 
 
+def test_an_import_with_ids_that_cannot_be_ids_is_refused_whole(tmp_path: Path, db: Path) -> None:
+    """Imported ids go as they are into the browser's links and the history: an id with a line
+    break, markup, a path or no characters at all stops the import before anything is stored."""
+    good = {"content": "I keep bees", "scope": "default", "created_at": "2024-01-01T00:00:00Z"}
+    for bad in ("m_1\nforged line", '"><script>alert(1)</script>', "../../etc", "", "x" * 200, "-flag"):
+        source = tmp_path / "in.jsonl"
+        records = [{**good, "id": "m_ok", "updated_at": good["created_at"]}, {**good, "id": bad}]
+        source.write_text(
+            "".join(json.dumps({**r, "updated_at": good["created_at"]}) + "\n" for r in records)
+        )
+        _one_line_error(_run(tmp_path, "import", str(source), "--db", str(db)), "not a valid memory id")
+    assert json.loads(_run(tmp_path, "stats", "--json", "--db", str(db)).stdout)["memories"] == 1
+    fine = tmp_path / "fine.jsonl"
+    fine.write_text(
+        json.dumps(
+            {**good, "id": "0b6f7e2a-3c1d-4e5f-9a8b-7c6d5e4f3a2b", "updated_at": "2024-01-01T00:00:00Z"}
+        )
+        + "\n"
+    )
+    assert _run(tmp_path, "import", str(fine), "--db", str(db)).returncode == 0  # a UUID is fine
+
+
 def test_with_json_an_error_is_json(tmp_path: Path, db: Path) -> None:
     done = _run(tmp_path, "recall", "   ", "--json", "--db", str(db))
     assert done.returncode == 2 and done.stdout == ""

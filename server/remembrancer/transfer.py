@@ -56,7 +56,7 @@ def export_records(store: Storage) -> Iterator[ExportRecord]:
 def _record_for_import(memory: ExportRecord, settings: Settings) -> NewMemory:
     text = check.check_content(memory.content, settings)
     return NewMemory(
-        id=memory.id,
+        id=check.check_id(memory.id),
         content=text,
         content_hash=check.content_hash(text),
         scope=check.check_scope(memory.scope),
@@ -68,6 +68,14 @@ def _record_for_import(memory: ExportRecord, settings: Settings) -> NewMemory:
         last_seen_at=None if memory.last_seen_at is None else check.timestamp(memory.last_seen_at),
         occurred_at=check.timestamp(memory.occurred_at or memory.created_at),
     )
+
+
+def _label(memory_id: str) -> str:
+    """A record's id for a one-line error: as it is when valid, quoted (and cut) when not."""
+    try:
+        return check.check_id(memory_id)
+    except InvalidInput:
+        return repr(memory_id[:80])
 
 
 @dataclass
@@ -86,7 +94,7 @@ def check_records(records: Iterable[ExportRecord], settings: Settings) -> None:
         try:
             _record_for_import(memory, settings)
         except InvalidInput as exc:
-            raise InvalidInput(f"record {memory.id}: {exc} Nothing was imported.") from None
+            raise InvalidInput(f"record {_label(memory.id)}: {exc} Nothing was imported.") from None
 
 
 def _prepare(
@@ -100,7 +108,7 @@ def _prepare(
             prepared.append(_record_for_import(memory, settings))
         except InvalidInput as exc:
             raise InvalidInput(
-                f"record {memory.id}: {exc} The {done} records before its batch are stored; fix "
+                f"record {_label(memory.id)}: {exc} The {done} records before its batch are stored; fix "
                 "this one and import again (records already present are skipped)."
             ) from None
     return fresh, prepared

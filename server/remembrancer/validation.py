@@ -14,6 +14,7 @@ from remembrancer.config import SCOPE_PATTERN, Settings
 from remembrancer.errors import InvalidInput
 
 _SCOPE = re.compile(SCOPE_PATTERN)
+_MEMORY_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}")
 # Letters (with combining marks), digits, spaces and a few marks; the first must be a letter or digit.
 _TAG = re.compile(r"[^\W_][\w\u0300-\u036f\u0900-\u0dff\u0610-\u065f .:/+#-]{0,63}")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -82,6 +83,16 @@ def check_scope(scope: str) -> str:
             "starting with a letter or digit (e.g. 'default' or 'my-project')."
         )
     return scope
+
+
+def check_id(memory_id: str) -> str:
+    """An imported id: it goes into the browser's links and the history as it is."""
+    if not _MEMORY_ID.fullmatch(memory_id):
+        raise InvalidInput(
+            f"id {memory_id[:80]!r} is not a valid memory id: use 1-128 letters, digits and _ . : -, "
+            "starting with a letter or digit (e.g. 'm_3f9a1c2b7d4e6a80' or a UUID)."
+        )
+    return memory_id
 
 
 def check_scopes(scopes: str | Sequence[str] | None, default: str) -> tuple[str, ...]:
