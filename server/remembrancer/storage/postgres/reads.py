@@ -341,7 +341,9 @@ class PostgresReads:
         if scopes is None or self._rows_in(scopes, run) < EXACT_BELOW:
             # "+ 0": an order the index cannot give, so every distance is computed.
             order = "order by (v.embedding <=> %s) + 0, v.rowid limit %s"
-            candidates = f"from memory_vectors v {JOIN} and {where}"
+            # The scopes alone are a column of the vectors' table; other filters join the memory.
+            scoped = "where v.scope = any(%s)" if where == SCOPE_ONLY else f"{JOIN} and {where}"
+            candidates = f"from memory_vectors v {scoped}"
             rows = run(
                 f"select v.rowid, v.embedding <=> %s as d {candidates} {order}", [target, *params, target, k]
             )
