@@ -3,7 +3,9 @@
 The set is hand-written: questions for each LoCoMo dev conversation whose topic never comes up in
 it (about half name its speakers), and questions beside a small store of personal facts that
 those facts do not answer (about half near misses). With a working relevance floor the median
-number of hits is 0. ``bench/locomo.py`` runs this on its LoCoMo store.
+number of hits is 0. The other side, on the same personal store: answerable questions
+(bench/personal_answerable.json, two a fact, one of them a paraphrase), and the share whose fact
+the recall returns at the floor and with none. ``bench/locomo.py`` runs this on its LoCoMo store.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from remembrancer.embeddings import FastEmbedder
 from remembrancer.service import MemoryService
 
 QUESTIONS = Path(__file__).resolve().parent / "absent_topics.json"
+ANSWERABLE = Path(__file__).resolve().parent / "personal_answerable.json"
 
 
 @dataclass(frozen=True)
@@ -46,14 +49,37 @@ def _result(group: str, counts: list[int]) -> AbsentResult:
     )
 
 
+@dataclass(frozen=True)
+class Answered:
+    """Answerable questions on the personal store: the share whose fact is among the hits."""
+
+    questions: int
+    found: float  # at the floor
+    found_without_floor: float
+
+
+@dataclass(frozen=True)
+class Measured:
+    absent: list[AbsentResult]
+    answered: Answered
+
+
 def hits_per_question(service: MemoryService, questions: list[tuple[str, str]], limit: int) -> list[int]:
     return [len(service.recall(text, limit=limit, scope=scope).hits) for scope, text in questions]
 
 
-def measure(
-    locomo: MemoryService, embedder: FastEmbedder, min_score: float, limit: int = 5
-) -> list[AbsentResult]:
-    """Absent-topic questions on the LoCoMo store given, and on a personal store built here."""
+def share_found(service: MemoryService, facts: list[str], limit: int, min_score: float | None) -> float:
+    questions = json.loads(ANSWERABLE.read_text(encoding="utf-8"))["questions"]
+    found = [
+        facts[fact] in {hit.content for hit in service.recall(text, limit=limit, min_score=min_score).hits}
+        for text, fact in questions
+    ]
+    return sum(found) / len(found)
+
+
+def measure(locomo: MemoryService, embedder: FastEmbedder, min_score: float, limit: int = 5) -> Measured:
+    """Absent-topic questions on the LoCoMo store given, and on a personal store built here, where
+    answerable questions are asked too."""
     data = json.loads(QUESTIONS.read_text(encoding="utf-8"))
     on_locomo = [(scope, text) for scope, texts in data["locomo_questions"].items() for text in texts]
     locomo_counts = hits_per_question(locomo, on_locomo, limit)
@@ -62,24 +88,42 @@ def measure(
             Settings(db_path=Path(folder) / "personal.db", min_score=min_score), embedder
         )
         try:
-            for fact in data["personal_facts"]:
+            facts = data["personal_facts"]
+            for fact in facts:
                 personal.remember(fact)
             personal_counts = hits_per_question(
                 personal, [("default", text) for text in data["personal_questions"]], limit
             )
+            answerable = len(json.loads(ANSWERABLE.read_text(encoding="utf-8"))["questions"])
+            answered = Answered(
+                answerable, share_found(personal, facts, limit, None), share_found(personal, facts, limit, 0)
+            )
         finally:
             personal.close()
-    return [
-        _result("LoCoMo dev conversations", locomo_counts),
-        _result("personal facts", personal_counts),
-        _result("all", locomo_counts + personal_counts),
-    ]
+    return Measured(
+        [
+            _result("LoCoMo dev conversations", locomo_counts),
+            _result("personal facts", personal_counts),
+            _result("all", locomo_counts + personal_counts),
+        ],
+        answered,
+    )
 
 
-def table(results: list[AbsentResult], limit: int = 5) -> str:
+def table(measured: Measured, limit: int = 5) -> str:
     lines = [
         f"Questions about things never stored (bench/absent_topics.json), recall limit {limit}:\n",
         "| store | questions | median hits | mean hits | share with no hit |",
         "|---|---:|---:|---:|---:|",
     ]
-    return "\n".join([*lines, *(result.row() for result in results)])
+    answered = measured.answered
+    return "\n".join(
+        [
+            *lines,
+            *(result.row() for result in measured.absent),
+            "",
+            f"Answerable questions on the personal store (bench/personal_answerable.json,"
+            f" {answered.questions}): the fact asked about is among the hits for {answered.found:.2f} of them"
+            f" ({answered.found_without_floor:.2f} with no floor)",
+        ]
+    )

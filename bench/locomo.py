@@ -252,7 +252,7 @@ def main(argv: list[str] | None = None) -> int:
         stored = service.stats().memories
         audit = audit_folds(service)
         results = {mode: evaluate(service, questions, mode) for mode in args.modes}
-        nothing_stored = absent.measure(service, embedder, settings.min_score) if not args.no_absent else []
+        nothing_stored = absent.measure(service, embedder, settings.min_score) if not args.no_absent else None
         if args.twice:
             ingest(service, turns)
             again = evaluate(service, questions, args.modes[0])[0]

@@ -27,7 +27,10 @@ def serve_args(db: Path | str, *extra: str) -> list[str]:
 
 def server_env(tmp_path: Path) -> dict[str, str]:
     # Keep the default data folder out of the user's home, in case anything falls back to it.
-    return {"XDG_DATA_HOME": str(tmp_path / "xdg-data"), "REMEMBRANCER_LOG_LEVEL": "INFO"}
+    # PYTHONPATH passes on (the stdio client passes only a minimal environment), so a run from
+    # another checkout serves that checkout's code.
+    inherited = {key: value for key, value in os.environ.items() if key == "PYTHONPATH"}
+    return {"XDG_DATA_HOME": str(tmp_path / "xdg-data"), "REMEMBRANCER_LOG_LEVEL": "INFO", **inherited}
 
 
 def stdio_params(tmp_path: Path, **env: str) -> StdioServerParameters:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import random
 import sys
 from collections.abc import Callable, Iterator
@@ -385,8 +384,6 @@ async def test_stdio_and_http_servers_share_one_file(
                 group.start_soon(one, content)
 
     env = server_env(tmp_path)
-    if "PYTHONPATH" in os.environ:  # the stdio client passes only a minimal environment on
-        env["PYTHONPATH"] = os.environ["PYTHONPATH"]
     stdio_params = StdioServerParameters(
         command=sys.executable, args=["-m", "remembrancer", "serve", "--db", str(db)], env=env, cwd=tmp_path
     )

@@ -418,5 +418,6 @@ def test_a_change_the_fallback_linked_is_queued_and_the_llm_review_has_the_last_
     assert second.memory is not None
     fake_api.queue(decision("add", reason="two instruments, both true"))
     assert llm_service.review().changed == 0
-    hits = {hit.id: hit for hit in llm_service.recall("which instrument do I play").hits}
+    # min_score=0: the fake embedder knows no meaning, and "instrument" is in no memory's words.
+    hits = {hit.id: hit for hit in llm_service.recall("which instrument do I play", min_score=0).hits}
     assert hits[second.memory.id].replaces == [] and hits[first.memory.id].replaced_by is None

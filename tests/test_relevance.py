@@ -19,6 +19,7 @@ from remembrancer.relevance import (
     WordShare,
     calibrate,
     is_time_word,
+    query_held,
     stem,
     topic_words,
     word_weights,
@@ -70,7 +71,11 @@ async def test_over_mcp_scores_mean_the_same_everywhere_and_nothing_relevant_is_
         closest = tool_data(
             await client.call_tool("recall", {"query": "What is my passport number?", "min_score": 0})
         )
-        assert len(closest["hits"]) == 3 and all(hit["score"] < 0.35 for hit in closest["hits"])
+        assert len(closest["hits"]) == 3 and all(hit["score"] < 0.23 for hit in closest["hits"])
+        # The store holds the query's subject ("indentation", "project"), if loosely: it is returned.
+        style_query = {"query": "What's the project's indentation style?", "scope": both}
+        style = tool_data(await client.call_tool("recall", style_query))
+        assert style["hits"][0]["content"] == PROJECT[0]
 
         strict = tool_data(
             await client.call_tool("recall", {"query": "Where do I live?", "min_score": 0.8, "limit": 5})
@@ -112,7 +117,7 @@ def test_the_command_line_takes_a_floor_and_says_when_nothing_passes(tmp_path: P
     nothing = run_cli(tmp_path, "recall", "What car do I drive?", "--db", db)
     assert (
         nothing.returncode == 0
-        and nothing.stdout.strip() == "note: no memory scores 0.35 or more for this query (min_score)"
+        and nothing.stdout.strip() == "note: no memory scores 0.23 or more for this query (min_score)"
     )
     everything = json.loads(
         run_cli(tmp_path, "recall", "What car do I drive?", "--min-score", "0", "--json", "--db", db).stdout
@@ -148,7 +153,7 @@ def test_the_untokenized_fields_are_only_those_that_cannot_match(
 
 def test_a_recall_is_weighed_as_a_whole_without_changing_its_order() -> None:
     ranked = [Ranked(1, 0.9, 0.9), Ranked(2, 0.25, 0.25), Ranked(3, 0.0, 0.0)]
-    found_all = calibrate(ranked, coverage=1.0)
+    found_all = calibrate(ranked, held=1.0)
     assert [item.rowid for item in found_all] == [1, 2, 3]
     best, weak, unrelated = found_all
     assert best.score == pytest.approx(0.9)  # the best hit keeps its relevance
@@ -156,8 +161,17 @@ def test_a_recall_is_weighed_as_a_whole_without_changing_its_order() -> None:
     assert unrelated.score == 0.0  # ... a memory with no relevance of its own does not
     # A weak best hit lifts nothing above itself, and unfound query words lower the whole recall.
     assert calibrate([Ranked(1, 0.3, 0.3), Ranked(2, 0.2, 0.2)], 1.0)[1].support < 0.3
-    assert calibrate(ranked, coverage=0.0)[0].score == pytest.approx(0.8 * 0.9)
+    assert calibrate(ranked, held=0.0)[0].score == pytest.approx(0.2 * 0.9)
+    assert calibrate(ranked, held=0.5)[0].score == pytest.approx(0.6 * 0.9)
     assert calibrate([], 1.0) == []
+
+
+def test_the_store_holds_a_query_in_its_words_or_in_a_memory_that_restates_it() -> None:
+    assert query_held(0.25, best_cosine=0.2) == 0.25  # a quarter of the weighted words, nothing restated
+    assert query_held(0.0, best_cosine=0.56) == 0.0  # loosely alike is not a restatement
+    assert query_held(0.0, best_cosine=0.7) == pytest.approx(1.0)  # a paraphrase holds the whole query
+    assert query_held(0.25, best_cosine=0.3 + 0.4 * 5 / 6) == pytest.approx(0.5)  # halfway, cosine 0.63
+    assert query_held(0.9, best_cosine=0.9) == 1.0
 
 
 def test_coverage_is_the_weighted_share_of_query_words_any_memory_holds() -> None:

@@ -237,7 +237,7 @@ def build_parser() -> argparse.ArgumentParser:
     recall.add_argument("--scope", action="append", default=[], help="scope to search (repeatable)")
     recall.add_argument("--max-tokens", type=positive, help="only the best hits that fit in N tokens of text")
     recall.add_argument(
-        "--min-score", type=float, help="leave out hits scoring below this, 0-1 (default 0.35; 0: all)"
+        "--min-score", type=float, help="leave out hits scoring below this, 0-1 (default 0.23; 0: all)"
     )
     recall.set_defaults(run=cmd_recall)
 

@@ -7,8 +7,9 @@
   memory stored just before it) counts 0.4, in its tags 0.5. Stop words and words about time
   ("June", "2023", "last week") are left out: a memory's time is its event time, not its text.
 - ``meaning``: the cosine similarity of the two embeddings, rescaled so that 0.3 (what unrelated
-  sentences reach with the bundled model) is 0 and 0.7 (a paraphrase) is 1. The second term lets
-  a close restatement that shares no word pass on meaning alone (0.35 from cosine 0.66).
+  sentences reach with the bundled model) is 0 and 0.7 (a paraphrase) is 1. The second term, the
+  memory's ``restatement`` of the query, lets a close restatement that shares no word pass on
+  meaning alone (0.35 from cosine 0.66).
 
 A memory stored right beside a relevant one in the same sitting (the reply after a question)
 gains 0.3 of that memory's relevance, and passes the floor when 0.9 of it does (if it has a
@@ -16,15 +17,18 @@ relevance of its own of at least 0.1).
 
 A hit's score, the one the floor applies to, then weighs the recall as a whole (``calibrate``):
 
-    score = sqrt(relevance x best) x (1 - 0.2 x (1 - coverage))
+    score = sqrt(relevance x best) x (1 - 0.8 x (1 - held))
 
 ``best`` is the recall's best relevance: when one hit matches strongly the query is about
 something stored, and a weak match in that recall is more often evidence (facts spread over
 several memories) than the same weak match in a recall where nothing matches; a memory with no
-relevance of its own stays at 0. ``coverage`` is the share of the query's weighted topic words
-that any candidate holds at all: a query whose telling words the store never holds ("what is my
-passport number") asks about something never stored. The best hit keeps its relevance when every
-word is found, and the order of the hits within a recall does not change.
+relevance of its own stays at 0. ``held`` is how much of the query the store holds at all: the
+share of its weighted topic words that any candidate holds (its coverage), or, when more, twice
+the closest memory's restatement (all of it at cosine 0.7, none below 0.57). A query whose
+telling words the store never holds, and that no memory restates ("what is my passport
+number"), asks about something never stored: its scores keep a fifth of their value. The best
+hit keeps its relevance when the store holds the whole query, and the order of the hits within a
+recall does not change.
 
 Document frequencies come from the store, smoothed by the frequency a word has in English (the
 bundled tokenizer's vocabulary is ordered by it): in a store of ten memories, "use" appearing
@@ -60,8 +64,9 @@ NEIGHBOUR_SUPPORT = 0.9
 NEIGHBOUR_OWN = 0.1
 #: How many memories of plain English text the tokenizer's word frequencies count as.
 PRIOR_DOCUMENTS = 1000
-#: How much a recall's scores drop when none of the query's topic words is found anywhere.
-UNFOUND_PENALTY = 0.2
+#: How much a recall's scores drop when none of the query's topic words is found anywhere and no
+#: memory restates it.
+UNFOUND_PENALTY = 0.8
 
 _TIME_WORDS = frozenset(
     f"{' '.join(MONTHS)} monday tuesday wednesday thursday friday saturday sunday yesterday today tomorrow "
@@ -184,6 +189,18 @@ def meaning(cosine: float) -> float:
     return min(1.0, max(0.0, (cosine - UNRELATED_COSINE) / (PARAPHRASE_COSINE - UNRELATED_COSINE)))
 
 
+def restatement(cosine: float) -> float:
+    """Relevance on meaning alone, for a memory that shares no word: 0 up to cosine 0.57, 0.5 at
+    0.7 (a paraphrase)."""
+    return max(0.0, 1.5 * meaning(cosine) - 1.0)
+
+
+def query_held(coverage: float, best_cosine: float) -> float:
+    """How much of the query the store holds: the share of its words any candidate holds, or all
+    of it when a memory restates it (cosine 0.7, fading to nothing at 0.57)."""
+    return max(coverage, min(1.0, 2.0 * restatement(best_cosine)))
+
+
 def relevance(words: float | None, cosine: float | None) -> float:
     """Both sides when both are known; one side alone when measuring it alone."""
     if words is None:
@@ -192,7 +209,7 @@ def relevance(words: float | None, cosine: float | None) -> float:
         return words
     close = meaning(cosine)
     # A restatement sharing no word still passes on meaning alone: 0.5 at cosine 0.7.
-    return max(WORDS_WEIGHT * words + (1.0 - WORDS_WEIGHT) * close, 1.5 * close - 1.0)
+    return max(WORDS_WEIGHT * words + (1.0 - WORDS_WEIGHT) * close, restatement(cosine))
 
 
 class Ranked(NamedTuple):  # a tuple: a recall builds a few hundred of these twice
@@ -226,13 +243,13 @@ def with_neighbours(
     return sorted(ranked, key=lambda item: (-item.score, item.rowid))
 
 
-def calibrate(ranked: Sequence[Ranked], coverage: float) -> list[Ranked]:
-    """Each hit's score and support weighed with the recall's best support and the coverage of
-    its words (see the module's docstring); same order."""
+def calibrate(ranked: Sequence[Ranked], held: float) -> list[Ranked]:
+    """Each hit's score and support weighed with the recall's best support and how much of the
+    query the store holds (``held``, see the module's docstring); same order."""
     if not ranked:
         return []
     best = max(item.support for item in ranked)
-    found = 1.0 - UNFOUND_PENALTY * (1.0 - coverage)
+    found = 1.0 - UNFOUND_PENALTY * (1.0 - held)
     sqrt = math.sqrt
     return [
         Ranked(rowid, found * sqrt(score * best), found * sqrt(support * best))

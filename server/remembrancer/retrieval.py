@@ -2,9 +2,9 @@
 candidates from the vector and full-text sides (and, when the query names a date, from that
 date), each scored on the relevance scale (relevance.py), lifted when it happened in a period
 the query names and by the memories beside it, filtered, weighed with the recall's best hit and
-the share of the query's words found at all, and floored; then the best, with each
-changed fact's newest version first (changes.py). Depth, fusion, lifting and filtering live
-here and nowhere else."""
+how much of the query the store holds at all (its words, or a memory restating it), and
+floored; then the best, with each changed fact's newest version first (changes.py). Depth,
+fusion, lifting and filtering live here and nowhere else."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from remembrancer.relevance import (
     WordShare,
     calibrate,
     is_question,
+    query_held,
     relevance,
     topic_words,
     with_neighbours,
@@ -167,7 +168,9 @@ def rank(store: Storage, submit: Submit, asked: Asked, depth: int) -> tuple[list
     ranked = with_neighbours(own, leaders, neighbours, questions)
     # Neighbours come unfiltered, and the vector copy does not know what was superseded.
     admitted = store.admitted([item.rowid for item in ranked], row_filter)
-    ranked = calibrate([item for item in ranked if item.rowid in admitted], word_share.coverage())
+    ranked = [item for item in ranked if item.rowid in admitted]
+    closest = max((cosine.get(item.rowid, 0.0) for item in ranked), default=0.0)
+    ranked = calibrate(ranked, query_held(word_share.coverage(), closest))
     return [item for item in ranked if item.support >= asked.floor], cosine
 
 

@@ -226,7 +226,7 @@ def build_server(service: MemoryService, actor: str = "mcp", tokens: Sequence[To
             Field(
                 ge=0,
                 le=1,
-                description="Leave out hits scoring below this (0-1; default 0.35; 0 returns every hit).",
+                description="Leave out hits scoring below this (0-1; default 0.23; 0 returns every hit).",
             ),
         ] = None,
     ) -> Annotated[CallToolResult, RecallResult]:
@@ -235,8 +235,8 @@ def build_server(service: MemoryService, actor: str = "mcp", tokens: Sequence[To
         Call it at the start of a task and whenever the user refers to something from before.
         When a fact changed, the newest version comes first and says what it 'replaces'; an
         older one carries 'replaced_by': answer with the newest. Each hit's score (0-1) is
-        relevance on one scale for every query: about 0.35 loosely related, 0.6 clearly about
-        the query, 0.9 and up a near restatement. No hits means nothing relevant is stored.
+        relevance on one scale for every query: about 0.25 loosely related, 0.6 clearly about
+        the query, 0.9 and up a near restatement. No hits means nothing relevant was found.
         A date in the query ('in June 2023', 'last week') favours what happened then. For a
         question that needs several facts, recall each part on its own.
         """
