@@ -128,6 +128,24 @@ def test_the_command_line_takes_a_floor_and_says_when_nothing_passes(tmp_path: P
     assert len(bad.stderr.strip().splitlines()) == 1
 
 
+def test_no_hit_scores_below_the_floor_not_even_one_carried_by_its_neighbour(tmp_path: Path) -> None:
+    """Facts told one after another are each other's neighbours in a sitting; a neighbour's
+    support used to carry a hit whose own score was under the floor ("Who is Mia's teacher?"
+    returned the code-review preference stored after the pickup time, at 0.212)."""
+    db = str(tmp_path / "memory.db")
+    for fact in (
+        "My daughter Mia is 7 and in second grade.",
+        "My GP is Dr. Silva at the Estrela health centre.",
+        "Mia's school pickup is at 3:45 pm.",
+        "I like code reviews kept under 400 lines.",
+        "We're going to Madeira on holiday in August.",
+    ):
+        assert run_cli(tmp_path, "remember", fact, "--db", db).returncode == 0
+    found = json.loads(run_cli(tmp_path, "recall", "Who is Mia's teacher?", "--json", "--db", db).stdout)
+    assert found["hits"] and all(hit["score"] >= 0.23 for hit in found["hits"]), found["hits"]
+    assert "code reviews" not in json.dumps(found["hits"])
+
+
 _WORDS = ["live", "lives", "Lived", "story", "STORIES", "editor", "use", "user", "running", "class", "Ana's"]
 
 

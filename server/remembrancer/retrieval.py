@@ -171,7 +171,8 @@ def rank(store: Storage, submit: Submit, asked: Asked, depth: int) -> tuple[list
     ranked = [item for item in ranked if item.rowid in admitted]
     closest = max((cosine.get(item.rowid, 0.0) for item in ranked), default=0.0)
     ranked = calibrate(ranked, query_held(word_share.coverage(), closest))
-    return [item for item in ranked if item.support >= asked.floor], cosine
+    # A neighbour passes on its own score and on the support of the memory beside it, both.
+    return [item for item in ranked if min(item.score, item.support) >= asked.floor], cosine
 
 
 def _happened_in(
