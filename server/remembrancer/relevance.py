@@ -13,7 +13,8 @@
 
 A memory stored right beside a relevant one in the same sitting (the reply after a question)
 gains 0.3 of that memory's relevance, and passes the floor when 0.9 of it does (if it has a
-relevance of its own of at least 0.1).
+relevance of its own of at least 0.1) and its lifted score does too: no hit shows a score under
+the floor.
 
 A hit's score, the one the floor applies to, then weighs the recall as a whole (``calibrate``):
 
@@ -215,7 +216,7 @@ def relevance(words: float | None, cosine: float | None) -> float:
 class Ranked(NamedTuple):  # a tuple: a recall builds a few hundred of these twice
     rowid: int
     score: float  # ranks the hits
-    support: float  # passes the floor
+    support: float  # with the score, passes the floor
 
 
 def with_neighbours(
