@@ -55,7 +55,7 @@ LAYERS = {
     },
     "storage": {"storage", "storage.interface"},  # the way in: open a store, its protocols
     "engine": {"storage.sqlite", "storage.decisions", "storage.postgres"},  # and their modules
-    "storage values": {"storage.rows"},  # what every engine takes and returns
+    "storage values": {"storage.rows", "storage.word_budget"},  # what every engine takes and returns
     "base": {"", "errors"},
 }
 ORDER = ["base", "storage values", "engine", "storage", "domain", "service", "adapters"]

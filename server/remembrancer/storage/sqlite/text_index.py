@@ -18,7 +18,7 @@ import hashlib
 from collections.abc import Sequence
 
 import remembrancer.storage.rows as rows
-from remembrancer.storage import word_budget
+import remembrancer.storage.word_budget as word_budget
 from remembrancer.storage.rows import Beside
 from remembrancer.storage.sqlite.connection import Connection
 
