@@ -68,8 +68,13 @@ def hits_per_question(service: MemoryService, questions: list[tuple[str, str]], 
     return [len(service.recall(text, limit=limit, scope=scope).hits) for scope, text in questions]
 
 
-def share_found(service: MemoryService, facts: list[str], limit: int, min_score: float | None) -> float:
-    questions = json.loads(ANSWERABLE.read_text(encoding="utf-8"))["questions"]
+def share_found(
+    service: MemoryService,
+    facts: list[str],
+    questions: list[tuple[str, int]],
+    limit: int,
+    min_score: float | None,
+) -> float:
     found = [
         facts[fact] in {hit.content for hit in service.recall(text, limit=limit, min_score=min_score).hits}
         for text, fact in questions
@@ -94,9 +99,11 @@ def measure(locomo: MemoryService, embedder: FastEmbedder, min_score: float, lim
             personal_counts = hits_per_question(
                 personal, [("default", text) for text in data["personal_questions"]], limit
             )
-            answerable = len(json.loads(ANSWERABLE.read_text(encoding="utf-8"))["questions"])
+            answerable = json.loads(ANSWERABLE.read_text(encoding="utf-8"))["questions"]
             answered = Answered(
-                answerable, share_found(personal, facts, limit, None), share_found(personal, facts, limit, 0)
+                len(answerable),
+                share_found(personal, facts, answerable, limit, None),
+                share_found(personal, facts, answerable, limit, 0),
             )
         finally:
             personal.close()

@@ -288,9 +288,5 @@ def _every_month(months: Sequence[str]) -> list[str]:
     """Every month from the first to the last ("YYYY-MM"), the empty ones too: an even axis."""
     if not months:
         return []
-    (year, month), (last_year, last_month) = (map(int, months[0].split("-")), map(int, months[-1].split("-")))
-    every = []
-    while (year, month) <= (last_year, last_month):
-        every.append(f"{year:04d}-{month:02d}")
-        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-    return every
+    first, last = (int(at[:4]) * 12 + int(at[5:7]) - 1 for at in (months[0], months[-1]))
+    return [f"{index // 12:04d}-{index % 12 + 1:02d}" for index in range(first, last + 1)]

@@ -290,8 +290,8 @@ class PostgresReads:
 
     def _scope_share(self, scopes: Sequence[str]) -> float:
         """The share of all memories these scopes hold (1.0 while that is unknown)."""
-        total = self._estimated_rows()
-        return 1.0 if total <= 0 else min(1.0, self._rows_in(scopes, self._rows) / total)
+        total, share = self._scope_statistics(scopes, self._rows)
+        return 1.0 if total <= 0 else min(1.0, share)
 
     def _estimated_rows(self) -> float:
         """The planner's row count of memories (-1 before the first ANALYZE)."""
@@ -363,6 +363,17 @@ class PostgresReads:
         """How many memories the scopes hold, from the planner's statistics (kept by autovacuum's
         ANALYZE; a scope too small to be among its most common values counts as none). Counted
         outright before the table has statistics."""
+        total, share = self._scope_statistics(scopes, run)
+        if total < 0:
+            return float(run("select count(*) from memories where scope = any(%s)", [list(scopes)])[0][0])
+        return total * share
+
+    @staticmethod
+    def _scope_statistics(
+        scopes: Sequence[str], run: Callable[[str, Sequence[Any]], list[Any]]
+    ) -> tuple[float, float]:
+        """The planner's row count of memories (-1 before the first ANALYZE) and the scopes'
+        share of it among the most common values (0 for a scope too small to be one)."""
         found = run(
             "select c.reltuples, (select sum(f) from unnest(s.most_common_vals::text::text[],"
             " s.most_common_freqs) as t(v, f) where v = any(%s)) from pg_class c left join pg_stats s"
@@ -371,9 +382,7 @@ class PostgresReads:
             [list(scopes)],
         )
         total, share = found[0]
-        if total is None or total < 0:
-            return float(run("select count(*) from memories where scope = any(%s)", [list(scopes)])[0][0])
-        return float(total) * float(share or 0.0)
+        return (-1.0 if total is None else float(total)), float(share or 0.0)
 
     def nearest(self, vector: bytes, scopes: Sequence[str], k: int) -> list[tuple[int, float]]:
         return self._nearest(vector, SCOPE_ONLY, [list(scopes)], k, scopes=scopes)
