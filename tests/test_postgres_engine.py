@@ -192,6 +192,35 @@ def test_doctor_names_what_the_database_lacks_and_repair_mends_it(tmp_path: Path
     assert "[ok] database:" in mended.stdout and "schema 4" in mended.stdout
 
 
+def test_doctor_says_whether_the_buffer_cache_holds_the_vectors(tmp_path: Path, server: Any) -> None:
+    """A search of an index the server's buffer cache cannot hold runs at about half the speed
+    (bench/pg.py): doctor says so, with the size to set, and still passes."""
+    records = tmp_path / "notes.jsonl"
+    stamp = "2024-03-01T00:00:00+00:00"
+    notes = [
+        {
+            "id": f"m_{n:016x}",
+            "scope": "default",
+            "content": f"Note {n}: the van {n * 7} went to garage {n % 13}.",
+            "created_at": stamp,
+            "updated_at": stamp,
+        }
+        for n in range(300)
+    ]
+    records.write_text("".join(json.dumps(note) + "\n" for note in notes))
+    with postgres_server(shared_buffers="128kB") as small:
+        uri = fresh_database(small)
+        assert run_cli(tmp_path, "import", str(records), "--db", uri).returncode == 0
+        cramped = run_cli(tmp_path, "doctor", "--offline", "--db", uri)
+    assert cramped.returncode == 0, cramped.stdout + cramped.stderr
+    assert "shared_buffers 128 kB is smaller than the vectors and their index" in cramped.stdout
+    assert "set shared_buffers above" in cramped.stdout
+    roomy_uri = fresh_database(server)
+    assert run_cli(tmp_path, "import", str(records), "--db", roomy_uri).returncode == 0
+    roomy = run_cli(tmp_path, "doctor", "--offline", "--db", roomy_uri)
+    assert roomy.returncode == 0 and "shared_buffers 128 MB holds the vectors and their index" in roomy.stdout
+
+
 def test_a_database_of_schema_3_moves_its_vectors_apart_on_first_use(tmp_path: Path, server: Any) -> None:
     """Until schema step 4 each vector lay in its memory's row, under the HNSW index. A store
     written then (made here by the shipped steps 1-3 and the rows that version wrote) is brought

@@ -55,8 +55,10 @@ def where_clause(row_filter: RowFilter, alias: str = "m") -> tuple[str, list[Any
 
 #: How many (memory, word) matches a recall's full-text query may make ts_rank score, as
 #: storage.word_budget explains: ts_rank reads each matching row (at 100k memories here, 2.2k
-#: matches took 13 ms and 8.9k took 75 ms).
-RANKED_BUDGET = 3_000
+#: matches took 13 ms and 8.9k took 75 ms). Over bench/scale.py's queries at 100k, a budget of
+#: 3,000 took 25.9 ms p50 (p95 75.8), 1,000 took 13.2 (39.6), and paraphrases of stored
+#: sentences found in the top 5 went 138 -> 137 of 150.
+RANKED_BUDGET = 1_000
 #: Per word: its share of memories among ANALYZE's most common lexemes (read once) times the
 #: planner's row count, once the store has ESTIMATE_ABOVE rows; else counted through the index.
 WORD_FREQUENCIES = """
