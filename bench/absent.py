@@ -56,6 +56,7 @@ class Answered:
     questions: int
     found: float  # at the floor
     found_without_floor: float
+    others: float  # mean hits besides the fact asked about, at the floor
 
 
 @dataclass(frozen=True)
@@ -74,12 +75,14 @@ def share_found(
     questions: list[tuple[str, int]],
     limit: int,
     min_score: float | None,
-) -> float:
-    found = [
-        facts[fact] in {hit.content for hit in service.recall(text, limit=limit, min_score=min_score).hits}
-        for text, fact in questions
-    ]
-    return sum(found) / len(found)
+) -> tuple[float, float]:
+    """The share of questions whose fact is among the hits, and the mean number of other hits."""
+    found, others = [], []
+    for text, fact in questions:
+        hits = [hit.content for hit in service.recall(text, limit=limit, min_score=min_score).hits]
+        found.append(facts[fact] in hits)
+        others.append(sum(hit != facts[fact] for hit in hits))
+    return sum(found) / len(found), statistics.fmean(others)
 
 
 def measure(locomo: MemoryService, embedder: FastEmbedder, min_score: float, limit: int = 5) -> Measured:
@@ -100,11 +103,10 @@ def measure(locomo: MemoryService, embedder: FastEmbedder, min_score: float, lim
                 personal, [("default", text) for text in data["personal_questions"]], limit
             )
             answerable = json.loads(ANSWERABLE.read_text(encoding="utf-8"))["questions"]
-            answered = Answered(
-                len(answerable),
-                share_found(personal, facts, answerable, limit, None),
-                share_found(personal, facts, answerable, limit, 0),
+            (found, others), (found_without_floor, _) = (
+                share_found(personal, facts, answerable, limit, floor) for floor in (None, 0)
             )
+            answered = Answered(len(answerable), found, found_without_floor, others)
         finally:
             personal.close()
     return Measured(
@@ -131,6 +133,7 @@ def table(measured: Measured, limit: int = 5) -> str:
             "",
             f"Answerable questions on the personal store (bench/personal_answerable.json,"
             f" {answered.questions}): the fact asked about is among the hits for {answered.found:.2f} of them"
-            f" ({answered.found_without_floor:.2f} with no floor)",
+            f" ({answered.found_without_floor:.2f} with no floor), beside {answered.others:.2f} other hits"
+            " a question on average",
         ]
     )

@@ -518,7 +518,7 @@ def test_counts_from_the_planner_s_statistics_match_the_exact_ones(
 ) -> None:
     """Word and memory counts read from ANALYZE's statistics (as a large store's are) agree with
     counting, for common words and rare ones alike."""
-    from remembrancer.storage.postgres import reads
+    from remembrancer.storage.postgres import search as reads
 
     store = open_store(fresh_database(server))
     embedder = FakeEmbedder()
@@ -556,7 +556,7 @@ def test_the_commonest_words_leave_a_full_text_query_that_would_cost_too_much(
 ) -> None:
     """ts_rank reads every row that matches any word: over the budget, the commonest words go
     first (as on SQLite), so a common word cannot bury the rare one the question is about."""
-    from remembrancer.storage.postgres import reads
+    from remembrancer.storage.postgres import search as reads
 
     service = _service(fresh_database(server), FakeEmbedder())
     try:

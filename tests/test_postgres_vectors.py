@@ -12,7 +12,7 @@ import pytest
 
 from postgres_server import fresh_database
 from remembrancer.storage import NewMemory, Storage, float32_bytes, open_store
-from remembrancer.storage.postgres import reads
+from remembrancer.storage.postgres import search as reads
 
 pytestmark = pytest.mark.slow
 DIM = 32

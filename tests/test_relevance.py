@@ -146,6 +146,31 @@ def test_no_hit_scores_below_the_floor_not_even_one_carried_by_its_neighbour(tmp
     assert "code reviews" not in json.dumps(found["hits"])
 
 
+def test_facts_told_one_after_another_neither_lend_their_words_nor_lift_each_other(tmp_path: Path) -> None:
+    """Memories of one sitting lend each other words and relevance only when one continues the
+    other (a reply to a question, or close in meaning): "Where do I live?" used to return the
+    nurse fact stored after the Lisbon one at 0.652, through the Lisbon fact's words and lift."""
+    db = str(tmp_path / "memory.db")
+    for fact in (
+        "My sister is called Ana",
+        "I live in Lisbon, near the river",
+        "I work as a nurse at St Mary's hospital",
+        "My favourite editor is Neovim",
+        "What kind of movies do you like?",
+        "It's a mix of drama and romance!",
+    ):
+        assert run_cli(tmp_path, "remember", fact, "--db", db).returncode == 0
+
+    def hits(query: str) -> list[str]:
+        found = json.loads(run_cli(tmp_path, "recall", query, "--json", "--db", db).stdout)
+        return [hit["content"] for hit in found["hits"]]
+
+    assert hits("Where do I live?") == ["I live in Lisbon, near the river"]
+    assert hits("What is my sister's name?") == ["My sister is called Ana"]
+    # A reply still answers what its question asked.
+    assert "It's a mix of drama and romance!" in hits("what kind of movies")
+
+
 _WORDS = ["live", "lives", "Lived", "story", "STORIES", "editor", "use", "user", "running", "class", "Ana's"]
 
 

@@ -55,6 +55,24 @@ def test_search_matches_brute_force(compact: bool, monkeypatch: pytest.MonkeyPat
     assert np.mean(overlaps) >= (1.0 if not compact else 0.9)
 
 
+@pytest.mark.parametrize("compact", [False, True])
+def test_pair_cosines_are_the_stored_vectors_dot_products(compact: bool) -> None:
+    """What tells a memory that continues the one before it from an unrelated fact stored next."""
+    rng = np.random.default_rng(5)
+    matrix = _unit(rng.standard_normal((50, 384)))
+    index = VectorIndex(384)
+    index.loaded, index.compact = True, compact
+    for rowid, row in enumerate(matrix, start=1):
+        index.put(rowid, "a" if rowid <= 40 else "b", row.tobytes())
+    pairs = [(2, 1), (30, 7), (45, 41), (5, 45), (3, 99)]  # another scope, and a row never stored
+    found = index.pair_cosines(pairs)
+    expected = [float(matrix[1] @ matrix[0]), float(matrix[29] @ matrix[6]), float(matrix[44] @ matrix[40])]
+    assert found[:3] == pytest.approx(expected, abs=0.002 if compact else 1e-6)
+    assert found[3:] == [None, None]
+    index.remove(1)
+    assert index.pair_cosines([(2, 1)]) == [None]
+
+
 def test_int8_rows_score_within_a_thousandth_or_so_of_float32() -> None:
     """Close neighbours differ by about 0.01 in cosine: the compact copy must score finer than
     that, or it reorders them (a fixed scale of 127 errs by up to 0.007 on 384-d unit vectors)."""

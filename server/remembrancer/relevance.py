@@ -4,17 +4,18 @@
 
 - ``words``: the share of the query's topic words the memory contains, each word weighted by how
   much it tells (its inverse document frequency). A word found only in the memory's context (the
-  memory stored just before it) counts 0.4, in its tags 0.5. Stop words and words about time
-  ("June", "2023", "last week") are left out: a memory's time is its event time, not its text.
+  memory stored just before it, when the memory continues it) counts 0.4, in its tags 0.5. Stop
+  words and words about time ("June", "2023", "last week") are left out: a memory's time is its
+  event time, not its text.
 - ``meaning``: the cosine similarity of the two embeddings, rescaled so that 0.3 (what unrelated
   sentences reach with the bundled model) is 0 and 0.7 (a paraphrase) is 1. The second term, the
   memory's ``restatement`` of the query, lets a close restatement that shares no word pass on
   meaning alone (0.35 from cosine 0.66).
 
-A memory stored right beside a relevant one in the same sitting (the reply after a question)
-gains 0.3 of that memory's relevance, and passes the floor when 0.9 of it does (if it has a
-relevance of its own of at least 0.1) and its lifted score does too: no hit shows a score under
-the floor.
+A memory stored right beside a relevant one in the same sitting, when one continues the other
+(a reply after a question, or the next line of one account: see ``continues``), gains 0.3 of
+that memory's relevance, and passes the floor when 0.9 of it does (if it has a relevance of its
+own of at least 0.1) and its lifted score does too: no hit shows a score under the floor.
 
 A hit's score, the one the floor applies to, then weighs the recall as a whole (``calibrate``):
 
@@ -63,6 +64,12 @@ ANSWER_SHARE = 0.45
 #: it has at least a little relevance of its own.
 NEIGHBOUR_SUPPORT = 0.9
 NEIGHBOUR_OWN = 0.1
+#: A memory continues the one stored before it (a reply, the next line of one account) when it
+#: follows a question, or when the two are at least this close in meaning. Facts told one after
+#: another ("I live in Lisbon", "I work as a nurse": 0.24) are apart: neither lends the other its
+#: words or lifts it. Adjacent turns of a conversation have a median of 0.50 (LoCoMo), facts told
+#: one after another a median of 0.12 (bench/RESULTS.md, session 11).
+CONTINUATION_COSINE = 0.3
 #: How many memories of plain English text the tokenizer's word frequencies count as.
 PRIOR_DOCUMENTS = 1000
 #: How much a recall's scores drop when none of the query's topic words is found anywhere and no
@@ -219,21 +226,32 @@ class Ranked(NamedTuple):  # a tuple: a recall builds a few hundred of these twi
     support: float  # with the score, passes the floor
 
 
+def continues(context: str, continuity: float | None) -> bool:
+    """Whether a memory continues its context, the memory stored before it in its sitting."""
+    if not context:
+        return False
+    return is_question(context) or (continuity is not None and continuity >= CONTINUATION_COSINE)
+
+
 def with_neighbours(
     own: Mapping[int, float],
     leaders: Sequence[int],
     neighbours: Mapping[int, Beside],
     questions: Set[int] = frozenset(),
+    continuing: Set[int] | None = None,
 ) -> list[Ranked]:
     """Every memory with its own relevance, lifted by its most relevant neighbour among the
-    leaders; best first. What follows a question lifts more: it is most likely the answer."""
+    leaders; best first. What follows a question lifts more: it is most likely the answer. With
+    ``continuing`` (the memories that continue the one before them), only a memory and the one
+    it continues lift each other."""
     score, support = dict(own), dict(own)
     for leader in leaders:
         beside = neighbours.get(leader, Beside([], []))
         after_share = ANSWER_SHARE if leader in questions else NEIGHBOUR_SHARE
+        linked = continuing is None or leader in continuing
         for neighbour, share in [
-            *((n, NEIGHBOUR_SHARE) for n in beside.before),
-            *((n, after_share) for n in beside.after),
+            *((n, NEIGHBOUR_SHARE) for n in beside.before if linked),
+            *((n, after_share) for n in beside.after if continuing is None or n in continuing),
         ]:
             if neighbour in own:
                 lifted = min(1.0, own[neighbour] + share * own[leader])

@@ -23,6 +23,7 @@ from remembrancer.relevance import (
     Ranked,
     WordShare,
     calibrate,
+    continues,
     is_question,
     query_held,
     relevance,
@@ -135,10 +136,15 @@ def rank(store: Storage, submit: Submit, asked: Asked, depth: int) -> tuple[list
     word_share = WordShare(weights or {})
     shares: dict[int, float] = {}
     questions: set[int] = set()
+    continuing: set[int] = set()  # the memories that continue the one stored before them
 
     def share_words(rowids: list[int]) -> None:
         if weights is not None:
-            for rowid, (content, tags, context) in store.evidence(rowids).items():
+            for rowid, (content, tags, context, continuity) in store.evidence(rowids).items():
+                if continues(context, continuity):
+                    continuing.add(rowid)
+                else:
+                    context = ""  # its words are another matter's
                 shares[rowid] = word_share(Evidence(content, tags, context))
                 if is_question(content):
                     questions.add(rowid)
@@ -165,7 +171,8 @@ def rank(store: Storage, submit: Submit, asked: Asked, depth: int) -> tuple[list
     around = (n for found in neighbours.values() for n in (*found.before, *found.after))
     beside = [n for n in dict.fromkeys(around) if n not in own]
     own.update(score(beside) if beside else {})
-    ranked = with_neighbours(own, leaders, neighbours, questions)
+    # Without the text side's evidence, what continues what is unknown: every neighbour lifts.
+    ranked = with_neighbours(own, leaders, neighbours, questions, continuing if weights is not None else None)
     # Neighbours come unfiltered, and the vector copy does not know what was superseded.
     admitted = store.admitted([item.rowid for item in ranked], row_filter)
     ranked = [item for item in ranked if item.rowid in admitted]

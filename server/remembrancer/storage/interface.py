@@ -62,8 +62,10 @@ class TextSearch(Protocol):
         """The k best matches of any of the words among the memories the filter admits."""
         ...
 
-    def evidence(self, rowids: list[int]) -> dict[int, tuple[str, str, str]]:
-        """(content, tags, context) of each memory, as the text side matches them."""
+    def evidence(self, rowids: list[int]) -> dict[int, tuple[str, str, str, float | None]]:
+        """(content, tags, context, continuity) of each memory, as the text side matches them;
+        continuity is the cosine similarity of the memory to its context (the memory stored
+        before it in its sitting), None when it has none."""
         ...
 
 

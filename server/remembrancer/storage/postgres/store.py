@@ -22,7 +22,7 @@ from remembrancer.storage.postgres.browsing import PostgresBrowsing
 from remembrancer.storage.postgres.connection import Connection, connect, redacted, self_test, translated
 from remembrancer.storage.postgres.copying import PostgresCopying
 from remembrancer.storage.postgres.migrations import VECTOR_INDEX
-from remembrancer.storage.postgres.reads import SCOPE_ONLY, PostgresReads, as_vector
+from remembrancer.storage.postgres.search import SCOPE_ONLY, PostgresSearch, as_vector
 from remembrancer.storage.rows import Guard, Inserted, MemoryRow, NewMemory, Sighting, same_sitting, to_json
 
 log = logging.getLogger(__name__)
@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 WRITE_LOCK = 0x72656D5F77726974
 
 
-class PostgresStore(StoreDecisions, PostgresReads, PostgresCopying, PostgresBrowsing):
+class PostgresStore(StoreDecisions, PostgresSearch, PostgresCopying, PostgresBrowsing):
     """One connection, serialised by a lock within the process and by ``WRITE_LOCK`` across."""
 
     def __init__(self, conn: Connection, uri: str, busy_timeout: float) -> None:

@@ -178,11 +178,6 @@ class StoreReads:
         with self.lock:
             return text_index.document_frequencies(self.conn, words)
 
-    def evidence(self, rowids: list[int]) -> dict[int, tuple[str, str, str]]:
-        """(content, tags, context) of each memory, as the full-text side matches them."""
-        with self.lock:
-            return text_index.evidence(self.conn, rowids)
-
     def event_times(self, rowids: Sequence[int]) -> dict[int, str]:
         """When each of these memories happened (the database's UTC text form)."""
         if not rowids:

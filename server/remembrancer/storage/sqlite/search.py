@@ -135,6 +135,19 @@ class StoreSearch:
         index = self.current_vectors()
         return {rowid: 1.0 - distance for rowid, distance in index.nearest_among(vector, rowids, len(rowids))}
 
+    def evidence(self, rowids: list[int]) -> dict[int, tuple[str, str, str, float | None]]:
+        """(content, tags, context, continuity) of each memory, as the full-text side matches
+        them; continuity from the vector copy (sqlite-vec reads a vector by rowid slowly)."""
+        with self.lock:
+            found = text_index.evidence(self.conn, rowids)
+            index = self._current_vectors() if self.embedding_dim is not None else None
+        pairs = [(rowid, before) for rowid, (*_, before) in found.items() if before is not None]
+        near = dict(zip(pairs, index.pair_cosines(pairs), strict=True)) if index is not None else {}
+        return {
+            rowid: (content, tags, context, near.get((rowid, before)) if before is not None else None)
+            for rowid, (content, tags, context, before) in found.items()
+        }
+
     def neighbours(self, rowids: list[int]) -> dict[int, Beside]:
         with self.lock:
             return text_index.neighbours(self.conn, rowids)

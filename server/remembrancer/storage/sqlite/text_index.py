@@ -152,13 +152,15 @@ def affordable_words(words: list[str], frequency: dict[str, int], scope_share: f
     return word_budget.affordable_words(words, frequency, scope_share, POSTINGS_BUDGET)
 
 
-def evidence(conn: Connection, rowids: list[int]) -> dict[int, tuple[str, str, str]]:
-    """(content, tags, context) of each memory as the full-text index holds them."""
+def evidence(conn: Connection, rowids: list[int]) -> dict[int, tuple[str, str, str, int | None]]:
+    """(content, tags, context, the context memory's rowid) of each memory as the full-text index
+    holds them."""
     if not rowids:
         return {}
     marks = ", ".join("?" * len(rowids))
+    before = dict(conn.execute(f"select rowid, context_rowid from memories where rowid in ({marks})", rowids))
     return {
-        int(rowid): (str(content), str(tags or ""), str(context or ""))
+        int(rowid): (str(content), str(tags or ""), str(context or ""), before.get(rowid))
         for rowid, content, tags, context in conn.execute(
             f"select rowid, content, tags, context from memory_fts where rowid in ({marks})", rowids
         )

@@ -118,6 +118,13 @@ class _Partition:
     def __contains__(self, rowid: int) -> bool:
         return rowid in self.position
 
+    def pair_scores(self, first: np.ndarray, second: np.ndarray) -> np.ndarray:
+        """The cosine similarity of the rows at positions ``first`` to those at ``second``."""
+        if self.compact:
+            dots = np.einsum("ij,ij->i", self.small[first].astype(np.float32), self.small[second])
+            return dots * self.scale[first] * self.scale[second]
+        return np.einsum("ij,ij->i", self.exact[first], self.exact[second])
+
     def scores(self, query: np.ndarray, among: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(rowids, cosine similarities) of the live rows, or of the rows at positions ``among``."""
         if among is None and self.compact and len(self) > CANDIDATES:
@@ -302,6 +309,22 @@ class VectorIndex:
                 if positions:
                     found.append(partition.scores(query, np.array(positions, dtype=np.int64)))
         return _top(found, k)
+
+    def pair_cosines(self, pairs: Sequence[tuple[int, int]]) -> list[float | None]:
+        """The cosine similarity of the two stored vectors of each pair, None unless both are in
+        one scope (a sitting never spans two)."""
+        found: list[float | None] = [None] * len(pairs)
+        with self.lock:
+            for partition in self.partitions.values():
+                at = partition.position
+                both = [(n, at[a], at[b]) for n, (a, b) in enumerate(pairs) if a in at and b in at]
+                if both:
+                    which, first, second = (np.array(column) for column in zip(*both, strict=True))
+                    for n, cosine in zip(
+                        which.tolist(), partition.pair_scores(first, second).tolist(), strict=True
+                    ):
+                        found[n] = cosine
+        return found
 
 
 def _top(found: list[tuple[np.ndarray, np.ndarray]], k: int) -> list[tuple[int, float]]:
