@@ -121,9 +121,11 @@ class _Partition:
     def pair_scores(self, first: np.ndarray, second: np.ndarray) -> np.ndarray:
         """The cosine similarity of the rows at positions ``first`` to those at ``second``."""
         if self.compact:
-            dots = np.einsum("ij,ij->i", self.small[first].astype(np.float32), self.small[second])
-            return dots * self.scale[first] * self.scale[second]
-        return np.einsum("ij,ij->i", self.exact[first], self.exact[second])
+            dots: np.ndarray = np.einsum("ij,ij->i", self.small[first].astype(np.float32), self.small[second])
+            scaled: np.ndarray = dots * self.scale[first] * self.scale[second]
+            return scaled
+        exact: np.ndarray = np.einsum("ij,ij->i", self.exact[first], self.exact[second])
+        return exact
 
     def scores(self, query: np.ndarray, among: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(rowids, cosine similarities) of the live rows, or of the rows at positions ``among``."""
