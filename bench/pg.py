@@ -85,11 +85,11 @@ def postgres(
     os.chmod(folder, 0o755)  # run as root, the server runs as a user of its own: it must reach this
     server = get_server(folder / "data", cleanup_mode="stop")
     with psycopg.connect(str(server.get_uri()), autocommit=True) as conn:
-        row = conn.execute("select pg_size_bytes(current_setting('shared_buffers'))").fetchone()
+        current = conn.execute("select pg_size_bytes(current_setting('shared_buffers'))").fetchone()
         wanted = conn.execute("select pg_size_bytes(%s)", [shared_buffers]).fetchone()
-        if row != wanted:  # a setting read at start only: set, then start again
+        if current != wanted:  # a setting read at start only: set, then start again
             conn.execute(sql.SQL("alter system set shared_buffers = {}").format(sql.Literal(shared_buffers)))
-    if row != wanted:
+    if current != wanted:
         server.cleanup()
         server = get_server(folder / "data", cleanup_mode="stop")
     try:

@@ -371,8 +371,8 @@ def main() -> int:
     root.mkdir(parents=True, exist_ok=True)
     results: dict[str, list[Measured]] = {engine: [] for engine in args.engines}
     imports, described = {}, {}
-    wanted = "postgres" in args.engines
-    server = postgres(args.db, args.keep_dir, args.pg_shared_buffers) if wanted else nullcontext(None)
+    on_postgres = "postgres" in args.engines
+    server = postgres(args.db, args.keep_dir, args.pg_shared_buffers) if on_postgres else nullcontext(None)
     try:
         with server as pg:
             corpus = load_corpus(embedder, args.ops, args.seed, args.keep_dir)
