@@ -173,27 +173,6 @@ def test_the_command_line_runs_on_a_postgres_uri(tmp_path: Path, server: Any) ->
     assert "hunter2" not in shown.stdout + shown.stderr
 
 
-def test_facts_told_in_a_row_do_not_answer_for_each_other_on_postgres(tmp_path: Path, server: Any) -> None:
-    """The cosine of a memory to the one before it comes from the vectors' table (a join), so the
-    Lisbon fact alone answers where one lives, as on SQLite (test_relevance)."""
-    uri = fresh_database(server)
-    for fact in (
-        "My sister is called Ana",
-        "I live in Lisbon, near the river",
-        "I work as a nurse at St Mary's hospital",
-        "What kind of movies do you like?",
-        "It's a mix of drama and romance!",
-    ):
-        assert run_cli(tmp_path, "remember", fact, "--db", uri).returncode == 0
-
-    def hits(query: str) -> list[str]:
-        found = json.loads(run_cli(tmp_path, "recall", query, "--json", "--db", uri).stdout)
-        return [hit["content"] for hit in found["hits"]]
-
-    assert hits("Where do I live?") == ["I live in Lisbon, near the river"]
-    assert "It's a mix of drama and romance!" in hits("what kind of movies")
-
-
 def test_doctor_names_what_the_database_lacks_and_repair_mends_it(tmp_path: Path, server: Any) -> None:
     """The pgvector extension, the schema's version and the vector index, each checked by
     `remembrancer doctor` on a Postgres URI; `doctor --repair` builds a missing index."""

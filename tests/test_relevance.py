@@ -146,11 +146,14 @@ def test_no_hit_scores_below_the_floor_not_even_one_carried_by_its_neighbour(tmp
     assert "code reviews" not in json.dumps(found["hits"])
 
 
-def test_facts_told_one_after_another_neither_lend_their_words_nor_lift_each_other(tmp_path: Path) -> None:
+def test_facts_told_one_after_another_neither_lend_their_words_nor_lift_each_other(
+    tmp_path: Path, store_target: Path | str
+) -> None:
     """Memories of one sitting lend each other words and relevance only when one continues the
     other (a reply to a question, or close in meaning): "Where do I live?" used to return the
-    nurse fact stored after the Lisbon one at 0.652, through the Lisbon fact's words and lift."""
-    db = str(tmp_path / "memory.db")
+    nurse fact stored after the Lisbon one at 0.652, through the Lisbon fact's words and lift.
+    On both engines: PostgreSQL joins the vectors' table for the cosine, SQLite reads its copy."""
+    db = str(store_target)
     for fact in (
         "My sister is called Ana",
         "I live in Lisbon, near the river",
