@@ -245,13 +245,16 @@ def with_neighbours(
     ``continuing`` (the memories that continue the one before them), only a memory and the one
     it continues lift each other."""
     score, support = dict(own), dict(own)
+
+    def linked(later: int) -> bool:  # a memory and the one before it: the later one continues
+        return continuing is None or later in continuing
+
     for leader in leaders:
         beside = neighbours.get(leader, Beside([], []))
         after_share = ANSWER_SHARE if leader in questions else NEIGHBOUR_SHARE
-        linked = continuing is None or leader in continuing
         for neighbour, share in [
-            *((n, NEIGHBOUR_SHARE) for n in beside.before if linked),
-            *((n, after_share) for n in beside.after if continuing is None or n in continuing),
+            *((n, NEIGHBOUR_SHARE) for n in beside.before if linked(leader)),
+            *((n, after_share) for n in beside.after if linked(n)),
         ]:
             if neighbour in own:
                 lifted = min(1.0, own[neighbour] + share * own[leader])
