@@ -61,9 +61,12 @@ class StoreReads:
     def find_by_hash(self, scope: str, content_hash: str) -> MemoryRow | None:
         """A live (not superseded) memory in this scope with this text, or holding it as a folded wording."""
         with self.lock:
+            # "+": the live check must not pick the (scope, superseded_by) index, which SQLite
+            # prefers without statistics and which reads every live memory of the scope (9.6 ms
+            # a remember at 100k) where (scope, content_hash) finds the one row.
             row = self.conn.execute(
                 f"select {MEMORY_COLUMNS} from memories where scope = ? and content_hash = ?"
-                " and superseded_by is null limit 1",
+                " and +superseded_by is null limit 1",
                 (scope, content_hash),
             ).fetchone()
             if row is None:
