@@ -246,3 +246,28 @@ def test_a_nested_transaction_keeps_the_error_that_ended_it(db_path: Path) -> No
         assert store.get_meta("after") == "1"
     finally:
         store.close()
+
+
+def test_the_duplicate_check_looks_a_text_up_by_its_hash_not_through_the_scope(db_path: Path) -> None:
+    """SQLite has no statistics unless ANALYZE runs; without them it once answered the lookup
+    through the (scope, superseded_by) index, reading every live memory of the scope (9.6 ms a
+    remember at 100k memories, bench/scale.py). Every statement of the lookup must search by hash."""
+    service = MemoryService.open(Settings(db_path=db_path), FakeEmbedder())
+    try:
+        service.remember("I live in Lisbon, near the river")
+        store = service.store
+        assert isinstance(store, Store)
+        traced: list[str] = []
+        store.conn.set_trace_callback(traced.append)
+        try:
+            assert store.find_by_hash("default", "no such hash") is None
+        finally:
+            store.conn.set_trace_callback(None)
+        plans = [
+            " | ".join(row[3] for row in store.conn.execute(f"explain query plan {sql}")) for sql in traced
+        ]
+        assert len(plans) == 2, traced
+        assert "USING INDEX memories_scope_hash (scope=? AND content_hash=?)" in plans[0]
+        assert "USING INDEX sightings_by_hash (content_hash=?)" in plans[1]
+    finally:
+        service.close()
