@@ -49,6 +49,7 @@ bench: $(DEV_STAMP)
 	$(BIN)/python bench/latency.py
 	$(BIN)/python bench/http_latency.py
 	$(BIN)/python bench/ui.py
+	$(BIN)/python bench/ui.py --engine postgres
 	$(BIN)/python bench/locomo.py
 	$(BIN)/python bench/dedup_threshold.py
 	$(BIN)/python bench/judge.py
