@@ -82,6 +82,24 @@ def test_text_that_is_not_utf8_is_refused_and_nothing_is_stored(tmp_path: Path, 
     assert json.loads(_run(tmp_path, "stats", "--json", "--db", str(db)).stdout)["memories"] == 1
 
 
+def test_ids_limits_and_folders_that_cannot_be_are_one_line_errors(tmp_path: Path, db: Path) -> None:
+    """Found by a newcomer's trial: these once ended in a traceback, or in "no history" and exit 0."""
+    bad_id = os.fsdecode(b"m_\xff")  # a byte that is not UTF-8, as a shell passes it
+    _one_line_error(_run(tmp_path, "forget", bad_id, "--db", str(db)), "id", "UTF-8")
+    _one_line_error(_run(tmp_path, "history", bad_id, "--db", str(db)), "id", "UTF-8")
+    _one_line_error(_run(tmp_path, "forget", "", "--db", str(db)), "id is empty")
+    _one_line_error(_run(tmp_path, "history", "m_nope", "--db", str(db)), "m_nope", "no history")
+    for limit in ("0", "-1"):
+        _one_line_error(_run(tmp_path, "history", "--limit", limit, "--db", str(db)), "limit", limit)
+    missing = tmp_path / "no" / "backup.db"
+    _one_line_error(_run(tmp_path, "backup", str(missing), "--db", str(db)), "does not exist")
+    assert not missing.parent.exists()
+    kept = json.loads(_run(tmp_path, "list", "--json", "--db", str(db)).stdout)
+    assert [memory["content"] for memory in kept] == ["I keep bees"]
+    done = _run(tmp_path, "history", kept[0]["id"], "--db", str(db))
+    assert done.returncode == 0 and "added" in done.stdout, done.stderr
+
+
 def test_an_import_with_ids_that_cannot_be_ids_is_refused_whole(tmp_path: Path, db: Path) -> None:
     """Imported ids go as they are into the browser's links and the history: an id with a line
     break, markup, a path or no characters at all stops the import before anything is stored."""

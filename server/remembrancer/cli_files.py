@@ -31,8 +31,7 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
             raise InvalidInput(
                 f"{target} already exists; pass --force to overwrite it, or choose another file."
             )
-        if not target.parent.is_dir():
-            raise InvalidInput(f"cannot write {target}: the folder {target.parent} does not exist.")
+        _check_folder(target)
         with opened(settings) as service:
             descriptor, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
             umask = os.umask(0)
@@ -47,6 +46,11 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
                 raise
     print(f"exported {count} memories", file=sys.stderr)
     return 0
+
+
+def _check_folder(target: Path) -> None:
+    if not target.parent.is_dir():
+        raise InvalidInput(f"cannot write {target}: the folder {target.parent} does not exist.")
 
 
 def _write_records(service: MemoryService, out: TextIO) -> int:
@@ -97,6 +101,7 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
     from remembrancer.storage import backup
 
+    _check_folder(Path(args.path))
     with opened(settings, bind_model=False) as service:
         pages = backup(service.store, Path(args.path))
     report = {"database": str(settings.db_path), "backup": args.path, "pages": pages}

@@ -47,6 +47,8 @@ from remembrancer.transfer import to_memory
 log = logging.getLogger(__name__)
 
 _SENTENCE_END = re.compile(r"[.!?](?:\s+|$)")
+#: The most history events one call returns.
+MAX_HISTORY = 10_000
 
 
 def looks_like_passage(text: str) -> bool:
@@ -307,7 +309,7 @@ class MemoryService:
         """Remove memories by id; with ``scopes``, a memory outside them counts as unknown."""
         if isinstance(ids, str):
             ids = [ids]
-        wanted = list(dict.fromkeys(ids))
+        wanted = list(dict.fromkeys(check.check_lookup_id(memory_id) for memory_id in ids))
         if not wanted:
             raise InvalidInput("ids is empty; pass the ids of the memories to forget (recall shows them).")
         found = {
@@ -341,10 +343,20 @@ class MemoryService:
         return [to_memory(row) for row in self.store.list_rows(row_filter, limit, max(0, offset))]
 
     def history(self, memory_id: str | None = None, limit: int = 100) -> list[HistoryEvent]:
-        return [
+        """A memory's events (a forgotten one keeps them), or the latest of every memory."""
+        check.check_limit(limit, 1, MAX_HISTORY, name="limit")
+        if memory_id is not None:
+            check.check_lookup_id(memory_id)
+        events = [
             HistoryEvent.model_validate({**row._asdict(), "details": json.loads(row.details)})
             for row in self.store.history(memory_id, limit)
         ]
+        if memory_id is not None and not events:
+            raise NotFound(
+                f"no memory has the id {memory_id!r}, and no history names it."
+                " Use list or recall to find ids."
+            )
+        return events
 
     def stats(self) -> StoreStats:
         counts = self.store.counts()

@@ -95,6 +95,15 @@ def check_id(memory_id: str) -> str:
     return memory_id
 
 
+def check_lookup_id(memory_id: str) -> str:
+    """An id to look up (forget, history): any text, since a store may hold ids imported before
+    ``check_id`` existed, but text it must be."""
+    if not isinstance(memory_id, str) or not memory_id.strip():
+        raise InvalidInput("a memory id is empty; pass the id that recall or list shows (m_...).")
+    _reject_control(memory_id, f"id {memory_id[:80]!r}")
+    return memory_id
+
+
 def check_scopes(scopes: str | Sequence[str] | None, default: str) -> tuple[str, ...]:
     if scopes is None:
         return (default,)
