@@ -122,6 +122,43 @@ def test_an_import_with_ids_that_cannot_be_ids_is_refused_whole(tmp_path: Path, 
     assert _run(tmp_path, "import", str(fine), "--db", str(db)).returncode == 0  # a UUID is fine
 
 
+def test_an_import_whose_records_do_not_hold_together_is_refused_whole(tmp_path: Path, db: Path) -> None:
+    """Each of these once imported with exit 0: a memory superseded by an id nowhere to be found
+    (gone from list and recall), a count below one, a link silently dropped, a time read as 1970."""
+    base = {
+        "content": "I like tea",
+        "scope": "default",
+        "created_at": "2024-01-01T00:00:00Z",
+        "updated_at": "2024-01-01T00:00:00Z",
+    }
+    source = tmp_path / "in.jsonl"
+    for extra, words in (
+        (
+            {"superseded_by": "m_nowhere"},
+            ("superseded_by", "m_nowhere", "neither in the file nor in the store"),
+        ),
+        ({"replaces": ["m_nowhere"]}, ("replaces", "m_nowhere")),
+        ({"seen_count": 0}, ("seen_count is 0",)),
+        ({"seen_count": -4}, ("seen_count is -4",)),
+        ({"occurred_at": 12345}, ("occurred_at", "ISO 8601", "not a number")),
+        ({"sightings": [{"seen_at": 5}]}, ("seen_at", "not a number")),
+    ):
+        source.write_text(json.dumps({"id": "m_new", **base, **extra}) + "\n")
+        _one_line_error(_run(tmp_path, "import", str(source), "--db", str(db)), *words)
+    source.write_text(json.dumps({"content": "only this"}) + "\n")
+    _one_line_error(_run(tmp_path, "import", str(source), "--db", str(db)), "id", "remembrancer export")
+    assert json.loads(_run(tmp_path, "stats", "--json", "--db", str(db)).stdout)["memories"] == 1
+    kept = json.loads(_run(tmp_path, "list", "--json", "--db", str(db)).stdout)[0]["id"]
+    fine = [
+        {"id": "m_a", **base, "replaces": [kept]},  # a memory already in the store
+        {"id": "m_b", **base, "content": "I like coffee", "superseded_by": "m_c"},  # one later in the file
+        {"id": "m_c", **base, "content": "I like cocoa"},
+    ]
+    source.write_text("".join(json.dumps(record) + "\n" for record in fine))
+    done = _run(tmp_path, "import", str(source), "--db", str(db))
+    assert done.returncode == 0 and "imported 3" in done.stdout, done.stderr
+
+
 def test_with_json_an_error_is_json(tmp_path: Path, db: Path) -> None:
     done = _run(tmp_path, "recall", "   ", "--json", "--db", str(db))
     assert done.returncode == 2 and done.stdout == ""

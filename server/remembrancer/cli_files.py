@@ -76,9 +76,12 @@ def _read_records(path: str) -> list[ExportRecord]:
             except ValidationError as exc:
                 first = exc.errors()[0]
                 where = ".".join(str(part) for part in first["loc"]) or "line"
-                raise InvalidInput(
-                    f"{path} line {number}: {where}: {first['msg']}; nothing was imported."
-                ) from None
+                problem = str(first["msg"]).removeprefix("Value error, ")
+                if first["type"] == "missing":
+                    problem += " (import reads the lines `remembrancer export` writes: id, content,"
+                    problem += " scope, created_at and updated_at at least)"
+                message = f"{path} line {number}: {where}: {problem}; nothing was imported."
+                raise InvalidInput(message) from None
     except UnicodeDecodeError as exc:
         raise InvalidInput(f"{path} is not UTF-8 text ({exc.reason}); nothing was imported.") from None
     finally:

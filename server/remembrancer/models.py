@@ -5,9 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 JsonObject = dict[str, Any]
+
+
+def _time_as_text(value: Any) -> Any:
+    """A time read from a file is ISO 8601 text: a bare number would be read as seconds since
+    1970 and land the memory there without a word."""
+    if isinstance(value, int | float):
+        raise ValueError("must be an ISO 8601 time string, e.g. 2026-12-01T09:30:00Z, not a number")
+    return value
 
 
 class Memory(BaseModel):
@@ -36,6 +44,8 @@ class Sighting(BaseModel):
     metadata: JsonObject = Field(default_factory=dict)
     content: str | None = Field(default=None, description="The wording, when it was not identical.")
 
+    _seen_at_as_text = field_validator("seen_at", mode="before")(_time_as_text)
+
 
 class ExportRecord(Memory):
     """One line of an export: a memory with the sightings a round trip must keep."""
@@ -44,6 +54,10 @@ class ExportRecord(Memory):
     replaces: list[str] = Field(
         default_factory=list, description="Ids of older memories whose value this one changed (both kept)."
     )
+
+    _times_as_text = field_validator(
+        "created_at", "updated_at", "last_seen_at", "occurred_at", mode="before"
+    )(_time_as_text)
 
 
 class Judgement(BaseModel):

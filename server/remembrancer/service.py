@@ -376,9 +376,9 @@ class MemoryService:
     def export(self) -> Iterator[ExportRecord]:
         return transfer.export_records(self.store)
 
-    def check_import(self, records: Iterable[ExportRecord]) -> None:
+    def check_import(self, records: Sequence[ExportRecord]) -> None:
         """Raise InvalidInput, naming the record, if any record would be refused on import."""
-        transfer.check_records(records, self.settings)
+        transfer.check_records(records, self.settings, self.store)
 
     def import_records(
         self,

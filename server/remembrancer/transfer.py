@@ -55,6 +55,10 @@ def export_records(store: Storage) -> Iterator[ExportRecord]:
 
 def _record_for_import(memory: ExportRecord, settings: Settings) -> NewMemory:
     text = check.check_content(memory.content, settings)
+    if memory.seen_count < 1:
+        raise InvalidInput(
+            f"seen_count is {memory.seen_count}; it counts the times the fact was told, so it is 1 or more."
+        )
     return NewMemory(
         id=check.check_id(memory.id),
         content=text,
@@ -88,13 +92,31 @@ class _ImportBatch:
     vectors: Future[list[bytes]]
 
 
-def check_records(records: Iterable[ExportRecord], settings: Settings) -> None:
-    """Validate every record as the import will, before anything is stored."""
+def check_records(records: Sequence[ExportRecord], settings: Settings, store: Storage) -> None:
+    """Validate every record as the import will, before anything is stored; and every memory a
+    record names (``superseded_by``, ``replaces``) must be in the file or already in the store: a
+    memory superseded by none would leave recall and list without a trace."""
     for memory in records:
         try:
             _record_for_import(memory, settings)
         except InvalidInput as exc:
             raise InvalidInput(f"record {_label(memory.id)}: {exc} Nothing was imported.") from None
+    in_file = {memory.id for memory in records}
+    named = {
+        other: memory
+        for memory in records
+        for other in [*memory.replaces, *([memory.superseded_by] if memory.superseded_by else [])]
+        if other not in in_file
+    }
+    present = store.existing_ids(list(named)) if named else set()
+    missing = [other for other in named if other not in present]
+    if missing:
+        memory = named[missing[0]]
+        role = "superseded_by" if memory.superseded_by == missing[0] else "replaces"
+        raise InvalidInput(
+            f"record {_label(memory.id)}: {role} names {_label(missing[0])}, which is neither in the file nor"
+            " in the store. Import the whole export, or remove the reference. Nothing was imported."
+        )
 
 
 def _prepare(
