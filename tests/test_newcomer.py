@@ -159,6 +159,22 @@ def test_an_import_whose_records_do_not_hold_together_is_refused_whole(tmp_path:
     assert done.returncode == 0 and "imported 3" in done.stdout, done.stderr
 
 
+def test_remember_dash_reads_the_fact_from_standard_input(tmp_path: Path, db: Path) -> None:
+    def remember(stdin: bytes) -> subprocess.CompletedProcess[str]:
+        command = [str(SCRIPT), "remember", "-", "--db", str(db)]
+        done = subprocess.run(command, input=stdin, capture_output=True, env=clean_env(tmp_path), timeout=120)
+        return subprocess.CompletedProcess(
+            done.args, done.returncode, done.stdout.decode(), done.stderr.decode()
+        )
+
+    done = remember(b"My bees live on the roof\n")
+    assert done.returncode == 0 and done.stdout.startswith("added"), done.stderr
+    _one_line_error(remember(b"caf\xe9 au lait"), "standard input is not UTF-8")
+    _one_line_error(remember(b""), "content is empty")
+    listed = json.loads(_run(tmp_path, "list", "--json", "--db", str(db)).stdout)
+    assert sorted(memory["content"] for memory in listed) == ["I keep bees", "My bees live on the roof"]
+
+
 def test_with_json_an_error_is_json(tmp_path: Path, db: Path) -> None:
     done = _run(tmp_path, "recall", "   ", "--json", "--db", str(db))
     assert done.returncode == 2 and done.stdout == ""

@@ -16,7 +16,7 @@ from remembrancer.cli_serving import TRANSPORTS, cmd_serve, cmd_ui
 from remembrancer.cli_support import emit, opened, parse_event, positive
 from remembrancer.config import Settings, load_settings
 from remembrancer.display import describe, describe_event, describe_hit, describe_outcome
-from remembrancer.errors import RemembrancerError
+from remembrancer.errors import InvalidInput, RemembrancerError
 from remembrancer.models import FactOutcome
 
 log = logging.getLogger("remembrancer")
@@ -32,11 +32,19 @@ def _configure_logging(level: str) -> None:
 # -- commands -------------------------------------------------------------------------------
 
 
+def _standard_input_text() -> str:
+    try:
+        return sys.stdin.buffer.read().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(f"standard input is not UTF-8 text ({exc.reason}); nothing was stored.") from None
+
+
 def cmd_remember(args: argparse.Namespace, settings: Settings) -> int:
     metadata = json.loads(args.metadata) if args.metadata else {}
+    content = _standard_input_text() if args.content == "-" else args.content
     with opened(settings, must_exist=False) as service:
         result = service.remember(
-            args.content, args.tag, metadata, args.scope, actor="cli", occurred_at=args.occurred_at
+            content, args.tag, metadata, args.scope, actor="cli", occurred_at=args.occurred_at
         )
 
     outcomes = result.facts or [FactOutcome.model_validate(result.model_dump(exclude={"facts"}))]
@@ -221,7 +229,7 @@ def build_parser() -> argparse.ArgumentParser:
     ui.set_defaults(run=cmd_ui)
 
     remember = sub.add_parser("remember", parents=[common], help="store a memory")
-    remember.add_argument("content")
+    remember.add_argument("content", help="the fact to store; - reads it from standard input")
     remember.add_argument("--tag", action="append", default=[])
     remember.add_argument("--metadata", help="a JSON object")
     remember.add_argument("--scope")
