@@ -31,8 +31,9 @@ def csrf_of(page: httpx.Response) -> str:
     return found.group(1)
 
 
-def ids_in(page: httpx.Response) -> list[str]:
-    return list(dict.fromkeys(re.findall(r'href="/ui/memory/(m_[0-9a-f]+)"', page.text)))
+def ids_in(page: httpx.Response | str) -> list[str]:
+    text = page if isinstance(page, str) else page.text
+    return list(dict.fromkeys(re.findall(r'href="/ui/memory/(m_[0-9a-f]+)"', text)))
 
 
 def remember(tmp_path: Path, db: Path | str, text: str, *extra: str, **env: str) -> str:
@@ -370,6 +371,19 @@ def test_a_supersede_shows_on_both_pages_and_undo_brings_the_old_memory_back(
         undone = post(client, f"/ui/undo/{event.group(1)}", newer)
         assert undone.status_code == 303 and undone.headers["location"] == "/ui?done=undone"
         assert ids_in(client.get("/ui")) == [berlin]  # Munich, which superseded it, is removed
+
+
+def test_a_fact_whose_value_changed_is_marked_outdated_in_the_list_and_in_a_search(
+    tmp_path: Path, store_target: Path | str
+) -> None:
+    """Found by a newcomer's trial: the search list called the old fact "live", unmarked."""
+    lisbon = remember(tmp_path, store_target, "I live in Lisbon")
+    porto = remember(tmp_path, store_target, "I live in Porto now")
+    with ui_server(tmp_path, store_target) as url, signed_in(url) as client:
+        for page in (client.get("/ui"), client.get("/ui", params={"q": "where do I live"})):
+            rows = {found: row for row in page.text.split("<tr")[1:] for found in ids_in(row)[:1]}
+            assert f'class="outdated" href="/ui/memory/{porto}"' in rows[lisbon], rows[lisbon]
+            assert "outdated" not in rows[porto], rows[porto]
 
 
 def test_forged_cookies_sign_nobody_in_and_break_nothing(tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ from remembrancer import validation as check
 from remembrancer.errors import InvalidInput, NotFound
 from remembrancer.models import HistoryEvent, Memory, Sighting
 from remembrancer.service import MemoryService
-from remembrancer.storage.rows import MemoryRow
+from remembrancer.storage.rows import MemoryRow, RowFilter
 from remembrancer.transfer import to_memory
 
 Status = Literal["live", "superseded", "review", "all"]
@@ -30,6 +30,7 @@ class Listed(Memory):
 
     status: Literal["live", "superseded", "review"]
     score: float | None = None
+    newer: str | None = Field(default=None, description="A live memory that changed this one's value.")
 
 
 class Browse(BaseModel):
@@ -91,8 +92,8 @@ def _status(row: MemoryRow) -> Literal["live", "superseded", "review"]:
     return "review" if row.needs_review else "live"
 
 
-def listed(row: MemoryRow, score: float | None = None) -> Listed:
-    return Listed(**to_memory(row).model_dump(), status=_status(row), score=score)
+def listed(row: MemoryRow, score: float | None = None, newer: str | None = None) -> Listed:
+    return Listed(**to_memory(row).model_dump(), status=_status(row), score=score, newer=newer)
 
 
 class Browser:
@@ -134,12 +135,23 @@ class Browser:
         rows = self.store.page_rows(row_filter, PAGE_SIZE + 1, asked.before)
         more = len(rows) > PAGE_SIZE
         rows = rows[:PAGE_SIZE]
+        newer = self._newer_versions(rows, replace(row_filter, include_superseded=False, only=None))
         return Page(
-            memories=[listed(row) for row in rows],
+            memories=[listed(row, newer=newer.get(row.rowid)) for row in rows],
             next_before=rows[-1].rowid if more else None,
             scopes=visible,
             floor=self.floor,
         )
+
+    def _newer_versions(self, rows: list[MemoryRow], live: RowFilter) -> dict[int, str]:
+        """The id of a live memory (of the scopes shown) that changed each row's value, as recall
+        marks an outdated hit."""
+        links = self.store.links_touching([row.rowid for row in rows])
+        shown = {row.rowid for row in rows}
+        newer_of = {link.older: link.newer for link in links if link.older in shown}
+        admitted = self.store.admitted(list(set(newer_of.values())), live) if newer_of else set()
+        ids = {rowid: row.id for rowid, row in self.store.get_by_rowids(list(admitted)).items()}
+        return {older: ids[newer] for older, newer in newer_of.items() if newer in ids}
 
     def _search(self, asked: Browse, scopes: list[str], tags: list[str] | None, visible: list[str]) -> Page:
         """The assistant's recall, down to SEARCH_FLOOR: a person scanning a list is helped by the
@@ -156,7 +168,11 @@ class Browser:
             min_score=SEARCH_FLOOR,
         )
         rows = self.store.get_by_ids([hit.id for hit in result.hits])
-        memories = [listed(rows[hit.id], hit.score) for hit in result.hits if hit.id in rows]
+        memories = [
+            listed(rows[hit.id], hit.score, None if hit.replaced_by is None else hit.replaced_by.id)
+            for hit in result.hits
+            if hit.id in rows
+        ]
         if asked.status != "all":  # a memory waiting for review is live too: recall finds it
             wanted = ("live", "review") if asked.status == "live" else (asked.status,)
             memories = [memory for memory in memories if memory.status in wanted]
