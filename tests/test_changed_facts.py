@@ -137,6 +137,39 @@ def test_look_alikes_are_both_kept_and_each_found_by_its_own_question(real_servi
     assert real_service.recall("What is my sister's name?").hits[0].id == stored_id(sister)
 
 
+@pytest.mark.parametrize(
+    ("first", "second", "first_question", "second_question"),
+    [
+        (
+            "The mobile team uses Bitrise for CI.",
+            "The platform team uses Buildkite for CI.",
+            "What CI does the mobile team use?",
+            "What CI does the platform team use?",
+        ),
+        (
+            "The production Redis cluster has 6 nodes.",
+            "The staging Redis cluster has 2 nodes.",
+            "How many nodes does the production Redis cluster have?",
+            "How many nodes does the staging Redis cluster have?",
+        ),
+        (
+            "Daniel is allergic to penicillin.",
+            "Daniel's daughter is allergic to bee stings.",
+            "What is Daniel allergic to?",
+            "What is Daniel's daughter allergic to?",
+        ),
+    ],
+)
+def test_look_alikes_told_in_a_row_each_come_first_for_their_own_question(
+    real_service: MemoryService, first: str, second: str, first_question: str, second_question: str
+) -> None:
+    """Told one after another, each lifted the other to its own score or above (bench/changed_facts.py)."""
+    ids = [stored_id(real_service.remember(first)), stored_id(real_service.remember(second))]
+    for question, wanted in ((first_question, ids[0]), (second_question, ids[1])):
+        hits = real_service.recall(question).hits
+        assert hits and hits[0].id == wanted, [(hit.content, hit.score) for hit in hits]
+
+
 def test_a_reworded_repeat_is_one_memory_and_its_wording_is_known_by_hash(
     real_service: MemoryService,
 ) -> None:

@@ -22,8 +22,10 @@ from remembrancer.relevance import (
     query_held,
     stem,
     topic_words,
+    with_neighbours,
     word_weights,
 )
+from remembrancer.storage.rows import Beside
 from servers import run_cli, stdio_params, stdio_session, tool_data, tool_text
 
 PROJECT = ["Use 4 spaces for indentation, never tabs", "The project uses pytest for its tests"]
@@ -195,6 +197,15 @@ def test_the_untokenized_fields_are_only_those_that_cannot_match(
         for word, weight in weights.items()
     ) / sum(weights.values())
     assert WordShare(weights)(evidence) == pytest.approx(expected)
+
+
+def test_a_lifted_memory_ranks_below_the_leader_that_lifted_it_unless_it_answers_a_question() -> None:
+    beside = {1: Beside([], [2]), 3: Beside([], [4])}
+    ranked = with_neighbours({1: 0.8, 2: 0.7, 3: 0.8, 4: 0.5}, [1, 3], beside, questions={3})
+    scores = {item.rowid: item.score for item in ranked}
+    assert [item.rowid for item in ranked] == [4, 1, 3, 2]  # 2 ties its leader's score, below it
+    assert scores[2] == pytest.approx(0.8)  # 0.7 + 0.3 x 0.8 would pass its leader: held at 0.8
+    assert scores[4] == pytest.approx(0.5 + 0.45 * 0.8)  # the reply to a question may pass it
 
 
 def test_a_recall_is_weighed_as_a_whole_without_changing_its_order() -> None:

@@ -241,9 +241,11 @@ def with_neighbours(
     continuing: Set[int] | None = None,
 ) -> list[Ranked]:
     """Every memory with its own relevance, lifted by its most relevant neighbour among the
-    leaders; best first. What follows a question lifts more: it is most likely the answer. With
-    ``continuing`` (the memories that continue the one before them), only a memory and the one
-    it continues lift each other."""
+    leaders; best first. What follows a question lifts more: it is most likely the answer, and it
+    may rank above the question. Any other memory lifted by a leader ranks below it: two facts
+    told in a row that look alike ("The production Redis cluster has 6 nodes" / "The staging
+    ...") each come first for their own question. With ``continuing`` (the memories that continue
+    the one before them), only a memory and the one it continues lift each other."""
     score, support = dict(own), dict(own)
 
     def linked(later: int) -> bool:  # a memory and the one before it: the later one continues
@@ -257,12 +259,13 @@ def with_neighbours(
             *((n, after_share) for n in beside.after if linked(n)),
         ]:
             if neighbour in own:
-                lifted = min(1.0, own[neighbour] + share * own[leader])
+                ceiling = 1.0 if leader in questions else own[leader]
+                lifted = min(ceiling, own[neighbour] + share * own[leader])
                 score[neighbour] = max(score[neighbour], lifted)
                 if own[neighbour] >= NEIGHBOUR_OWN:
                     support[neighbour] = max(support[neighbour], NEIGHBOUR_SUPPORT * own[leader])
     ranked = [Ranked(rowid, score[rowid], support[rowid]) for rowid in own]
-    return sorted(ranked, key=lambda item: (-item.score, item.rowid))
+    return sorted(ranked, key=lambda item: (-item.score, -own[item.rowid], item.rowid))
 
 
 def calibrate(ranked: Sequence[Ranked], held: float) -> list[Ranked]:
