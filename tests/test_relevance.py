@@ -46,6 +46,9 @@ def test_time_words_and_stems() -> None:
     # "the user" names who a memory is about, not what; the "s" of "Caroline's" says nothing.
     assert topic_words(["user", "live", "june", "caroline", "s"]) == ["live", "caroline"]
     assert topic_words(["user", "2023"]) == ["user", "2023"]  # nothing else: keep what there is
+    # A time word the store's text holds tells look-alikes apart ("... in February", "release 5.3").
+    held = {"june": 3, "live": 9, "caroline": 4}
+    assert topic_words(["user", "live", "june", "2023", "caroline"], held) == ["live", "june", "caroline"]
 
 
 @pytest.mark.slow

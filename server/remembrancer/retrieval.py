@@ -130,7 +130,7 @@ def rank(store: Storage, submit: Submit, asked: Asked, depth: int) -> tuple[list
     vector_job = submit(_vector_side, asked.embed, search)
     words = query_words(asked.text)
     frequency = store.word_frequencies(words) if mode != "vector" else {}
-    topics = topic_words(words)
+    topics = topic_words(words, frequency)
     by_text = store.full_text(topics, row_filter, depth, frequency) if frequency else []
     weights = word_weights(topics, frequency, store.document_count()) if frequency else None
     word_share = WordShare(weights or {})
