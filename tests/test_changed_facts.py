@@ -61,6 +61,12 @@ PAIRS = [
     ("The fee is $500.", "The fee is €500.", "changed"),
     ("Bob is the team lead.", "Bob was the team lead.", "changed"),
     ("I live in Paris.", "I used to live in Paris.", "changed"),
+    # One more of a kind adds to what is known, unless the statement reports a change.
+    ("I have a cat named Miso.", "I adopted a second cat called Tofu.", "distinct"),
+    ("I have a cat named Miso.", "I got another cat, Tofu.", "distinct"),
+    ("We use Postgres.", "We use Redis as well.", "distinct"),
+    ("We have one child.", "Our second baby was born in April, so we have two kids now.", "changed"),
+    ("The meeting is on the first floor.", "The meeting is on the second floor.", "changed"),
 ]
 
 
@@ -304,6 +310,11 @@ def test_the_command_line_shows_what_changed(tmp_path: Path) -> None:
     assert any(line.strip().startswith("outdated: replaced by m_") for line in lines[3:])
     scores = [float(line.split()[0]) for line in lines if not line.startswith(" ")]
     assert scores == sorted(scores, reverse=True)
+    # One more of a kind is no change: neither cat is outdated (found by a newcomer's trial).
+    run("remember", "I have a cat named Miso")
+    second = run("remember", "I adopted a second cat called Tofu")
+    assert second.startswith("added") and "replacing" not in second, second
+    assert "outdated" not in run("recall", "What cats do I have?")
 
 
 # -- over MCP, as an assistant meets it --------------------------------------------------------

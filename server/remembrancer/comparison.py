@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from difflib import SequenceMatcher
+from itertools import pairwise
 from typing import Literal
 
 from remembrancer import lexicon as lx
@@ -97,6 +98,8 @@ def compare_readings(new: Reading, old: Reading) -> Comparison:
         # is no sign that one replaces the other, and they repeat each other only word for word.
         same = not new_only and new.stance == old.stance and not turned
         return Comparison("same" if same else "distinct", adds_nothing=same)
+    if _adds_another(new) and not _adds_another(old) and not new.reports_change:
+        return Comparison("distinct", new_information=True)  # "I adopted a second cat": one more
     if turned:  # "before lunch" / "after lunch", "is the lead" / "was the lead"
         guard = tuple(dict.fromkeys(word.norm for word in old_values))
         return Comparison("changed", turned, guard, True)
@@ -130,6 +133,16 @@ def compare_readings(new: Reading, old: Reading) -> Comparison:
     if new_content and (not old_only or len(new_content) > max(1, len(new_words) // 4)):
         return Comparison("distinct")  # it adds a detail, or says much the stored one does not
     return Comparison("same", adds_nothing=not new_only)
+
+
+def _adds_another(reading: Reading) -> bool:
+    """The statement says it adds to what is known: "another", "also", "as well", "one more",
+    "a second ...", or "too" at its end ("too" before a word is "too slow")."""
+    texts = [word.text.lower() for word in reading.words]
+    if any(text in lx.ADDING for text in texts) or (texts and texts[-1] == "too"):
+        return True
+    pairs = set(pairwise(texts))
+    return bool(pairs & {("as", "well"), ("one", "more"), ("a", "second"), ("a", "third")})
 
 
 def _names_a_kind(word: Word, reading: Reading, known: set[str]) -> bool:

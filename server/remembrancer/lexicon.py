@@ -110,6 +110,8 @@ CHANGE_STEMS = _words(
     " shorten lengthen extend reduc rais lower increas decreas reissu promot renam rose fell grew drop"
 )
 MOVING = _words("moved move moving relocated relocate relocating")
+# Words that say a statement adds to what is known rather than replacing it: "I also have a dog".
+ADDING = _words("another also additional additionally")
 FILLER = _words(
     """
     really quite pretty usually generally basically definitely always typically normally
