@@ -54,6 +54,8 @@ def db(tmp_path: Path) -> Path:
 
 def test_files_that_are_not_there(tmp_path: Path, db: Path) -> None:
     _one_line_error(_run(tmp_path, "import", str(tmp_path / "nope.jsonl"), "--db", str(db)), "nope.jsonl")
+    _one_line_error(_run(tmp_path, "import", str(tmp_path), "--db", str(db)), "it is a folder")
+    _one_line_error(_run(tmp_path, "remember", "x", "--scope", "Überscope", "--db", str(db)), "ASCII letters")
     _one_line_error(
         _run(tmp_path, "export", str(tmp_path / "no" / "x.jsonl"), "--db", str(db)), "does not exist"
     )

@@ -63,6 +63,8 @@ def _write_records(service: MemoryService, out: TextIO) -> int:
 
 def _read_records(path: str) -> list[ExportRecord]:
     """Read and validate the whole file first, so a bad line stores nothing."""
+    if path != "-" and Path(path).is_dir():
+        raise InvalidInput(f"cannot read {path}: it is a folder; give the path of a JSON Lines export.")
     if path != "-" and not Path(path).is_file():
         raise InvalidInput(f"cannot read {path}: no such file; give the path of a JSON Lines export.")
     source: TextIO = sys.stdin if path == "-" else open(path, encoding="utf-8", errors="strict")  # noqa: SIM115

@@ -79,7 +79,7 @@ def check_query(query: str) -> str:
 def check_scope(scope: str) -> str:
     if not isinstance(scope, str) or not _SCOPE.fullmatch(scope):
         raise InvalidInput(
-            f"scope {scope!r} is not a valid scope name: use 1-64 letters, digits and _ . : @ / -, "
+            f"scope {scope!r} is not a valid scope name: use 1-64 ASCII letters, digits and _ . : @ / -, "
             "starting with a letter or digit (e.g. 'default' or 'my-project')."
         )
     return scope
