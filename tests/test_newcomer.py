@@ -161,6 +161,17 @@ def test_an_import_whose_records_do_not_hold_together_is_refused_whole(tmp_path:
     assert done.returncode == 0 and "imported 3" in done.stdout, done.stderr
 
 
+def test_usage_mistakes_are_one_line_and_options_may_come_before_the_command(
+    tmp_path: Path, db: Path
+) -> None:
+    _one_line_error(_run(tmp_path, "recall", "--db", str(db)), "required: query", "recall --help")
+    _one_line_error(_run(tmp_path, "frobnicate"), "invalid choice", "remembrancer --help")
+    _one_line_error(_run(tmp_path, "list", "--limit", "many", "--db", str(db)), "invalid int value")
+    first = _run(tmp_path, "--db", str(db), "--json", "list")
+    assert first.returncode == 0, first.stderr
+    assert [memory["content"] for memory in json.loads(first.stdout)] == ["I keep bees"]
+
+
 def test_remember_dash_reads_the_fact_from_standard_input(tmp_path: Path, db: Path) -> None:
     def remember(stdin: bytes) -> subprocess.CompletedProcess[str]:
         command = [str(SCRIPT), "remember", "-", "--db", str(db)]

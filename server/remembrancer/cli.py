@@ -177,13 +177,14 @@ class _Version(argparse.Action):
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse, whose usage errors are JSON too when --json was asked for."""
+    """argparse, whose usage errors are one line as every other mistake is (JSON with --json)."""
 
     def error(self, message: str) -> NoReturn:
         if "--json" in sys.argv[1:]:
             print(json.dumps({"error": f"{self.prog}: {message}"}, ensure_ascii=False), file=sys.stderr)
-            sys.exit(2)
-        super().error(message)
+        else:
+            print(f"remembrancer: {message}; see `{self.prog} --help`.", file=sys.stderr)
+        sys.exit(2)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -204,6 +205,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = _Parser(prog="remembrancer", description="Long-term memory for MCP assistants.")
     parser.add_argument("--version", action=_Version, nargs=0, help="print the installed version")
+    # Also before the command ("remembrancer --db FILE stats"), as people type them.
+    parser.add_argument("--db", dest="db_first", help=argparse.SUPPRESS)
+    parser.add_argument("--json", dest="json_first", action="store_true", help=argparse.SUPPRESS)
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", parents=[common], help="run the MCP server (stdio by default)")
@@ -314,6 +318,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    args.db = args.db or args.db_first
+    args.json = args.json or args.json_first
     try:
         settings = load_settings().with_overrides(
             db_path=args.db,
