@@ -172,6 +172,20 @@ def test_usage_mistakes_are_one_line_and_options_may_come_before_the_command(
     assert [memory["content"] for memory in json.loads(first.stdout)] == ["I keep bees"]
 
 
+def test_a_bad_setting_is_named_as_it_was_given(tmp_path: Path, db: Path) -> None:
+    """An option is named as the option, its variable as the variable; a scope without a regex."""
+    _one_line_error(_run(tmp_path, "serve", "--transport", "http", "--port", "99999"), "--port:", "65535")
+    env = {**clean_env(tmp_path), "REMEMBRANCER_PORT": "99999"}
+    _one_line_error(_run(tmp_path, "serve", "--transport", "http", env=env), "REMEMBRANCER_PORT:")
+    bad_scope = _run(tmp_path, "serve", "--scope", "../x")
+    _one_line_error(bad_scope, "--scope:", "is not a scope name", "ASCII letters")
+    assert "^[" not in bad_scope.stderr
+    env = {**clean_env(tmp_path), "REMEMBRANCER_SCOPE": "a b"}
+    _one_line_error(
+        _run(tmp_path, "stats", "--db", str(db), env=env), "REMEMBRANCER_SCOPE:", "not a scope name"
+    )
+
+
 def test_remember_dash_reads_the_fact_from_standard_input(tmp_path: Path, db: Path) -> None:
     def remember(stdin: bytes) -> subprocess.CompletedProcess[str]:
         command = [str(SCRIPT), "remember", "-", "--db", str(db)]

@@ -7,6 +7,7 @@ line may override a few of them (``--db``, ``--host``, ``--port``, ``--scope``).
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
@@ -38,7 +39,7 @@ class Settings(BaseModel):
 
     # A SQLite file, or a postgresql:// URI (the Postgres engine, `remembrancer[postgres]`).
     db_path: Path | str = Field(default_factory=default_db_path)
-    default_scope: str = Field(default="default", pattern=SCOPE_PATTERN)
+    default_scope: str = "default"
     embedding_model: str = BUNDLED_MODEL
     # A repeat needs this cosine similarity *and* the local judge's reading of both texts (no
     # value, name, negation or subject differs). bench/dedup_threshold.py on STS-B dev pairs with
@@ -135,6 +136,16 @@ class Settings(BaseModel):
                 ) from None
         return value
 
+    @field_validator("default_scope")
+    @classmethod
+    def _scope_name(cls, value: str) -> str:
+        if not re.fullmatch(SCOPE_PATTERN, value):
+            raise ValueError(
+                f"{value!r} is not a scope name: use 1-64 ASCII letters, digits and _ . : @ / -,"
+                " starting with a letter or digit"
+            )
+        return value
+
     @field_validator("log_level")
     @classmethod
     def _known_level(cls, value: str) -> str:
@@ -154,8 +165,11 @@ class Settings(BaseModel):
     def with_overrides(self, **overrides: Any) -> Settings:
         """A copy with the given (non-None) values replaced and validated again."""
         values = self.model_dump()
-        values.update({key: value for key, value in overrides.items() if value is not None})
-        return _validated(values)
+        given = {key: value for key, value in overrides.items() if value is not None}
+        values.update(given)
+        # A bad value given as an option is named as the option, not as its variable.
+        names = {**ENV_NAMES, **{key: OPTION_NAMES[key] for key in given if key in OPTION_NAMES}}
+        return _validated(values, names)
 
 
 ENV_NAMES: dict[str, str] = {
@@ -192,7 +206,16 @@ ENV_NAMES: dict[str, str] = {
 }
 
 
-def _validated(values: Mapping[str, Any]) -> Settings:
+#: The command-line options that override a setting.
+OPTION_NAMES: dict[str, str] = {
+    "db_path": "--db",
+    "host": "--host",
+    "port": "--port",
+    "default_scope": "--scope",
+}
+
+
+def _validated(values: Mapping[str, Any], names: Mapping[str, str] = ENV_NAMES) -> Settings:
     try:
         return Settings(**values)
     except ValidationError as exc:
@@ -203,7 +226,7 @@ def _validated(values: Mapping[str, Any]) -> Settings:
                 problems.append(message)
                 continue
             field = str(error["loc"][0])
-            problems.append(f"{ENV_NAMES.get(field, field)}: {message}")
+            problems.append(f"{names.get(field, field)}: {message}")
         raise ConfigError("invalid configuration: " + "; ".join(problems)) from None
 
 
