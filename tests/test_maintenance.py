@@ -116,7 +116,7 @@ def test_sigkill_during_bulk_import_leaves_every_memory_whole_or_absent(tmp_path
 
 def test_a_page_damaged_after_opening_is_a_clear_error_not_a_crash(tmp_path: Path) -> None:
     """SQLite reads pages as it steps through rows, so damage can surface mid-read: the CLI still
-    says in one line what failed and what to run, instead of a traceback or an internal error."""
+    says in one line what failed and what to do, instead of a traceback or an internal error."""
     db = tmp_path / "memory.db"
     svc = MemoryService.open(Settings(db_path=db), FakeEmbedder(BUNDLED_MODEL, BUNDLED_DIM))
     svc.import_records(
@@ -145,5 +145,10 @@ def test_a_page_damaged_after_opening_is_a_clear_error_not_a_crash(tmp_path: Pat
     listed = run_cli(tmp_path, "list", "--limit", "1000", "--db", str(db))
     assert listed.returncode != 0
     lines = listed.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("remembrancer: the store failed:"), listed.stderr
-    assert "malformed" in lines[0] and "remembrancer doctor" in lines[0]
+    assert len(lines) == 1 and lines[0].startswith("remembrancer: the database file is damaged"), (
+        listed.stderr
+    )
+    assert "malformed" in lines[0] and "restore the file from a backup" in lines[0]
+    doctor = run_cli(tmp_path, "doctor", "--offline", "--db", str(db))  # it does not send you to itself
+    assert "[FAIL] database: the database file is damaged" in doctor.stdout, doctor.stdout
+    assert "Run `remembrancer doctor`" not in doctor.stdout

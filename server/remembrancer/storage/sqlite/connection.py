@@ -110,6 +110,11 @@ def engine_error(exc: Exception, busy_timeout: float) -> StoreError:
         return StoreError(
             f"the store cannot be written: {text}. Nothing was changed; free disk space and retry."
         )
+    if str(getattr(exc, "sqlite_errorname", "")).startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")):
+        return StoreError(
+            f"the database file is damaged ({text}). Nothing was changed; restore the file from a"
+            " backup (`remembrancer backup` makes one while servers run)."
+        )
     return StoreError(f"the store failed: {text}. Run `remembrancer doctor` to check the file.")
 
 
