@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from remembrancer import validation as check
+from remembrancer.changes import changes_of
 from remembrancer.errors import InvalidInput, NotFound
 from remembrancer.models import HistoryEvent, Memory, Sighting
 from remembrancer.service import MemoryService
@@ -135,7 +136,7 @@ class Browser:
         rows = self.store.page_rows(row_filter, PAGE_SIZE + 1, asked.before)
         more = len(rows) > PAGE_SIZE
         rows = rows[:PAGE_SIZE]
-        newer = self._newer_versions(rows, replace(row_filter, include_superseded=False, only=None))
+        newer = self._newer_versions(rows, row_filter)
         return Page(
             memories=[listed(row, newer=newer.get(row.rowid)) for row in rows],
             next_before=rows[-1].rowid if more else None,
@@ -143,15 +144,13 @@ class Browser:
             floor=self.floor,
         )
 
-    def _newer_versions(self, rows: list[MemoryRow], live: RowFilter) -> dict[int, str]:
-        """The id of a live memory (of the scopes shown) that changed each row's value, as recall
-        marks an outdated hit."""
-        links = self.store.links_touching([row.rowid for row in rows])
-        shown = {row.rowid for row in rows}
-        newer_of = {link.older: link.newer for link in links if link.older in shown}
-        admitted = self.store.admitted(list(set(newer_of.values())), live) if newer_of else set()
-        ids = {rowid: row.id for rowid, row in self.store.get_by_rowids(list(admitted)).items()}
-        return {older: ids[newer] for older, newer in newer_of.items() if newer in ids}
+    def _newer_versions(self, rows: list[MemoryRow], row_filter: RowFilter) -> dict[int, str]:
+        """The id of a live memory (of the scopes shown) that changed each row's value: what
+        recall names as an outdated hit's ``replaced_by``."""
+        changes = changes_of(self.store, [row.rowid for row in rows], row_filter)
+        newer = self.store.get_by_rowids(list(changes.live_newer)) if changes.live_newer else {}
+        found = {row.rowid: changes.describe(row.rowid, newer)["replaced_by"] for row in rows}
+        return {rowid: linked.id for rowid, linked in found.items() if linked is not None}
 
     def _search(self, asked: Browse, scopes: list[str], tags: list[str] | None, visible: list[str]) -> Page:
         """The assistant's recall, down to SEARCH_FLOOR: a person scanning a list is helped by the

@@ -82,20 +82,29 @@ class Changes:
         return {"replaces": older, "replaced_by": newer[-1] if newer else None}
 
 
+def changes_of(store: Repository, rowids: Sequence[int], row_filter: RowFilter) -> Changes:
+    """The links touching these memories, and which of their newer ends are live and admitted
+    by the filter (whatever else it asks for: superseded ones only, say)."""
+    links = tuple(store.links_touching(rowids))
+    if not links:
+        return Changes((), frozenset())
+    live_filter = replace(row_filter, include_superseded=False, only=None)
+    return Changes(links, frozenset(store.admitted([link.newer for link in links], live_filter)))
+
+
 def newest_first_hits(
     store: Repository, ranked: list[int], row_filter: RowFilter, query: str
 ) -> tuple[list[int], Changes]:
     """The ranked hits with each changed fact's newest live version just before the older one."""
-    links = tuple(store.links_touching(ranked))
-    if not links:
-        return ranked, Changes((), frozenset())
-    live = store.admitted([link.newer for link in links], replace(row_filter, include_superseded=False))
+    changes = changes_of(store, ranked, row_filter)
+    if not changes.links:
+        return ranked, changes
     newer_of: dict[int, list[tuple[int, Guard]]] = {}
-    for link in links:
-        if link.newer in live:
+    for link in changes.links:
+        if link.newer in changes.live_newer:
             newer_of.setdefault(link.older, []).append((link.newer, (link.guard, link.pair_guard)))
     words = frozenset(word.norm for word in read(query).words)
-    return newest_first(ranked, newer_of, words), Changes(links, frozenset(live))
+    return newest_first(ranked, newer_of, words), changes
 
 
 def add_superseded(hits: Sequence[dict[str, Any]], store: Repository) -> None:

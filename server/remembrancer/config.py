@@ -24,6 +24,8 @@ BUNDLED_MODEL = "all-MiniLM-L6-v2-q8"
 #: A small, fast current model: the judge answers one short structured question per call.
 DEFAULT_LLM_MODEL = "claude-haiku-5-5"
 SCOPE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:@/-]{0,63}$"
+#: SCOPE_PATTERN in words, for every message that refuses a scope name.
+SCOPE_RULE = "use 1-64 ASCII letters, digits and _ . : @ / -, starting with a letter or digit"
 
 
 def default_db_path() -> Path:
@@ -140,10 +142,7 @@ class Settings(BaseModel):
     @classmethod
     def _scope_name(cls, value: str) -> str:
         if not re.fullmatch(SCOPE_PATTERN, value):
-            raise ValueError(
-                f"{value!r} is not a scope name: use 1-64 ASCII letters, digits and _ . : @ / -,"
-                " starting with a letter or digit"
-            )
+            raise ValueError(f"{value!r} is not a scope name: {SCOPE_RULE}")
         return value
 
     @field_validator("log_level")

@@ -344,7 +344,7 @@ class MemoryService:
 
     def history(self, memory_id: str | None = None, limit: int = 100) -> list[HistoryEvent]:
         """A memory's events (a forgotten one keeps them), or the latest of every memory."""
-        check.check_limit(limit, 1, MAX_HISTORY, name="limit")
+        check.check_limit(limit, 1, MAX_HISTORY)
         if memory_id is not None:
             check.check_lookup_id(memory_id)
         events = [

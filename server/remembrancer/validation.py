@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from remembrancer.config import SCOPE_PATTERN, Settings
+from remembrancer.config import SCOPE_PATTERN, SCOPE_RULE, Settings
 from remembrancer.errors import InvalidInput
 
 _SCOPE = re.compile(SCOPE_PATTERN)
@@ -79,8 +79,7 @@ def check_query(query: str) -> str:
 def check_scope(scope: str) -> str:
     if not isinstance(scope, str) or not _SCOPE.fullmatch(scope):
         raise InvalidInput(
-            f"scope {scope!r} is not a valid scope name: use 1-64 ASCII letters, digits and _ . : @ / -, "
-            "starting with a letter or digit (e.g. 'default' or 'my-project')."
+            f"scope {scope!r} is not a valid scope name: {SCOPE_RULE} (e.g. 'default' or 'my-project')."
         )
     return scope
 

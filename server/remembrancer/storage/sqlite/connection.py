@@ -99,8 +99,8 @@ def sqlite_vec_path() -> str:
 
 def engine_error(exc: Exception, busy_timeout: float) -> StoreError:
     """An SQLite error as one of ours, with what to do about it."""
-    text = str(exc)
-    if str(getattr(exc, "sqlite_errorname", "")).startswith("SQLITE_BUSY"):
+    text, name = str(exc), str(getattr(exc, "sqlite_errorname", ""))
+    if name.startswith("SQLITE_BUSY"):
         return StoreBusy(
             f"the store is busy: another process held it for more than {busy_timeout:g} s "
             "(a long import, a backup, a stuck process). Nothing was changed; retry, or raise "
@@ -110,7 +110,7 @@ def engine_error(exc: Exception, busy_timeout: float) -> StoreError:
         return StoreError(
             f"the store cannot be written: {text}. Nothing was changed; free disk space and retry."
         )
-    if str(getattr(exc, "sqlite_errorname", "")).startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")):
+    if name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")):
         return StoreError(
             f"the database file is damaged ({text}). Nothing was changed; restore the file from a"
             " backup (`remembrancer backup` makes one while servers run)."
