@@ -25,6 +25,7 @@ LAYERS = {
         "tool_text",
         "doctor",
         "stdio_guard",
+        "stdio_transport",
         "auth",
         "cli_serving",
         "web",

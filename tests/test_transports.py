@@ -200,3 +200,81 @@ print(sorted(heavy & set(sys.modules)))
 """
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]", done.stdout
+
+
+# -- stdio: what reaches the wire -------------------------------------------------------------
+
+SCRIPT = Path(sys.executable).parent / "remembrancer"
+
+
+def _jsonrpc(number: int, method: str, params: dict[str, Any]) -> str:
+    return json.dumps({"jsonrpc": "2.0", "id": number, "method": method, "params": params})
+
+
+def test_a_file_of_requests_piped_in_gets_every_answer(tmp_path: Path) -> None:
+    """stdin a file (read by a thread): at its end the requests still running are answered
+    before the server stops, instead of being dropped."""
+    requests = tmp_path / "requests.jsonl"
+    init = {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "file", "version": "1"}}
+    lines = [
+        _jsonrpc(1, "initialize", init),
+        json.dumps({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+        _jsonrpc(2, "tools/call", {"name": "remember", "arguments": {"content": "I live in Berlin."}}),
+        _jsonrpc(3, "tools/call", {"name": "recall", "arguments": {"query": "x" * 5000}}),
+    ]
+    requests.write_text("\n".join(lines) + "\n")
+    with requests.open("rb") as stdin:
+        done = subprocess.run(
+            [str(SCRIPT), "serve", "--db", str(tmp_path / "m.db")],
+            stdin=stdin,
+            capture_output=True,
+            env={**os.environ, **server_env(tmp_path), "HF_HUB_OFFLINE": "1"},
+            timeout=120,
+        )
+    assert done.returncode == 0, done.stderr.decode()
+    answers = {message["id"]: message for message in map(json.loads, done.stdout.decode().splitlines())}
+    assert sorted(answers) == [1, 2, 3], done.stdout
+    assert answers[2]["result"]["structuredContent"]["status"] == "added"
+    too_long = answers[3]["result"]
+    assert too_long["isError"] is True and "query" in too_long["content"][0]["text"], too_long
+
+
+STRAY_SERVER = """
+import os
+from mcp.server.mcpserver import MCPServer
+from remembrancer.stdio_transport import serve_stdio
+
+server = MCPServer("stray")
+
+
+@server.tool()
+def shout() -> str:
+    print("a library printed this", flush=True)
+    os.write(1, b"and wrote this to fd 1\\n")
+    return "answered"
+
+
+@server.tool()
+def echo(text: str) -> int:
+    return len(text)
+
+
+serve_stdio(server)
+"""
+
+
+@pytest.mark.anyio
+async def test_stray_output_goes_to_stderr_and_long_lines_arrive_whole(tmp_path: Path) -> None:
+    """Over pipes (read and written on the event loop), what a tool prints lands on stderr and
+    the client reads only protocol; a request line of 1 MB (far past asyncio's 64 KiB default
+    for a line) arrives whole."""
+    script = tmp_path / "stray.py"
+    script.write_text(STRAY_SERVER)
+    log = tmp_path / "stderr.log"
+    params = StdioServerParameters(command=sys.executable, args=[str(script)], env=server_env(tmp_path))
+    async with stdio_session(params, log, READ_TIMEOUT) as client:
+        for _ in range(2):
+            assert tool_text(await client.call_tool("shout", {})) == "answered"
+        assert tool_text(await client.call_tool("echo", {"text": "é" * 1_000_000})) == "1000000"
+    said = log.read_text()
+    assert said.count("a library printed this") == 2 and said.count("and wrote this to fd 1") == 2, said

@@ -45,7 +45,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         from remembrancer.embeddings import FastEmbedder
         from remembrancer.server import build_server
         from remembrancer.serving import check_exposure, check_stateless, serve_http
-        from remembrancer.stdio_guard import serve_stdio
+        from remembrancer.stdio_transport import serve_stdio
 
         check_stateless(settings, transport)
         tokens = load_tokens(settings) if transport != "stdio" else []

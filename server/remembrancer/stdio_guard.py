@@ -1,4 +1,4 @@
-"""stdio for the MCP server, where every request gets an answer.
+"""Lines of stdin for the MCP server, read so that every request gets an answer.
 
 The SDK parses each line of stdin as one JSON-RPC message. A line holding a lone UTF-16
 surrogate escape (``"\\ud800"`` with no low surrogate after it) fails that parse, and since the
@@ -9,14 +9,7 @@ checks refuse it with a message that says what was wrong (``validation.py``).
 
 from __future__ import annotations
 
-import io
 import re
-import sys
-from typing import IO, Any, cast
-
-import anyio
-from mcp.server.mcpserver import MCPServer
-from mcp.server.stdio import stdio_server
 
 # A backslash escape in JSON text: an escaped backslash, or a \\uXXXX escape (other escapes are
 # two characters and cannot hide a "u").
@@ -53,25 +46,7 @@ def mark_lone_surrogates(line: str) -> str:
     return line
 
 
-class _GuardedLines:
-    """UTF-8 lines of a binary stream, with lone surrogates (escaped or from bad bytes) marked."""
-
-    def __init__(self, binary: Any) -> None:
-        # Bytes that are not UTF-8 arrive as lone surrogates, and are marked like the escapes.
-        self._text = io.TextIOWrapper(binary, encoding="utf-8", errors="surrogateescape")
-
-    def readline(self, size: int | None = -1) -> str:
-        line = self._text.readline(-1 if size is None else size)
-        return _RAW_SURROGATE.sub("\ufdd0", mark_lone_surrogates(line))
-
-
-async def _serve(server: MCPServer) -> None:
-    # anyio's AsyncFile only calls readline() when iterated, which is all the SDK does with it.
-    stdin = anyio.wrap_file(cast(IO[str], _GuardedLines(sys.stdin.buffer)))
-    async with stdio_server(stdin=stdin) as (read_stream, write_stream):
-        lowlevel = server._lowlevel_server  # the SDK's own run_stdio_async does exactly this
-        await lowlevel.run(read_stream, write_stream, lowlevel.create_initialization_options())
-
-
-def serve_stdio(server: MCPServer) -> None:
-    anyio.run(_serve, server)
+def guarded(line: str) -> str:
+    """A line of stdin with every lone surrogate, escaped or decoded from bytes that are not
+    UTF-8 (read with ``errors="surrogateescape"``), marked."""
+    return _RAW_SURROGATE.sub("\ufdd0", mark_lone_surrogates(line))
