@@ -163,14 +163,18 @@ class WordShare:
         self._weights = dict(weights)
         self._total = sum(self._weights.values())
         self._found: set[str] = set()  # the query words found in any memory scored so far
+        self._seen: dict[str, set[str]] = {}  # stems of each text read, for this query only
         cores = sorted({word[:-1] or word for word in self._weights}, key=len, reverse=True)
         alternatives = "|".join(re.escape(core) for core in cores)
         self._candidates = re.compile(rf"(?<!\w)(?:{alternatives})\w*") if cores else None
 
     def _stems(self, text: str) -> set[str]:
-        if self._candidates is None:
+        if self._candidates is None or not text:
             return set()
-        return {stem(word) for word in self._candidates.findall(text.casefold())}
+        found = self._seen.get(text)  # a memory's context is often another candidate's text
+        if found is None:
+            found = self._seen[text] = {stem(word) for word in self._candidates.findall(text.casefold())}
+        return found
 
     def __call__(self, evidence: Evidence) -> float:
         if self._total <= 0:

@@ -63,10 +63,10 @@ def query_words(text: str) -> list[str]:
 
 RetrievalMode = Literal["hybrid", "vector", "text"]
 #: How many candidates each side brings (at least four times the hits asked for).
-DEPTH = 100
+DEPTH = 50
 Submit = Callable[..., Future[tuple[bytes, list[tuple[int, float]]]]]
 #: How many of the best memories lift the memories stored beside them.
-LEADERS = 60
+LEADERS = 30
 #: Lift for a memory that happened in a period the query names ("in June 2023"), and how many
 #: of that period's memories closest in meaning join the candidates when it happened once.
 DATE_LIFT = 0.2
