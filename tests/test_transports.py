@@ -215,7 +215,11 @@ def test_a_file_of_requests_piped_in_gets_every_answer(tmp_path: Path) -> None:
     """stdin a file (read by a thread): at its end the requests still running are answered
     before the server stops, instead of being dropped."""
     requests = tmp_path / "requests.jsonl"
-    init = {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "file", "version": "1"}}
+    init = {
+        "protocolVersion": "2025-11-25",
+        "capabilities": {},
+        "clientInfo": {"name": "file", "version": "1"},
+    }
     lines = [
         _jsonrpc(1, "initialize", init),
         json.dumps({"jsonrpc": "2.0", "method": "notifications/initialized"}),
@@ -278,3 +282,37 @@ async def test_stray_output_goes_to_stderr_and_long_lines_arrive_whole(tmp_path:
         assert tool_text(await client.call_tool("echo", {"text": "é" * 1_000_000})) == "1000000"
     said = log.read_text()
     assert said.count("a library printed this") == 2 and said.count("and wrote this to fd 1") == 2, said
+
+
+def test_a_request_line_past_the_limit_is_answered_with_an_error_and_the_next_one_served(
+    tmp_path: Path,
+) -> None:
+    """Over pipes a line is held up to 16 MiB: a longer request gets an error naming the limit,
+    under its own id, and the server goes on reading."""
+    server = subprocess.Popen(
+        [str(SCRIPT), "serve", "--db", str(tmp_path / "m.db")],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, **server_env(tmp_path), "HF_HUB_OFFLINE": "1"},
+    )
+    huge = {"name": "remember", "arguments": {"content": "x" * (17 * 2**20)}}
+    init = {
+        "protocolVersion": "2025-11-25",
+        "capabilities": {},
+        "clientInfo": {"name": "raw", "version": "1"},
+    }
+    lines = [
+        _jsonrpc(1, "initialize", init),
+        json.dumps({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+        _jsonrpc(5, "tools/call", huge),
+        _jsonrpc(6, "tools/call", {"name": "recall", "arguments": {"query": "anything"}}),
+    ]
+    try:
+        out, _ = server.communicate(("\n".join(lines) + "\n").encode(), timeout=120)
+    finally:
+        server.kill()
+    answers = {message["id"]: message for message in map(json.loads, out.decode().splitlines())}
+    assert sorted(answers) == [1, 5, 6], out[:2000]
+    assert "at most 16 MiB on one line" in answers[5]["error"]["message"], answers[5]
+    assert answers[6]["result"]["isError"] is False, answers[6]

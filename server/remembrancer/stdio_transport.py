@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import json
 import os
+import re
 import stat
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -29,9 +30,10 @@ from mcp.server.stdio import stdio_server
 
 from remembrancer.stdio_guard import guarded
 
-#: The longest request line read from a pipe: far above any valid request (content is capped by
-#: REMEMBRANCER_MAX_CONTENT_BYTES), about what a thread's readline would hold in memory.
-MAX_LINE_BYTES = 256 * 1024 * 1024
+#: The longest request line read from a pipe, far above any valid request (content is capped by
+#: REMEMBRANCER_MAX_CONTENT_BYTES). A longer one is answered with an error and dropped.
+MAX_LINE_BYTES = 16 * 1024 * 1024
+_REQUEST_ID = re.compile(rb'"id"\s*:\s*("(?:[^"\\]|\\.)*"|-?\d+)')
 #: How long requests still in progress at the end of stdin may take to be answered.
 FINISHING_SECONDS = 120.0
 
@@ -148,10 +150,45 @@ async def _on_the_loop(wire_in: int, wire_out: int, unanswered: _Unanswered) -> 
     writer = asyncio.StreamWriter(transport, protocol, None, loop)
 
     async def write(data: bytes) -> None:
-        writer.write(data)
+        writer.write(data)  # a whole message at once, so one never splits another
         await writer.drain()
 
-    return _Lines(reader.readline, unanswered), _Output(write, unanswered), writer.close
+    async def read_line() -> bytes:
+        while True:
+            try:
+                return await reader.readuntil(b"\n")
+            except asyncio.IncompleteReadError as end:
+                return end.partial
+            except asyncio.LimitOverrunError as too_long:
+                head = await reader.readexactly(too_long.consumed)
+                await write(_too_long(head))
+                await _skip_line(reader)
+
+    return _Lines(read_line, unanswered), _Output(write, unanswered), writer.close
+
+
+def _too_long(head: bytes) -> bytes:
+    """The error answering a request line over MAX_LINE_BYTES, with the id it starts with."""
+    found = _REQUEST_ID.search(head[:4096])
+    request_id = json.loads(found.group(1)) if found else None
+    message = (
+        f"request refused: a message may be at most {MAX_LINE_BYTES // 2**20} MiB on one line;"
+        " store a shorter text, or split it into several memories."
+    )
+    error = {"code": -32600, "message": message}
+    return json.dumps({"jsonrpc": "2.0", "id": request_id, "error": error}).encode() + b"\n"
+
+
+async def _skip_line(reader: asyncio.StreamReader) -> None:
+    """Read past the rest of a line too long to keep."""
+    while True:
+        try:
+            await reader.readuntil(b"\n")
+            return
+        except asyncio.IncompleteReadError:
+            return
+        except asyncio.LimitOverrunError as more:
+            await reader.readexactly(more.consumed)
 
 
 async def _in_a_thread(wire_in: int, wire_out: int, unanswered: _Unanswered) -> Streams:
