@@ -64,13 +64,14 @@ def test_pair_cosines_are_the_stored_vectors_dot_products(compact: bool) -> None
     index.loaded, index.compact = True, compact
     for rowid, row in enumerate(matrix, start=1):
         index.put(rowid, "a" if rowid <= 40 else "b", row.tobytes())
-    pairs = [(2, 1), (30, 7), (45, 41), (5, 45), (3, 99)]  # another scope, and a row never stored
+    # Pairs across two scopes, a row never stored, and a pair named with the wrong scope.
+    pairs = [("a", 2, 1), ("a", 30, 7), ("b", 45, 41), ("a", 5, 45), ("a", 3, 99), ("b", 2, 1)]
     found = index.pair_cosines(pairs)
     expected = [float(matrix[1] @ matrix[0]), float(matrix[29] @ matrix[6]), float(matrix[44] @ matrix[40])]
     assert found[:3] == pytest.approx(expected, abs=0.002 if compact else 1e-6)
-    assert found[3:] == [None, None]
+    assert found[3:] == [None, None, None]
     index.remove(1)
-    assert index.pair_cosines([(2, 1)]) == [None]
+    assert index.pair_cosines([("a", 2, 1)]) == [None]
 
 
 def test_int8_rows_score_within_a_thousandth_or_so_of_float32() -> None:

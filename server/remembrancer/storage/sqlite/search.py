@@ -141,11 +141,11 @@ class StoreSearch:
         with self.lock:
             found = text_index.evidence(self.conn, rowids)
             index = self._current_vectors() if self.embedding_dim is not None else None
-        pairs = [(rowid, before) for rowid, (*_, before) in found.items() if before is not None]
+        pairs = [(scope, rowid, before) for rowid, (*_, before, scope) in found.items() if before is not None]
         near = dict(zip(pairs, index.pair_cosines(pairs), strict=True)) if index is not None else {}
         return {
-            rowid: (content, tags, context, near.get((rowid, before)) if before is not None else None)
-            for rowid, (content, tags, context, before) in found.items()
+            rowid: (content, tags, context, near.get((scope, rowid, before)) if before is not None else None)
+            for rowid, (content, tags, context, before, scope) in found.items()
         }
 
     def neighbours(self, rowids: list[int]) -> dict[int, Beside]:

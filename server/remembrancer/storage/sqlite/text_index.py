@@ -153,17 +153,23 @@ def affordable_words(words: list[str], frequency: dict[str, int], scope_share: f
     return word_budget.affordable_words(words, frequency, scope_share, POSTINGS_BUDGET)
 
 
-def evidence(conn: Connection, rowids: list[int]) -> dict[int, tuple[str, str, str, int | None]]:
-    """(content, tags, context, the context memory's rowid) of each memory as the full-text index
-    holds them: the context column is the text of the context memory (see ``index`` and
-    ``unindex``), read here from the memory rows, which is quicker than reading FTS5 rows."""
+def evidence(conn: Connection, rowids: list[int]) -> dict[int, tuple[str, str, str, int | None, str]]:
+    """(content, tags, context, the context memory's rowid, scope) of each memory, its text as
+    the full-text index holds it: the context column is the text of the context memory (see
+    ``index`` and ``unindex``), read here from the memory rows, quicker than from FTS5's."""
     if not rowids:
         return {}
     marks = ", ".join("?" * len(rowids))
     return {
-        int(rowid): (str(content), " ".join(json.loads(tags)) if tags != "[]" else "", context or "", before)
-        for rowid, content, tags, context, before in conn.execute(
-            "select m.rowid, m.content, m.tags, c.content, m.context_rowid"
+        int(rowid): (
+            str(content),
+            " ".join(json.loads(tags)) if tags != "[]" else "",
+            context or "",
+            before,
+            scope,
+        )
+        for rowid, content, tags, context, before, scope in conn.execute(
+            "select m.rowid, m.content, m.tags, c.content, m.context_rowid, m.scope"
             f" from memories m left join memories c on c.rowid = m.context_rowid where m.rowid in ({marks})",
             rowids,
         )

@@ -312,15 +312,20 @@ class VectorIndex:
                     found.append(partition.scores(query, np.array(positions, dtype=np.int64)))
         return _top(found, k)
 
-    def pair_cosines(self, pairs: Sequence[tuple[int, int]]) -> list[float | None]:
-        """The cosine similarity of the two stored vectors of each pair, None unless both are in
-        one scope (a sitting never spans two)."""
+    def pair_cosines(self, pairs: Sequence[tuple[str, int, int]]) -> list[float | None]:
+        """The cosine similarity of the two stored vectors of each (scope, rowid, rowid) pair, None
+        unless both are in that scope (a sitting never spans two). Only the named scopes are
+        looked at: a store may hold thousands."""
         found: list[float | None] = [None] * len(pairs)
+        by_scope: dict[str, list[tuple[int, int, int]]] = {}
+        for n, (scope, a, b) in enumerate(pairs):
+            by_scope.setdefault(scope, []).append((n, a, b))
         with self.lock:
-            for partition in self.partitions.values():
-                at = partition.position
-                both = [(n, at[a], at[b]) for n, (a, b) in enumerate(pairs) if a in at and b in at]
-                if both:
+            for scope, wanted in by_scope.items():
+                partition = self.partitions.get(scope)
+                at = partition.position if partition is not None else {}
+                both = [(n, at[a], at[b]) for n, a, b in wanted if a in at and b in at]
+                if partition is not None and both:
                     which, first, second = (np.array(column) for column in zip(*both, strict=True))
                     for n, cosine in zip(
                         which.tolist(), partition.pair_scores(first, second).tolist(), strict=True
