@@ -186,17 +186,21 @@ class McpResult:
     size: int
     start_s: list[float] = field(default_factory=list)
     recall_ms: list[float] = field(default_factory=list)
-    empty_tool_ms: list[float] = field(default_factory=list)  # the protocol's own floor
+    empty_tool_ms: list[float] = field(default_factory=list)  # the protocol's own floor, our transport
+    sdk_empty_tool_ms: list[float] = field(default_factory=list)  # ... the SDK's stdio transport
 
 
-#: A server of the same SDK whose one tool does nothing: what any tool call costs over stdio here.
+#: A server of the same SDK whose one tool does nothing: what any tool call costs over stdio here,
+#: served through our stdio transport (remembrancer.stdio_transport) or the SDK's own.
 EMPTY_TOOL_SERVER = """
+import sys
 from mcp.server.mcpserver import MCPServer
+from remembrancer.stdio_transport import serve_stdio
 server = MCPServer("empty")
 @server.tool()
 def echo(query: str) -> str:
     return query
-server.run()
+serve_stdio(server) if sys.argv[1] == "ours" else server.run()
 """
 
 
@@ -252,13 +256,16 @@ async def measure_mcp(db: Path | str, size: int, calls: int, starts: int) -> Mcp
                 result.recall_ms.append((time.perf_counter() - start) * 1000)
             if answer.is_error:
                 raise RuntimeError(f"recall over MCP failed: {answer.content}")
-    empty = StdioServerParameters(command=sys.executable, args=["-c", EMPTY_TOOL_SERVER])
-    async with Client(empty) as client:
-        for i, query in enumerate(["warm-up", *queries(size + 4, calls)]):
-            start = time.perf_counter()
-            await client.call_tool("echo", {"query": query})
-            if i:
-                result.empty_tool_ms.append((time.perf_counter() - start) * 1000)
+    for transport, timings in (("ours", result.empty_tool_ms), ("sdk", result.sdk_empty_tool_ms)):
+        empty = StdioServerParameters(
+            command=sys.executable, args=["-c", EMPTY_TOOL_SERVER, transport], env=server_params(db).env
+        )
+        async with Client(empty) as client:
+            for i, query in enumerate(["warm-up", *queries(size + 4, calls)]):
+                start = time.perf_counter()
+                await client.call_tool("echo", {"query": query})
+                if i:
+                    timings.append((time.perf_counter() - start) * 1000)
     return result
 
 
@@ -311,6 +318,8 @@ def parts_table(sizes: SizeResult, mcp: McpResult) -> str:
         f"| on top through MCP over stdio (client p50 - service p50) | {over_mcp - service:.1f} |",
         f"| a tool that does nothing, same SDK and transport (client p50: the protocol's floor) "
         f"| {statistics.median(mcp.empty_tool_ms):.1f} |",
+        f"| the same tool over the SDK's own stdio transport (a thread per line read and written) "
+        f"| {statistics.median(mcp.sdk_empty_tool_ms):.1f} |",
         f"| the floor of any recall through MCP: that tool + embedding the query "
         f"| {statistics.median(mcp.empty_tool_ms) + embed:.1f} |",
     ]
