@@ -316,3 +316,44 @@ def test_a_request_line_past_the_limit_is_answered_with_an_error_and_the_next_on
     assert sorted(answers) == [1, 5, 6], out[:2000]
     assert "at most 16 MiB on one line" in answers[5]["error"]["message"], answers[5]
     assert answers[6]["result"]["isError"] is False, answers[6]
+
+
+def test_a_client_that_leaves_mid_request_loses_nothing_and_sees_no_traceback(tmp_path: Path) -> None:
+    """The client sends a remember and closes both pipes at once: the fact is still stored, and
+    the server exits cleanly instead of crashing on the answer it can no longer write."""
+    db = tmp_path / "m.db"
+    server = subprocess.Popen(
+        [str(SCRIPT), "serve", "--db", str(db)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, **server_env(tmp_path), "HF_HUB_OFFLINE": "1"},
+    )
+    assert server.stdin is not None and server.stdout is not None and server.stderr is not None
+    init = {
+        "protocolVersion": "2025-11-25",
+        "capabilities": {},
+        "clientInfo": {"name": "raw", "version": "1"},
+    }
+    server.stdin.write((_jsonrpc(1, "initialize", init) + "\n").encode())
+    server.stdin.flush()
+    assert json.loads(server.stdout.readline())["id"] == 1
+    remember = {"name": "remember", "arguments": {"content": "I keep bees on the roof."}}
+    lines = [
+        json.dumps({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+        _jsonrpc(2, "tools/call", remember),
+    ]
+    server.stdin.write(("\n".join(lines) + "\n").encode())
+    server.stdin.flush()
+    server.stdout.close()
+    server.stdin.close()
+    assert server.wait(timeout=120) == 0
+    assert "Traceback" not in server.stderr.read().decode()
+    listed = subprocess.run(
+        [str(SCRIPT), "list", "--db", str(db), "--json"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **server_env(tmp_path), "HF_HUB_OFFLINE": "1"},
+        check=True,
+    )
+    assert "I keep bees on the roof." in listed.stdout

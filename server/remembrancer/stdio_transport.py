@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import os
 import re
 import stat
@@ -34,6 +35,7 @@ from remembrancer.stdio_guard import guarded
 #: REMEMBRANCER_MAX_CONTENT_BYTES). A longer one is answered with an error and dropped.
 MAX_LINE_BYTES = 16 * 1024 * 1024
 _REQUEST_ID = re.compile(rb'"id"\s*:\s*("(?:[^"\\]|\\.)*"|-?\d+)')
+log = logging.getLogger("remembrancer")
 #: How long requests still in progress at the end of stdin may take to be answered.
 FINISHING_SECONDS = 120.0
 
@@ -99,13 +101,21 @@ class _Output:
         self._write = write
         self._unanswered = unanswered
         self._pending: list[str] = []
+        self._reader_gone = False
 
     async def write(self, text: str) -> None:
         self._pending.append(text)
 
     async def flush(self) -> None:
         text, self._pending = "".join(self._pending), []
-        await self._write(text.encode("utf-8"))
+        if not self._reader_gone:
+            try:
+                await self._write(text.encode("utf-8"))
+            except (BrokenPipeError, ConnectionResetError):
+                # The client closed its end: the work still finishes (a remember is stored),
+                # but its answers have nowhere to go.
+                log.info("the client stopped reading; answers from now on are dropped")
+                self._reader_gone = True
         self._unanswered.written(text)
 
 
@@ -170,7 +180,10 @@ async def _on_the_loop(wire_in: int, wire_out: int, unanswered: _Unanswered) -> 
 def _too_long(head: bytes) -> bytes:
     """The error answering a request line over MAX_LINE_BYTES, with the id it starts with."""
     found = _REQUEST_ID.search(head[:4096])
-    request_id = json.loads(found.group(1)) if found else None
+    try:
+        request_id = json.loads(found.group(1)) if found else None
+    except ValueError:  # a broken escape in the id
+        request_id = None
     message = (
         f"request refused: a message may be at most {MAX_LINE_BYTES // 2**20} MiB on one line;"
         " store a shorter text, or split it into several memories."
