@@ -357,3 +357,34 @@ def test_a_client_that_leaves_mid_request_loses_nothing_and_sees_no_traceback(tm
         check=True,
     )
     assert "I keep bees on the roof." in listed.stdout
+
+
+def test_a_request_the_client_cancelled_is_not_waited_for_at_the_end_of_stdin(tmp_path: Path) -> None:
+    """A cancelled request gets no answer (MCP), so the end of stdin must not wait for one: the
+    server exits at once instead of after its two-minute grace for requests still running."""
+    server = subprocess.Popen(
+        [str(SCRIPT), "serve", "--db", str(tmp_path / "m.db")],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, **server_env(tmp_path), "HF_HUB_OFFLINE": "1"},
+    )
+    init = {
+        "protocolVersion": "2025-11-25",
+        "capabilities": {},
+        "clientInfo": {"name": "raw", "version": "1"},
+    }
+    cancel = {"requestId": 2, "reason": "the user moved on"}
+    lines = [
+        _jsonrpc(1, "initialize", init),
+        json.dumps({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+        _jsonrpc(2, "tools/call", {"name": "recall", "arguments": {"query": "bees"}}),
+        json.dumps({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": cancel}),
+    ]
+    try:
+        out, _ = server.communicate(("\n".join(lines) + "\n").encode(), timeout=60)
+    finally:
+        server.kill()
+    assert server.returncode == 0
+    answered = [json.loads(line)["id"] for line in out.decode().splitlines()]
+    assert answered[0] == 1 and set(answered) <= {1, 2}, answered  # 2 only if it beat its cancel

@@ -49,25 +49,31 @@ class _Unanswered:
         self._none_left.set()
 
     @staticmethod
-    def _message(text: str) -> dict[str, Any] | None:
+    def _message(text: str) -> dict[str, Any]:
         try:
             message = json.loads(text)
         except ValueError:  # the SDK answers what it cannot parse
-            return None
-        return message if isinstance(message, dict) and "id" in message else None
+            return {}
+        return message if isinstance(message, dict) else {}
 
     def read(self, line: str) -> None:
         message = self._message(line)
-        if message is not None and "method" in message:
+        if "id" in message and "method" in message:
             self._ids.add(json.dumps(message["id"]))
             self._none_left.clear()
+        elif message.get("method") == "notifications/cancelled":  # a cancelled request gets no answer
+            params = message.get("params")
+            self._answered(params.get("requestId") if isinstance(params, dict) else None)
 
     def written(self, text: str) -> None:
         message = self._message(text)
-        if message is not None and ("result" in message or "error" in message):
-            self._ids.discard(json.dumps(message["id"]))
-            if not self._ids:
-                self._none_left.set()
+        if "id" in message and ("result" in message or "error" in message):
+            self._answered(message["id"])
+
+    def _answered(self, request_id: Any) -> None:
+        self._ids.discard(json.dumps(request_id))
+        if not self._ids:
+            self._none_left.set()
 
     async def all_answered(self) -> None:
         with anyio.move_on_after(FINISHING_SECONDS):
