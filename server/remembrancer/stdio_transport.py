@@ -9,6 +9,9 @@ reaches stdout.
   file of requests piped in gets every answer (the SDK stops at once).
 - The protocol gets private copies of both descriptors. Meanwhile fd 0 reads the null device
   and fd 1 writes to stderr, so a library's stray print cannot break a message.
+
+On Windows stdin is read by a thread and stdout is left to the SDK, which also rebinds Windows'
+standard handles; the end of stdin stops the server there, as the SDK does.
 """
 
 from __future__ import annotations
@@ -83,7 +86,7 @@ class _Unanswered:
 class _Lines:
     """stdin's lines, as the SDK iterates them."""
 
-    def __init__(self, read_line: Callable[[], Awaitable[bytes]], unanswered: _Unanswered) -> None:
+    def __init__(self, read_line: Callable[[], Awaitable[bytes]], unanswered: _Unanswered | None) -> None:
         self._read_line = read_line
         self._unanswered = unanswered
 
@@ -93,10 +96,12 @@ class _Lines:
     async def __anext__(self) -> str:
         raw = await self._read_line()
         if not raw:
-            await self._unanswered.all_answered()
+            if self._unanswered is not None:
+                await self._unanswered.all_answered()
             raise StopAsyncIteration
         line = guarded(raw.decode("utf-8", errors="surrogateescape"))
-        self._unanswered.read(line)
+        if self._unanswered is not None:
+            self._unanswered.read(line)
         return line
 
 
@@ -210,7 +215,7 @@ async def _skip_line(reader: asyncio.StreamReader) -> None:
             await reader.readexactly(more.consumed)
 
 
-async def _in_a_thread(wire_in: int, wire_out: int, unanswered: _Unanswered) -> Streams:
+async def _in_a_thread(wire_in: int, wire_out: int, unanswered: _Unanswered | None) -> Streams:
     reading = os.fdopen(os.dup(wire_in), "rb")
     writing = os.fdopen(os.dup(wire_out), "wb")
 
@@ -228,20 +233,31 @@ async def _in_a_thread(wire_in: int, wire_out: int, unanswered: _Unanswered) -> 
         reading.close()
         writing.close()
 
-    return _Lines(read_line, unanswered), _Output(write, unanswered), close
+    return _Lines(read_line, unanswered), _Output(write, unanswered or _Unanswered()), close
+
+
+async def _run(server: MCPServer, stdin: _Lines, stdout: _Output | None) -> None:
+    async with stdio_server(
+        stdin=cast(anyio.AsyncFile[str], stdin), stdout=cast(anyio.AsyncFile[str] | None, stdout)
+    ) as (read_stream, write_stream):
+        lowlevel = server._lowlevel_server  # the SDK's own run_stdio_async does exactly this
+        await lowlevel.run(read_stream, write_stream, lowlevel.create_initialization_options())
 
 
 async def _serve(server: MCPServer) -> None:
     unanswered = _Unanswered()
+    if sys.platform == "win32":  # stdout as the SDK serves it: it also rebinds Windows' handles
+        stdin, _, close = await _in_a_thread(0, 1, None)
+        try:
+            await _run(server, stdin, None)
+        finally:
+            close()
+        return
     make = _on_the_loop if _is_pipe(0) and _is_pipe(1) else _in_a_thread
     with _wire() as (wire_in, wire_out):
         stdin, stdout, close = await make(wire_in, wire_out, unanswered)
         try:
-            async with stdio_server(
-                stdin=cast(anyio.AsyncFile[str], stdin), stdout=cast(anyio.AsyncFile[str], stdout)
-            ) as (read_stream, write_stream):
-                lowlevel = server._lowlevel_server  # the SDK's own run_stdio_async does exactly this
-                await lowlevel.run(read_stream, write_stream, lowlevel.create_initialization_options())
+            await _run(server, stdin, stdout)
         finally:
             close()
 
