@@ -3,6 +3,7 @@ statements, the links it leaves, and recall putting the newest version first."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -315,6 +316,35 @@ def test_the_command_line_shows_what_changed(tmp_path: Path) -> None:
     second = run("remember", "I adopted a second cat called Tofu")
     assert second.startswith("added") and "replacing" not in second, second
     assert "outdated" not in run("recall", "What cats do I have?")
+
+
+def test_a_wrong_link_is_undone_and_the_older_fact_is_current_again(tmp_path: Path) -> None:
+    """The local judge may take two true facts for a change (a second home read as a move):
+    `undo` of the newer one's "added" event unlinks them, keeps both, and is refused twice."""
+    script = Path(sys.executable).parent / "remembrancer"
+    env = {**os.environ, **server_env(tmp_path)}
+    env.pop("ANTHROPIC_API_KEY", None)
+
+    def run(*args: str, code: int = 0) -> str:
+        done = subprocess.run(
+            [str(script), *args, "--db", str(tmp_path / "m.db")], capture_output=True, text=True, env=env
+        )
+        assert done.returncode == code, done.stderr
+        return done.stdout if code == 0 else done.stderr
+
+    lisbon = run("remember", "I live in Lisbon", "--json")
+    porto = run("remember", "I moved to Porto last month", "--json")
+    older, newer = json.loads(lisbon)["memory"]["id"], json.loads(porto)["memory"]["id"]
+    assert json.loads(porto)["replaces"] == [older]
+    assert "outdated: replaced by" in run("recall", "Where do I live?")
+    added = [event for event in json.loads(run("history", newer, "--json")) if event["event"] == "added"]
+    undone = json.loads(run("undo", str(added[0]["id"]), "--json"))
+    assert undone == {"event": added[0]["id"], "restored": [older], "removed": []}
+    after = run("recall", "Where do I live?", "--json")
+    hits = {hit["id"]: hit for hit in json.loads(after)["hits"]}
+    assert set(hits) == {older, newer} and "outdated" not in run("recall", "Where do I live?")
+    assert not hits[older].get("replaced_by") and not hits[newer].get("replaces")
+    assert "already undone" in run("undo", str(added[0]["id"]), code=2)
 
 
 # -- over MCP, as an assistant meets it --------------------------------------------------------

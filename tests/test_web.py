@@ -376,7 +376,8 @@ def test_a_supersede_shows_on_both_pages_and_undo_brings_the_old_memory_back(
 def test_a_fact_whose_value_changed_is_marked_outdated_in_the_list_and_in_a_search(
     tmp_path: Path, store_target: Path | str
 ) -> None:
-    """Found by a newcomer's trial: the search list called the old fact "live", unmarked."""
+    """Found by a newcomer's trial: the search list called the old fact "live", unmarked. A wrong
+    link is undone from the newer memory's page."""
     lisbon = remember(tmp_path, store_target, "I live in Lisbon")
     porto = remember(tmp_path, store_target, "I live in Porto now")
     with ui_server(tmp_path, store_target) as url, signed_in(url) as client:
@@ -384,6 +385,13 @@ def test_a_fact_whose_value_changed_is_marked_outdated_in_the_list_and_in_a_sear
             rows = {found: row for row in page.text.split("<tr")[1:] for found in ids_in(row)[:1]}
             assert f'class="outdated" href="/ui/memory/{porto}"' in rows[lisbon], rows[lisbon]
             assert "outdated" not in rows[porto], rows[porto]
+        # Both were true (a second home): undo on the newer one's page unlinks them.
+        page = client.get(f"/ui/memory/{porto}")
+        event = re.search(r'action="/ui/undo/(\d+)"', page.text)
+        assert event, page.text
+        assert post(client, f"/ui/undo/{event.group(1)}", page).status_code == 303
+        assert "outdated" not in client.get("/ui").text
+        assert not re.search(r'action="/ui/undo/', client.get(f"/ui/memory/{porto}").text)
 
 
 def test_forged_cookies_sign_nobody_in_and_break_nothing(tmp_path: Path) -> None:

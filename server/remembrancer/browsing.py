@@ -66,8 +66,9 @@ class MemoryView(BaseModel):
     memory: Listed
     history: list[HistoryEvent]
     undoable: int | None = Field(
-        description="The one event undo is offered for: the latest change, if it is an update or a"
-        " supersede not undone yet. An older one would silently discard the changes after it."
+        description="The one event undo is offered for: the latest change, if it is an update, a"
+        " supersede or a link to older values not undone yet. An older one would silently discard"
+        " the changes after it."
     )
     sightings: list[Sighting]
     related: list[Related] = Field(description="What it superseded or was superseded by, and value changes.")
@@ -223,7 +224,8 @@ class Browser:
             return None
         latest = changes[-1]
         undoable = latest.event in ("updated", "superseded") or (
-            latest.event == "added" and bool(latest.details.get("supersedes"))
+            latest.event == "added"
+            and bool(latest.details.get("supersedes") or latest.details.get("replaces"))
         )
         return latest.id if undoable and not self.store.was_reverted(latest.id) else None
 

@@ -107,7 +107,8 @@ def apply_second_look(curator: Curator, row: MemoryRow, decision: Decision, now:
 
 
 def undo(curator: Curator, event_id: int, actor: str = "cli") -> UndoResult:
-    """Revert one update or supersede: old text back, superseded memories back, created memory removed."""
+    """Revert one update, supersede or link: old text back, superseded memories back and the
+    memory that superseded them removed, or memories marked outdated current again."""
     store = curator.store
     event = store.history_event(event_id)
     if event is None:
@@ -129,9 +130,27 @@ def undo(curator: Curator, event_id: int, actor: str = "cli") -> UndoResult:
         return UndoResult(event=event_id, restored=[memory_id], removed=[])
     if kind == "added" and details.get("supersedes"):
         return _undo_supersede(curator, event_id, memory_id, details, now, actor)
+    if kind == "added" and details.get("replaces"):
+        return _undo_links(curator, event_id, memory_id, details, now, actor)
     raise InvalidInput(
         f"event {event_id} is '{kind}'; only 'updated' and 'superseded' events (or the 'added' event of a "
-        "memory that superseded others) can be undone. Use forget to remove a memory."
+        "memory that superseded or replaced others) can be undone. Use forget to remove a memory."
+    )
+
+
+def _undo_links(
+    curator: Curator, event_id: int, memory_id: str, details: dict[str, Any], now: str, actor: str
+) -> UndoResult:
+    """A memory judged to change older ones' values, told apart from them: the older ones are
+    current again (no longer marked outdated in recall), and the memory stays."""
+    store = curator.store
+    rows = store.get_by_ids([memory_id])
+    if memory_id not in rows:
+        raise NotFound(f"memory {memory_id} was forgotten; its links went with it.")
+    store.revert_links(rows[memory_id], now, actor, {"event": event_id})
+    still = store.get_by_ids([str(older) for older in details["replaces"]])
+    return UndoResult(
+        event=event_id, restored=[older for older in details["replaces"] if older in still], removed=[]
     )
 
 

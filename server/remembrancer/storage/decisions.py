@@ -103,6 +103,13 @@ class StoreDecisions:
                 self.delete([newer[newer_id]], at, actor)
             return newer_id in newer
 
+    def revert_links(self, newer: MemoryRow, at: str, actor: str, details: dict[str, Any]) -> None:
+        """Undo a judgement that a memory changed the value of older ones: the links go, so the
+        older memories are current again, and the memory stays."""
+        with self.transaction():
+            self.drop_links(newer.rowid)
+            self.add_history(newer.id, "reverted", at, actor, details)
+
     def restate(self, row: MemoryRow, links: Sequence[tuple[int, str, Guard]], at: str) -> None:
         """A fact stated again is current again: the links that named it as the changed value
         turn round, to name it as the newer one."""
