@@ -345,6 +345,7 @@ def test_a_wrong_link_is_undone_and_the_older_fact_is_current_again(tmp_path: Pa
     assert set(hits) == {older, newer} and "outdated" not in run("recall", "Where do I live?")
     assert not hits[older].get("replaced_by") and not hits[newer].get("replaces")
     assert "already undone" in run("undo", str(added[0]["id"]), code=2)
+    assert f"reverted   {newer} by cli; undid event {added[0]['id']}" in run("history", newer)
 
 
 # -- over MCP, as an assistant meets it --------------------------------------------------------

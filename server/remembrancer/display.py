@@ -51,6 +51,8 @@ def describe_event(event: HistoryEvent) -> str:
     line = f"{event.id:>6} {when(event.at)} {event.event:<10} {event.memory_id} by {event.actor}"
     if d.get("judge"):
         line += f"; {d['judge']}{' ' + d['model'] if d.get('model') else ''}: {d.get('reason', '')}"
+    if event.event == "reverted" and d.get("event") is not None:
+        line += f"; undid event {d['event']}"
     if d.get("by"):
         line += f"\n         superseded by {d['by']}"
     if d.get("supersedes"):
