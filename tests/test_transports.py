@@ -205,38 +205,63 @@ print(sorted(heavy & set(sys.modules)))
 # -- stdio: what reaches the wire -------------------------------------------------------------
 
 SCRIPT = Path(sys.executable).parent / "remembrancer"
+INITIALIZE = {
+    "protocolVersion": "2025-11-25",
+    "capabilities": {},
+    "clientInfo": {"name": "raw", "version": "1"},
+}
+INITIALIZED = json.dumps({"jsonrpc": "2.0", "method": "notifications/initialized"})
 
 
 def _jsonrpc(number: int, method: str, params: dict[str, Any]) -> str:
     return json.dumps({"jsonrpc": "2.0", "id": number, "method": method, "params": params})
 
 
+def _session(*calls: tuple[int, str, dict[str, Any]]) -> bytes:
+    """A raw client's lines: the handshake (request 1), then each tool call."""
+    lines = [_jsonrpc(1, "initialize", INITIALIZE), INITIALIZED]
+    lines += [
+        _jsonrpc(number, "tools/call", {"name": tool, "arguments": args}) for number, tool, args in calls
+    ]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def _env(tmp_path: Path) -> dict[str, str]:
+    return {**os.environ, **server_env(tmp_path), "HF_HUB_OFFLINE": "1"}
+
+
+def _raw_server(tmp_path: Path, stderr: int = subprocess.DEVNULL) -> subprocess.Popen[bytes]:
+    """`remembrancer serve` on pipes, for a client that writes JSON-RPC lines itself."""
+    return subprocess.Popen(
+        [str(SCRIPT), "serve", "--db", str(tmp_path / "m.db")],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=stderr,
+        env=_env(tmp_path),
+    )
+
+
+def _answers(out: bytes) -> dict[Any, dict[str, Any]]:
+    return {message["id"]: message for message in map(json.loads, out.decode().splitlines())}
+
+
 def test_a_file_of_requests_piped_in_gets_every_answer(tmp_path: Path) -> None:
     """stdin a file (read by a thread): at its end the requests still running are answered
     before the server stops, instead of being dropped."""
     requests = tmp_path / "requests.jsonl"
-    init = {
-        "protocolVersion": "2025-11-25",
-        "capabilities": {},
-        "clientInfo": {"name": "file", "version": "1"},
-    }
-    lines = [
-        _jsonrpc(1, "initialize", init),
-        json.dumps({"jsonrpc": "2.0", "method": "notifications/initialized"}),
-        _jsonrpc(2, "tools/call", {"name": "remember", "arguments": {"content": "I live in Berlin."}}),
-        _jsonrpc(3, "tools/call", {"name": "recall", "arguments": {"query": "x" * 5000}}),
-    ]
-    requests.write_text("\n".join(lines) + "\n")
+    requests.write_bytes(
+        _session((2, "remember", {"content": "I live in Berlin."}), (3, "recall", {"query": "x" * 5000}))
+    )
     with requests.open("rb") as stdin:
         done = subprocess.run(
             [str(SCRIPT), "serve", "--db", str(tmp_path / "m.db")],
             stdin=stdin,
             capture_output=True,
-            env={**os.environ, **server_env(tmp_path), "HF_HUB_OFFLINE": "1"},
+            env=_env(tmp_path),
             timeout=120,
         )
     assert done.returncode == 0, done.stderr.decode()
-    answers = {message["id"]: message for message in map(json.loads, done.stdout.decode().splitlines())}
+    answers = _answers(done.stdout)
     assert sorted(answers) == [1, 2, 3], done.stdout
     assert answers[2]["result"]["structuredContent"]["status"] == "added"
     too_long = answers[3]["result"]
@@ -289,30 +314,13 @@ def test_a_request_line_past_the_limit_is_answered_with_an_error_and_the_next_on
 ) -> None:
     """Over pipes a line is held up to 16 MiB: a longer request gets an error naming the limit,
     under its own id, and the server goes on reading."""
-    server = subprocess.Popen(
-        [str(SCRIPT), "serve", "--db", str(tmp_path / "m.db")],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        env={**os.environ, **server_env(tmp_path), "HF_HUB_OFFLINE": "1"},
-    )
-    huge = {"name": "remember", "arguments": {"content": "x" * (17 * 2**20)}}
-    init = {
-        "protocolVersion": "2025-11-25",
-        "capabilities": {},
-        "clientInfo": {"name": "raw", "version": "1"},
-    }
-    lines = [
-        _jsonrpc(1, "initialize", init),
-        json.dumps({"jsonrpc": "2.0", "method": "notifications/initialized"}),
-        _jsonrpc(5, "tools/call", huge),
-        _jsonrpc(6, "tools/call", {"name": "recall", "arguments": {"query": "anything"}}),
-    ]
+    server = _raw_server(tmp_path)
+    lines = _session((5, "remember", {"content": "x" * (17 * 2**20)}), (6, "recall", {"query": "anything"}))
     try:
-        out, _ = server.communicate(("\n".join(lines) + "\n").encode(), timeout=120)
+        out, _ = server.communicate(lines, timeout=120)
     finally:
         server.kill()
-    answers = {message["id"]: message for message in map(json.loads, out.decode().splitlines())}
+    answers = _answers(out)
     assert sorted(answers) == [1, 5, 6], out[:2000]
     assert "at most 16 MiB on one line" in answers[5]["error"]["message"], answers[5]
     assert answers[6]["result"]["isError"] is False, answers[6]
@@ -321,39 +329,23 @@ def test_a_request_line_past_the_limit_is_answered_with_an_error_and_the_next_on
 def test_a_client_that_leaves_mid_request_loses_nothing_and_sees_no_traceback(tmp_path: Path) -> None:
     """The client sends a remember and closes both pipes at once: the fact is still stored, and
     the server exits cleanly instead of crashing on the answer it can no longer write."""
-    db = tmp_path / "m.db"
-    server = subprocess.Popen(
-        [str(SCRIPT), "serve", "--db", str(db)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env={**os.environ, **server_env(tmp_path), "HF_HUB_OFFLINE": "1"},
-    )
+    server = _raw_server(tmp_path, stderr=subprocess.PIPE)
     assert server.stdin is not None and server.stdout is not None and server.stderr is not None
-    init = {
-        "protocolVersion": "2025-11-25",
-        "capabilities": {},
-        "clientInfo": {"name": "raw", "version": "1"},
-    }
-    server.stdin.write((_jsonrpc(1, "initialize", init) + "\n").encode())
+    handshake, *rest = _session((2, "remember", {"content": "I keep bees on the roof."})).splitlines(True)
+    server.stdin.write(handshake)
     server.stdin.flush()
     assert json.loads(server.stdout.readline())["id"] == 1
-    remember = {"name": "remember", "arguments": {"content": "I keep bees on the roof."}}
-    lines = [
-        json.dumps({"jsonrpc": "2.0", "method": "notifications/initialized"}),
-        _jsonrpc(2, "tools/call", remember),
-    ]
-    server.stdin.write(("\n".join(lines) + "\n").encode())
+    server.stdin.write(b"".join(rest))
     server.stdin.flush()
     server.stdout.close()
     server.stdin.close()
     assert server.wait(timeout=120) == 0
     assert "Traceback" not in server.stderr.read().decode()
     listed = subprocess.run(
-        [str(SCRIPT), "list", "--db", str(db), "--json"],
+        [str(SCRIPT), "list", "--db", str(tmp_path / "m.db"), "--json"],
         capture_output=True,
         text=True,
-        env={**os.environ, **server_env(tmp_path), "HF_HUB_OFFLINE": "1"},
+        env=_env(tmp_path),
         check=True,
     )
     assert "I keep bees on the roof." in listed.stdout
@@ -362,27 +354,13 @@ def test_a_client_that_leaves_mid_request_loses_nothing_and_sees_no_traceback(tm
 def test_a_request_the_client_cancelled_is_not_waited_for_at_the_end_of_stdin(tmp_path: Path) -> None:
     """A cancelled request gets no answer (MCP), so the end of stdin must not wait for one: the
     server exits at once instead of after its two-minute grace for requests still running."""
-    server = subprocess.Popen(
-        [str(SCRIPT), "serve", "--db", str(tmp_path / "m.db")],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        env={**os.environ, **server_env(tmp_path), "HF_HUB_OFFLINE": "1"},
-    )
-    init = {
-        "protocolVersion": "2025-11-25",
-        "capabilities": {},
-        "clientInfo": {"name": "raw", "version": "1"},
-    }
+    server = _raw_server(tmp_path)
     cancel = {"requestId": 2, "reason": "the user moved on"}
-    lines = [
-        _jsonrpc(1, "initialize", init),
-        json.dumps({"jsonrpc": "2.0", "method": "notifications/initialized"}),
-        _jsonrpc(2, "tools/call", {"name": "recall", "arguments": {"query": "bees"}}),
-        json.dumps({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": cancel}),
-    ]
+    cancelled = json.dumps({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": cancel})
     try:
-        out, _ = server.communicate(("\n".join(lines) + "\n").encode(), timeout=60)
+        out, _ = server.communicate(
+            _session((2, "recall", {"query": "bees"})) + cancelled.encode() + b"\n", timeout=60
+        )
     finally:
         server.kill()
     assert server.returncode == 0
