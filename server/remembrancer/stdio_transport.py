@@ -26,55 +26,60 @@ import stat
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, cast
+from typing import cast
 
 import anyio
+import mcp_types as types
 from mcp.server.mcpserver import MCPServer
 from mcp.server.stdio import stdio_server
+from mcp.shared.dispatcher import coerce_request_id
+from mcp_types import RequestId
 
 from remembrancer.stdio_guard import guarded
 
 #: The longest request line read from a pipe, far above any valid request (content is capped by
 #: REMEMBRANCER_MAX_CONTENT_BYTES). A longer one is answered with an error and dropped.
 MAX_LINE_BYTES = 16 * 1024 * 1024
-_REQUEST_ID = re.compile(rb'"id"\s*:\s*("(?:[^"\\]|\\.)*"|-?\d+)')
+_JSON_TOKEN = re.compile(rb'"(?:[^"\\]|\\.)*"|[{}\[\]]')
+_ID_VALUE = re.compile(rb'\s*:\s*("(?:[^"\\]|\\.)*"|-?\d+)')
 log = logging.getLogger("remembrancer")
 #: How long requests still in progress at the end of stdin may take to be answered.
 FINISHING_SECONDS = 120.0
 
 
 class _Unanswered:
-    """The ids of the requests read and not yet answered."""
+    """The requests read and not yet answered, as the SDK reads them: what it takes for a
+    notification or cannot read gets no answer, so nothing waits for one."""
 
     def __init__(self) -> None:
-        self._ids: set[str] = set()
+        self._ids: set[RequestId] = set()
         self._none_left = asyncio.Event()
         self._none_left.set()
 
-    @staticmethod
-    def _message(text: str) -> dict[str, Any]:
-        try:
-            message = json.loads(text)
-        except ValueError:  # the SDK answers what it cannot parse
-            return {}
-        return message if isinstance(message, dict) else {}
-
     def read(self, line: str) -> None:
-        message = self._message(line)
-        if "id" in message and "method" in message:
-            self._ids.add(json.dumps(message["id"]))
+        try:
+            message = types.jsonrpc_message_adapter.validate_json(line, by_name=False)
+        except ValueError:
+            return
+        if isinstance(message, types.JSONRPCRequest):
+            self._ids.add(coerce_request_id(message.id))
             self._none_left.clear()
-        elif message.get("method") == "notifications/cancelled":  # a cancelled request gets no answer
-            params = message.get("params")
-            self._answered(params.get("requestId") if isinstance(params, dict) else None)
+        elif isinstance(message, types.JSONRPCNotification) and message.method == "notifications/cancelled":
+            cancelled = (message.params or {}).get("requestId")  # a cancelled request gets no answer
+            if isinstance(cancelled, (int, str)):
+                self._answered(cancelled)
 
     def written(self, text: str) -> None:
-        message = self._message(text)
-        if "id" in message and ("result" in message or "error" in message):
+        try:
+            message = json.loads(text)
+        except ValueError:
+            return
+        answer = isinstance(message, dict) and ("result" in message or "error" in message)
+        if answer and isinstance(message.get("id"), (int, str)):
             self._answered(message["id"])
 
-    def _answered(self, request_id: Any) -> None:
-        self._ids.discard(json.dumps(request_id))
+    def _answered(self, request_id: RequestId) -> None:
+        self._ids.discard(coerce_request_id(request_id))
         if not self._ids:
             self._none_left.set()
 
@@ -117,6 +122,11 @@ class _Output:
     async def write(self, text: str) -> None:
         self._pending.append(text)
 
+    async def send(self, text: str) -> None:
+        """A message of our own, between two of the SDK's (which never yield mid-message)."""
+        await self.write(text)
+        await self.flush()
+
     async def flush(self) -> None:
         text, self._pending = "".join(self._pending), []
         if not self._reader_gone:
@@ -130,17 +140,22 @@ class _Output:
         self._unanswered.written(text)
 
 
-def _is_pipe(fd: int) -> bool:
-    # Not a terminal: the event loop makes its descriptor non-blocking, a setting a terminal
-    # shares with the shell that started us.
-    mode = os.fstat(fd).st_mode
-    return stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
+def _separate_pipes() -> bool:
+    """Whether stdin and stdout are two pipes or sockets. Not a terminal or a file: the event
+    loop cannot watch a file, and a terminal is shared with the shell that started us. Not one
+    socket for both: the loop's writer takes anything arriving on its descriptor for a hang-up."""
+    given, taken = os.fstat(0), os.fstat(1)
+    if (given.st_dev, given.st_ino) == (taken.st_dev, taken.st_ino):
+        return False
+    return all(stat.S_ISFIFO(end.st_mode) or stat.S_ISSOCK(end.st_mode) for end in (given, taken))
 
 
 @contextmanager
 def _wire() -> Iterator[tuple[int, int]]:
     """The protocol's own copies of stdin and stdout, with fd 0 and 1 turned away meanwhile."""
     wire_in, wire_out = os.dup(0), os.dup(1)
+    # The loop makes the pipes non-blocking, for every process sharing them: put that back after.
+    blocking = os.get_blocking(0), os.get_blocking(1)
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
     os.close(null)
@@ -152,27 +167,32 @@ def _wire() -> Iterator[tuple[int, int]]:
             sys.stdout.flush()  # a stray print still buffered goes to stderr too
         os.dup2(wire_in, 0)
         os.dup2(wire_out, 1)
+        os.set_blocking(0, blocking[0])
+        os.set_blocking(1, blocking[1])
         os.close(wire_in)
         os.close(wire_out)
 
 
-Streams = tuple[_Lines, _Output, Callable[[], None]]
+Streams = tuple[_Lines, _Output, Callable[[], Awaitable[None]]]
 
 
 async def _on_the_loop(wire_in: int, wire_out: int, unanswered: _Unanswered) -> Streams:
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader(limit=MAX_LINE_BYTES)
     reading = os.fdopen(os.dup(wire_in), "rb", buffering=0)
-    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), reading)
+    incoming, _ = await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), reading)
     writing = os.fdopen(os.dup(wire_out), "wb", buffering=0)
-    transport, protocol = await loop.connect_write_pipe(
+    outgoing, protocol = await loop.connect_write_pipe(
         lambda: asyncio.StreamReaderProtocol(asyncio.StreamReader()), writing
     )
-    writer = asyncio.StreamWriter(transport, protocol, None, loop)
+    outgoing.set_write_buffer_limits(high=0)  # an answer counts as sent once the pipe has it
+    writer = asyncio.StreamWriter(outgoing, protocol, None, loop)
 
     async def write(data: bytes) -> None:
         writer.write(data)  # a whole message at once, so one never splits another
         await writer.drain()
+
+    output = _Output(write, unanswered)
 
     async def read_line() -> bytes:
         while True:
@@ -182,25 +202,45 @@ async def _on_the_loop(wire_in: int, wire_out: int, unanswered: _Unanswered) -> 
                 return end.partial
             except asyncio.LimitOverrunError as too_long:
                 head = await reader.readexactly(too_long.consumed)
-                await write(_too_long(head))
                 await _skip_line(reader)
+                await output.send(_too_long(head))
 
-    return _Lines(read_line, unanswered), _Output(write, unanswered), writer.close
+    async def close() -> None:
+        incoming.close()
+        writer.close()
+        with anyio.move_on_after(FINISHING_SECONDS):
+            await writer.wait_closed()  # what the pipe has not taken yet still goes out
+
+    return _Lines(read_line, unanswered), output, close
 
 
-def _too_long(head: bytes) -> bytes:
-    """The error answering a request line over MAX_LINE_BYTES, with the id it starts with."""
-    found = _REQUEST_ID.search(head[:4096])
-    try:
-        request_id = json.loads(found.group(1)) if found else None
-    except ValueError:  # a broken escape in the id
-        request_id = None
+def _top_level_id(head: bytes) -> RequestId | None:
+    """The id of a JSON-RPC message from the start of its text, if it comes before the cut (a
+    key "id" of an object inside it, such as the arguments, is not it)."""
+    depth = 0
+    for token in _JSON_TOKEN.finditer(head):
+        text = token.group()
+        if text in (b"{", b"["):
+            depth += 1
+        elif text in (b"}", b"]"):
+            depth -= 1
+        elif depth == 1 and text == b'"id"':
+            value = _ID_VALUE.match(head, token.end())
+            if value is not None:
+                with contextlib.suppress(ValueError):  # a broken escape in the id
+                    found = json.loads(value.group(1))
+                    return found if isinstance(found, (int, str)) else None
+    return None
+
+
+def _too_long(head: bytes) -> str:
+    """The error answering a request line over MAX_LINE_BYTES, under its id when its start says it."""
     message = (
         f"request refused: a message may be at most {MAX_LINE_BYTES // 2**20} MiB on one line;"
         " store a shorter text, or split it into several memories."
     )
     error = {"code": -32600, "message": message}
-    return json.dumps({"jsonrpc": "2.0", "id": request_id, "error": error}).encode() + b"\n"
+    return json.dumps({"jsonrpc": "2.0", "id": _top_level_id(head[:65536]), "error": error}) + "\n"
 
 
 async def _skip_line(reader: asyncio.StreamReader) -> None:
@@ -229,7 +269,7 @@ async def _in_a_thread(wire_in: int, wire_out: int, unanswered: _Unanswered | No
     async def write(data: bytes) -> None:
         await anyio.to_thread.run_sync(write_all, data)
 
-    def close() -> None:
+    async def close() -> None:
         reading.close()
         writing.close()
 
@@ -251,15 +291,15 @@ async def _serve(server: MCPServer) -> None:
         try:
             await _run(server, stdin, None)
         finally:
-            close()
+            await close()
         return
-    make = _on_the_loop if _is_pipe(0) and _is_pipe(1) else _in_a_thread
+    make = _on_the_loop if _separate_pipes() else _in_a_thread
     with _wire() as (wire_in, wire_out):
         stdin, stdout, close = await make(wire_in, wire_out, unanswered)
         try:
             await _run(server, stdin, stdout)
         finally:
-            close()
+            await close()
 
 
 def serve_stdio(server: MCPServer) -> None:
