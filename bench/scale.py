@@ -98,7 +98,7 @@ def exact_top10(service: MemoryService, scopes: list[str]) -> Callable[[np.ndarr
         live = [row.rowid for row in store.list_rows(RowFilter(tuple(scopes)), limit=10**9)]
 
         def by_engine(vector: np.ndarray) -> list[int]:
-            cosines = store.similarities(vector.tobytes(), live)
+            cosines = store.similarities(vector.tobytes(), live, scopes)
             return sorted(cosines, key=lambda rowid: -cosines[rowid])[:10]
 
         nearest = by_engine

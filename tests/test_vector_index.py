@@ -206,3 +206,19 @@ def test_reading_vec0_chunks_gives_what_the_table_gives(
         assert "reading vectors one by one" in caplog.text
     finally:
         service.close()
+
+
+def test_a_search_among_rows_looks_only_in_the_scopes_named_and_the_count_follows_changes() -> None:
+    rng = np.random.default_rng(9)
+    matrix = _unit(rng.standard_normal((20, 384)))
+    index = VectorIndex(384)
+    index.loaded = True
+    for rowid, row in enumerate(matrix, start=1):
+        index.put(rowid, "a" if rowid <= 10 else "b", row.tobytes())
+    assert len(index) == 20 and index.share_of(["a"]) == 0.5
+    found = index.nearest_among(matrix[0].tobytes(), range(1, 21), ["a"], 20)
+    assert {rowid for rowid, _ in found} == set(range(1, 11))
+    assert found[0][0] == 1 and found[0][1] == pytest.approx(0.0, abs=1e-6)
+    index.remove(3)
+    index.put(21, "b", matrix[0].tobytes())
+    assert len(index) == 20 and index.share_of(["b"]) == 11 / 20

@@ -156,7 +156,7 @@ def rank(store: Storage, submit: Submit, asked: Asked, depth: int) -> tuple[list
     def score(rowids: list[int]) -> dict[int, float]:
         if mode != "text":
             unseen = [rowid for rowid in rowids if rowid not in cosine]
-            cosine.update(store.similarities(vector, unseen) if unseen else {})
+            cosine.update(store.similarities(vector, unseen, row_filter.scopes) if unseen else {})
         share_words([rowid for rowid in rowids if rowid not in shares])
         scores = {
             rowid: relevance(shares.get(rowid, 0.0) if weights is not None else None, cosine.get(rowid))

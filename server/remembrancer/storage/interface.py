@@ -78,7 +78,9 @@ class VectorSearch(Protocol):
 
     def nearest_filtered(self, vector: bytes, row_filter: RowFilter, k: int) -> Neighbours: ...
 
-    def similarities(self, vector: bytes, rowids: list[int]) -> dict[int, float]: ...
+    def similarities(self, vector: bytes, rowids: list[int], scopes: Sequence[str]) -> dict[int, float]:
+        """Cosine similarity of the vector to each of these memories, all of them in these scopes."""
+        ...
 
     def warm_up(self) -> None:
         """Get ready for the first search (load what the engine keeps in memory)."""

@@ -193,7 +193,9 @@ class PostgresSearch(PostgresReads):
             vector, where, params, k, scopes=None if row_filter.narrows else row_filter.scopes
         )
 
-    def similarities(self, vector: bytes, rowids: list[int]) -> dict[int, float]:
+    def similarities(self, vector: bytes, rowids: list[int], scopes: Sequence[str]) -> dict[int, float]:
+        """Cosine similarity of the vector to each of these memories (found by key: the scopes,
+        which the in-memory copy of SQLite needs, tell the database nothing more)."""
         rows = self._rows(
             "select rowid, 1 - (embedding <=> %s) from memory_vectors where rowid = any(%s)",
             [as_vector(vector), rowids],

@@ -57,7 +57,7 @@ class StoreSearch:
             rowids = [
                 row[0] for row in self.conn.execute(f"select m.rowid from memories m where {where}", params)
             ]
-        return index.nearest_among(vector, rowids, k)
+        return index.nearest_among(vector, rowids, row_filter.scopes, k)
 
     def warm_up(self) -> None:
         """Load the in-memory vector copy ahead of the first search."""
@@ -130,10 +130,11 @@ class StoreSearch:
         with self.lock:
             return len(self._current_vectors())
 
-    def similarities(self, vector: bytes, rowids: list[int]) -> dict[int, float]:
-        """Cosine similarity of the vector to each of these memories."""
+    def similarities(self, vector: bytes, rowids: list[int], scopes: Sequence[str]) -> dict[int, float]:
+        """Cosine similarity of the vector to each of these memories (of these scopes)."""
         index = self.current_vectors()
-        return {rowid: 1.0 - distance for rowid, distance in index.nearest_among(vector, rowids, len(rowids))}
+        nearest = index.nearest_among(vector, rowids, scopes, len(rowids))
+        return {rowid: 1.0 - distance for rowid, distance in nearest}
 
     def evidence(self, rowids: list[int]) -> dict[int, tuple[str, str, str, float | None]]:
         """(content, tags, context, continuity) of each memory, as the full-text side matches

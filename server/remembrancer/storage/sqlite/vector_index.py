@@ -188,6 +188,7 @@ class VectorIndex:
         self.dim = dim
         self.lock = threading.RLock()
         self.partitions: dict[str, _Partition] = {}
+        self._size: int | None = None  # the live rows of every partition; None: count again
         self.loaded = False
         self.log_position = 0
         self.data_version: int | None = None
@@ -217,6 +218,7 @@ class VectorIndex:
                 self._partition(scope).extend(rowids, matrix)
         for partition in self.partitions.values():
             partition.fit()
+        self._size = None
         self.log_position, self.loaded = int(position), True
         _return_freed_memory(conn)
 
@@ -260,6 +262,7 @@ class VectorIndex:
     # -- changes made by this process ------------------------------------------------------
 
     def _put(self, rowid: int, scope: str, vector: np.ndarray) -> None:
+        self._size = None
         for name, partition in self.partitions.items():
             if name != scope and rowid in partition:  # it moved scope
                 partition.remove(rowid)
@@ -272,6 +275,7 @@ class VectorIndex:
 
     def remove(self, rowid: int) -> None:
         with self.lock:
+            self._size = None
             for partition in self.partitions.values():
                 partition.remove(rowid)
 
@@ -282,13 +286,15 @@ class VectorIndex:
     # -- searching ----------------------------------------------------------------------------
 
     def __len__(self) -> int:
-        with self.lock:
-            return sum(len(partition) for partition in self.partitions.values())
+        with self.lock:  # asked by every recall: counted once after each change, not per scope each time
+            if self._size is None:
+                self._size = sum(len(partition) for partition in self.partitions.values())
+            return self._size
 
     def share_of(self, scopes: Sequence[str]) -> float:
         """The share of all vectors that these scopes hold; 1.0 before the copy is loaded."""
         with self.lock:
-            total = sum(len(partition) for partition in self.partitions.values())
+            total = len(self)
             if not self.loaded or total == 0:
                 return 1.0
             return sum(len(self.partitions[scope]) for scope in scopes if scope in self.partitions) / total
@@ -300,13 +306,16 @@ class VectorIndex:
             found = [self.partitions[s].scores(query) for s in scopes if s in self.partitions]
         return _top(found, k)
 
-    def nearest_among(self, vector: bytes, rowids: Iterable[int], k: int) -> list[tuple[int, float]]:
-        """The same, restricted to the given rows (a filter's survivors)."""
+    def nearest_among(
+        self, vector: bytes, rowids: Iterable[int], scopes: Sequence[str], k: int
+    ) -> list[tuple[int, float]]:
+        """The same, restricted to the given rows (a filter's survivors), all in these scopes: only
+        their partitions are looked at, since a store may hold thousands."""
         query = np.frombuffer(vector, dtype=np.float32)
         with self.lock:
             wanted = list(rowids)
             found = []
-            for partition in self.partitions.values():
+            for partition in (self.partitions[scope] for scope in set(scopes) if scope in self.partitions):
                 positions = [partition.position[rowid] for rowid in wanted if rowid in partition.position]
                 if positions:
                     found.append(partition.scores(query, np.array(positions, dtype=np.int64)))
