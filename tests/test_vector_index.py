@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 
 import numpy as np
@@ -33,6 +33,18 @@ def _unit(rows: np.ndarray) -> np.ndarray:
     return unit
 
 
+def _filled(
+    count: int, dim: int, scope_of: Callable[[int], str], seed: int, compact: bool = False
+) -> tuple[np.ndarray, VectorIndex]:
+    """A loaded index of ``count`` random unit rows (rowids from 1), each in ``scope_of(rowid)``."""
+    matrix = _unit(np.random.default_rng(seed).standard_normal((count, dim)))
+    index = VectorIndex(dim)
+    index.loaded, index.compact = True, compact
+    for rowid, row in enumerate(matrix, start=1):
+        index.put(rowid, scope_of(rowid), row.tobytes())
+    return matrix, index
+
+
 def _exact_top(matrix: np.ndarray, query: np.ndarray, k: int) -> list[int]:
     return [int(i) + 1 for i in np.argsort(-(matrix @ query))[:k]]
 
@@ -58,12 +70,7 @@ def test_search_matches_brute_force(compact: bool, monkeypatch: pytest.MonkeyPat
 @pytest.mark.parametrize("compact", [False, True])
 def test_pair_cosines_are_the_stored_vectors_dot_products(compact: bool) -> None:
     """What tells a memory that continues the one before it from an unrelated fact stored next."""
-    rng = np.random.default_rng(5)
-    matrix = _unit(rng.standard_normal((50, 384)))
-    index = VectorIndex(384)
-    index.loaded, index.compact = True, compact
-    for rowid, row in enumerate(matrix, start=1):
-        index.put(rowid, "a" if rowid <= 40 else "b", row.tobytes())
+    matrix, index = _filled(50, 384, lambda rowid: "a" if rowid <= 40 else "b", seed=5, compact=compact)
     # Pairs across two scopes, a row never stored, and a pair named with the wrong scope.
     pairs = [("a", 2, 1), ("a", 30, 7), ("b", 45, 41), ("a", 5, 45), ("a", 3, 99), ("b", 2, 1)]
     found = index.pair_cosines(pairs)
@@ -147,12 +154,7 @@ def test_a_rolled_back_write_leaves_the_copy_unchanged(service: MemoryService) -
 
 
 def test_many_removals_compact_the_arrays() -> None:
-    rng = np.random.default_rng(3)
-    matrix = _unit(rng.standard_normal((3000, 16)))
-    index = VectorIndex(16)
-    index.loaded = True
-    for rowid, row in enumerate(matrix, start=1):
-        index.put(rowid, "s", row.tobytes())
+    matrix, index = _filled(3000, 16, lambda rowid: "s", seed=3)
     for rowid in range(1, 3001, 2):
         index.remove(rowid)
     partition = index.partitions["s"]
@@ -209,12 +211,7 @@ def test_reading_vec0_chunks_gives_what_the_table_gives(
 
 
 def test_a_search_among_rows_looks_only_in_the_scopes_named_and_the_count_follows_changes() -> None:
-    rng = np.random.default_rng(9)
-    matrix = _unit(rng.standard_normal((20, 384)))
-    index = VectorIndex(384)
-    index.loaded = True
-    for rowid, row in enumerate(matrix, start=1):
-        index.put(rowid, "a" if rowid <= 10 else "b", row.tobytes())
+    matrix, index = _filled(20, 384, lambda rowid: "a" if rowid <= 10 else "b", seed=9)
     assert len(index) == 20 and index.share_of(["a"]) == 0.5
     found = index.nearest_among(matrix[0].tobytes(), range(1, 21), ["a"], 20)
     assert {rowid for rowid, _ in found} == set(range(1, 11))
