@@ -15,6 +15,7 @@ from remembrancer import validation as check
 from remembrancer.changes import changes_of
 from remembrancer.errors import InvalidInput, NotFound
 from remembrancer.models import HistoryEvent, Memory, Sighting
+from remembrancer.review import can_undo
 from remembrancer.service import MemoryService
 from remembrancer.storage.rows import MemoryRow, RowFilter
 from remembrancer.transfer import to_memory
@@ -223,11 +224,8 @@ class Browser:
         if not changes:
             return None
         latest = changes[-1]
-        undoable = latest.event in ("updated", "superseded") or (
-            latest.event == "added"
-            and bool(latest.details.get("supersedes") or latest.details.get("replaces"))
-        )
-        return latest.id if undoable and not self.store.was_reverted(latest.id) else None
+        undoable = can_undo(latest.event, latest.details) and not self.store.was_reverted(latest.id)
+        return latest.id if undoable else None
 
     def _rows(self, ids: Sequence[str], allowed: Sequence[str] | None) -> list[MemoryRow]:
         found = self.store.get_by_ids(list(ids))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
@@ -106,6 +107,14 @@ def apply_second_look(curator: Curator, row: MemoryRow, decision: Decision, now:
     return True
 
 
+def can_undo(kind: str, details: Mapping[str, Any]) -> bool:
+    """Whether ``undo`` takes an event of this kind: an update, a supersede, or the 'added' event
+    of a memory that superseded or replaced (linked) older ones."""
+    return kind in ("updated", "superseded") or (
+        kind == "added" and bool(details.get("supersedes") or details.get("replaces"))
+    )
+
+
 def undo(curator: Curator, event_id: int, actor: str = "cli") -> UndoResult:
     """Revert one update, supersede or link: old text back, superseded memories back and the
     memory that superseded them removed, or memories marked outdated current again."""
@@ -115,8 +124,13 @@ def undo(curator: Curator, event_id: int, actor: str = "cli") -> UndoResult:
         raise NotFound(f"no history event {event_id}; `remembrancer history ID` lists a memory's events.")
     memory_id, kind = event.memory_id, event.event
     details: dict[str, Any] = json.loads(event.details)
-    if store.was_reverted(event_id):
+    if store.was_reverted(event_id):  # first: undoing a supersede forgets the memory that made it
         raise InvalidInput(f"event {event_id} was already undone.")
+    if not can_undo(kind, details):
+        raise InvalidInput(
+            f"event {event_id} is '{kind}'; only 'updated' and 'superseded' events (or the 'added' event"
+            " of a memory that superseded or replaced others) can be undone. Use forget to remove a memory."
+        )
     now = check.timestamp(datetime.now(UTC))
     if kind == "updated":
         return _undo_update(curator, event_id, memory_id, details, now, actor)
@@ -128,14 +142,9 @@ def undo(curator: Curator, event_id: int, actor: str = "cli") -> UndoResult:
             raise NotFound(f"memory {memory_id} no longer exists; nothing to restore.")
         store.restore([rows[memory_id]], now, actor, {"event": event_id})
         return UndoResult(event=event_id, restored=[memory_id], removed=[])
-    if kind == "added" and details.get("supersedes"):
+    if details.get("supersedes"):
         return _undo_supersede(curator, event_id, memory_id, details, now, actor)
-    if kind == "added" and details.get("replaces"):
-        return _undo_links(curator, event_id, memory_id, details, now, actor)
-    raise InvalidInput(
-        f"event {event_id} is '{kind}'; only 'updated' and 'superseded' events (or the 'added' event of a "
-        "memory that superseded or replaced others) can be undone. Use forget to remove a memory."
-    )
+    return _undo_links(curator, event_id, memory_id, details, now, actor)
 
 
 def _undo_links(

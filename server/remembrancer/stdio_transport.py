@@ -113,7 +113,7 @@ class _Lines:
 class _Output:
     """stdout, as the SDK writes to it: a message, then a flush."""
 
-    def __init__(self, write: Callable[[bytes], Awaitable[None]], unanswered: _Unanswered) -> None:
+    def __init__(self, write: Callable[[bytes], Awaitable[None]], unanswered: _Unanswered | None) -> None:
         self._write = write
         self._unanswered = unanswered
         self._pending: list[str] = []
@@ -137,7 +137,8 @@ class _Output:
                 # but its answers have nowhere to go.
                 log.info("the client stopped reading; answers from now on are dropped")
                 self._reader_gone = True
-        self._unanswered.written(text)
+        if self._unanswered is not None:
+            self._unanswered.written(text)
 
 
 def _separate_pipes() -> bool:
@@ -273,7 +274,7 @@ async def _in_a_thread(wire_in: int, wire_out: int, unanswered: _Unanswered | No
         reading.close()
         writing.close()
 
-    return _Lines(read_line, unanswered), _Output(write, unanswered or _Unanswered()), close
+    return _Lines(read_line, unanswered), _Output(write, unanswered), close
 
 
 async def _run(server: MCPServer, stdin: _Lines, stdout: _Output | None) -> None:
