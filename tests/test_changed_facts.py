@@ -68,6 +68,12 @@ PAIRS = [
     ("We use Postgres.", "We use Redis as well.", "distinct"),
     ("We have one child.", "Our second baby was born in April, so we have two kids now.", "changed"),
     ("The meeting is on the first floor.", "The meeting is on the second floor.", "changed"),
+    # A tense or an opposite turns nothing round when the two share no word, and "can't wait"
+    # or "can't believe" deny nothing (false links found in a conversation's turns).
+    ("Nate: Video games are my main hobby.", "Nate: I've had them for 3 years now.", "distinct"),
+    ("Mia: I need to go on a hike soon.", "Mia: I can't wait for our hike next month.", "distinct"),
+    ("I believe in ghosts.", "I don't believe in ghosts.", "changed"),
+    ("I will wait for Tom.", "I will not wait for Tom.", "changed"),
 ]
 
 
@@ -88,6 +94,9 @@ def test_a_reworded_change_needs_a_word_that_reports_it_or_close_meaning() -> No
     assert not compare(
         "We now keep the wifi password in room 4", "The wifi password is hunter2"
     ).needs_support
+    went = "I went to a support group yesterday and it was so powerful."
+    assert compare("The support group has made me feel accepted.", went).needs_support
+    assert not compare("Bob was the team lead.", "Bob is the team lead.").needs_support
 
 
 @settings(max_examples=300, deadline=None)
@@ -316,6 +325,12 @@ def test_the_command_line_shows_what_changed(tmp_path: Path) -> None:
     second = run("remember", "I adopted a second cat called Tofu")
     assert second.startswith("added") and "replacing" not in second, second
     assert "outdated" not in run("recall", "What cats do I have?")
+    # A tense alone, or "can't wait", changes nothing told in other words.
+    run("remember", "I went to a support group yesterday and it was so powerful")
+    felt = run("remember", "The support group has made me feel accepted")
+    run("remember", "I need to go on a hike soon")
+    eager = run("remember", "I can't wait for our hike next month")
+    assert "replacing" not in felt + eager, felt + eager
 
 
 def test_a_wrong_link_is_undone_and_the_older_fact_is_current_again(tmp_path: Path) -> None:

@@ -92,7 +92,8 @@ def compare_readings(new: Reading, old: Reading) -> Comparison:
         return Comparison("distinct", new_information=True)
     if new.label and old.label and new.label != old.label:  # "Alice: ..." / "Bob: ...": someone else
         return Comparison("distinct", new_information=True)
-    turned = _turned_round(new, old)
+    shared = {w.norm for w in new_words if w.norm in old_norms and w.norm not in new.label}
+    turned = _turned_round(new, old) if shared else ""  # nothing in common: nothing turned round
     if not (new.one_fact and old.one_fact):
         # Passages (a conversation turn, a summary) hold many facts: one of their values differing
         # is no sign that one replaces the other, and they repeat each other only word for word.
@@ -102,7 +103,10 @@ def compare_readings(new: Reading, old: Reading) -> Comparison:
         return Comparison("distinct", new_information=True)  # "I adopted a second cat": one more
     if turned:  # "before lunch" / "after lunch", "is the lead" / "was the lead"
         guard = tuple(dict.fromkeys(word.norm for word in old_values))
-        return Comparison("changed", turned, guard, True)
+        # Reworded, a tense or an opposite is no sign on its own: "I went to a support group" /
+        # "The group has made me feel accepted" tell two things.
+        supported = new.reports_change or _parallel(new, old)
+        return Comparison("changed", turned, guard, True, needs_support=not supported)
     if _reversed(new, old):
         guard = tuple(dict.fromkeys(word.norm for word in old_values))
         return Comparison("changed", "preference reversed", guard, True)
@@ -111,7 +115,6 @@ def compare_readings(new: Reading, old: Reading) -> Comparison:
     # Reworded: only values and stance can be compared; the caller asks for close meaning besides.
     if not _values_swapped(new, old) and _about_another_subject(new, old, _slots(new, old)):
         return Comparison("distinct", new_information=True)
-    shared = {w.norm for w in new_words if w.norm in old_norms and w.norm not in new.label}
     if not shared:
         return Comparison("distinct", new_information=bool(new_values))  # nothing in common to change
     guard = tuple(dict.fromkeys(word.norm for word in old_values if not word.text.isupper()))

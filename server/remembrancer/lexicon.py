@@ -48,6 +48,8 @@ OPPOSITES = {
 COPULAS = _words("am is are was were be been 'm 're 's")
 
 NEGATIONS = _words("not no never none nobody nothing neither nor without cannot n't unable")
+# After "can't" or "cannot", words that make it eagerness or surprise, not a denial: "I can't wait".
+EMPHATIC_NEGATED = _words("wait believe")
 TIME_UNITS = {
     "second": 1,
     "minute": 60,

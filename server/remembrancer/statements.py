@@ -141,7 +141,8 @@ class _Reader:
             elif lower.endswith("n't"):
                 base = {"ca": "can", "wo": "will", "sha": "shall"}.get(lower[:-3], lower[:-3])
                 self.add(raw, base, "function", start)
-                self.add("n't", "not", "negation", start)
+                emphatic = base in ("can", "could") and following in lx.EMPHATIC_NEGATED
+                self.add("n't", "not", "cue" if emphatic else "negation", start)
             elif lower.endswith(_CONTRACTED_AUX) or (lower.endswith("'s") and lower[:-2] in _S_IS_AUX):
                 suffix = lower[lower.rindex("'") :]
                 self.add(raw, lower[: -len(suffix)], "function", start)
@@ -213,7 +214,7 @@ class _Reader:
             self.add(raw, "1", "value", start, **flags)
         elif (
             (flat == "used" and following == "to")  # "I used to live in Paris": not any more
-            or flat in lx.NEGATIONS
+            or (flat in lx.NEGATIONS and not (flat == "cannot" and following in lx.EMPHATIC_NEGATED))
             or (flat in lx.ENDING_VERBS and following not in ("to", "by", "from"))  # not "dropped to 55"
             or (flat in lx.GIVE and following == "up")
         ):
