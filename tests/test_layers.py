@@ -46,6 +46,7 @@ LAYERS = {
         "statements",
         "comparison",
         "lexicon",
+        "related_words",
         "llm_judge",
         "llm_providers",
         "embeddings",

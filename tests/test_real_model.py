@@ -8,6 +8,7 @@ import math
 import pytest
 
 from remembrancer.embeddings import BUNDLED_DIM, FastEmbedder, bundled_model_dir
+from remembrancer.related_words import related
 from remembrancer.service import MemoryService
 
 pytestmark = pytest.mark.slow
@@ -32,6 +33,19 @@ def test_the_bundled_model_folder_is_complete_and_the_model_is_the_built_one() -
     assert '"model_max_length": 256' in (folder / "tokenizer_config.json").read_text()
     digest = hashlib.sha256((folder / "model.onnx").read_bytes()).hexdigest()
     assert digest == MODEL_SHA256, "model.onnx is not the file tools/build_model.py makes"
+
+
+def test_the_related_words_are_the_bundled_models_own(real_embedder: FastEmbedder) -> None:
+    """The table (tools/build_related_words.py) holds what the bundled model says of single words."""
+    for word in ["children", "instrument", "city"]:
+        neighbours = related(word)
+        cosines = [cosine for _, cosine in neighbours]
+        assert 5 <= len(neighbours) <= 20 and cosines == sorted(cosines, reverse=True) and min(cosines) >= 0.5
+        vectors = real_embedder.embed([word, *(other for other, _ in neighbours[:3])])
+        for vector, (_, cosine) in zip(vectors[1:], neighbours[:3], strict=True):
+            assert math.fsum(a * b for a, b in zip(vectors[0], vector, strict=True)) == pytest.approx(
+                cosine, abs=0.01
+            )
 
 
 def test_recall_finds_a_paraphrase(real_service: MemoryService) -> None:

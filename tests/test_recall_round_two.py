@@ -106,6 +106,29 @@ def test_a_reply_is_found_by_what_its_question_asked(tmp_path: Path) -> None:
     assert order.index(sitting[2]) < order.index(sitting[0])
 
 
+def test_a_question_about_a_kind_finds_the_memory_that_names_one(tmp_path: Path) -> None:
+    """ "instrument" finds "the cello" and "children" finds "daughter" (related words), above a
+    memory that only shares another word of the question."""
+    db = str(tmp_path / "memory.db")
+    facts = [
+        "Tom took up the cello last spring",
+        "The boiler was serviced in March",  # between the others, so none lifts its neighbour
+        "Tom plays tennis on Tuesdays",
+        "The wifi password is on the fridge",
+        "Ana's daughter Mia starts school in May",
+        "The bins go out on Thursdays",
+        "Ana works at the school library",
+    ]
+    for fact in facts:
+        assert run_cli(tmp_path, "remember", fact, "--db", db).returncode == 0
+    for question, answer in [
+        ("Which instrument does Tom play?", facts[0]),
+        ("What are the names of Ana's children?", facts[4]),
+    ]:
+        found = json.loads(run_cli(tmp_path, "recall", question, "--json", "--db", db).stdout)
+        assert found["hits"][0]["content"] == answer, found["hits"]
+
+
 @pytest.mark.slow
 @pytest.mark.anyio
 async def test_over_mcp_max_tokens_bounds_the_text_the_assistant_reads(tmp_path: Path) -> None:

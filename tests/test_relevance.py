@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from remembrancer.related_words import related
 from remembrancer.relevance import (
     CONTEXT_WEIGHT,
     TAG_WEIGHT,
@@ -20,6 +21,7 @@ from remembrancer.relevance import (
     calibrate,
     is_time_word,
     query_held,
+    related_shares,
     stem,
     topic_words,
     with_neighbours,
@@ -243,3 +245,22 @@ def test_coverage_is_the_weighted_share_of_query_words_any_memory_holds() -> Non
     share(Evidence("", "passport", ""))
     assert share.coverage() == 1.0
     assert WordShare({}).coverage() == 1.0
+
+
+def test_a_word_close_in_meaning_counts_for_part_of_the_query_word() -> None:
+    """ "children" is found, in part, in "my daughter", when the memory holds another word of the
+    query itself; never more than the word itself, and not at all for a time word."""
+    assert {"kids", "daughters"} <= {word for word, _ in related("children")}
+    assert related("ajsdhf") == ()
+    weights = {stem("children"): 2.0, stem("school"): 1.0}
+    share = WordShare(weights, related_shares(["children", "school"]))
+    partly = share(Evidence("My daughter Mia starts school in May", "", ""))
+    assert 1 / 3 + 0.2 < partly < share(Evidence("The children start school in May", "", "")) == 1.0
+    assert share(Evidence("My daughter starts ballet in May", "", "")) == 0.0  # completes a match, makes none
+    assert share(Evidence("The router is in the attic", "", "")) == 0.0
+    alone = WordShare(weights, related_shares(["children", "school"]))
+    alone(Evidence("My daughter Mia starts school in May", "", ""))
+    assert alone.coverage() == pytest.approx(1 / 3)  # a related word does not make the store hold the query
+    assert related_shares(["june", "yesterday"]) == {}
+    shares = related_shares(["instrument"])[stem("instrument")]
+    assert all(0.35 <= found <= 0.7 for _, found in shares) and stem("instrument") not in dict(shares)

@@ -4,9 +4,12 @@
 
 - ``words``: the share of the query's topic words the memory contains, each word weighted by how
   much it tells (its inverse document frequency). A word found only in the memory's context (the
-  memory stored just before it, when the memory continues it) counts 0.4, in its tags 0.5. Stop
-  words and words about time ("June", "2023", "last week") are left out: a memory's time is its
-  event time, not its text.
+  memory stored just before it, when the memory continues it) counts 0.4, in its tags 0.5. A
+  word the memory lacks may be found through a word close to it in meaning ("children": "kids",
+  "daughter"; related_words.py): 0.35 of it at cosine 0.5, rising to 0.7 at 0.8, when the memory
+  holds one of the query's words itself (a related word completes a match). Stop words and
+  words about time ("June", "2023", "last week") are left out: a memory's time is its event
+  time, not its text.
 - ``meaning``: the cosine similarity of the two embeddings, rescaled so that 0.3 (what unrelated
   sentences reach with the bundled model) is 0 and 0.7 (a paraphrase) is 1. The second term, the
   memory's ``restatement`` of the query, lets a close restatement that shares no word pass on
@@ -48,6 +51,7 @@ from functools import lru_cache
 from typing import NamedTuple
 
 from remembrancer.query_dates import MONTHS
+from remembrancer.related_words import related
 from remembrancer.storage.rows import Beside
 from remembrancer.tokens import vocabulary
 
@@ -70,6 +74,11 @@ NEIGHBOUR_OWN = 0.1
 #: words or lifts it. Adjacent turns of a conversation have a median of 0.50 (LoCoMo), facts told
 #: one after another a median of 0.12 (bench/RESULTS.md, session 11).
 CONTINUATION_COSINE = 0.3
+#: A word close in meaning to a query word counts for this much of it at ``RELATED_FULL_COSINE``
+#: and above, half as much at ``RELATED_COSINE``, nothing below (bench/RESULTS.md, session 14).
+RELATED_SHARE = 0.7
+RELATED_COSINE = 0.5
+RELATED_FULL_COSINE = 0.8
 #: How many memories of plain English text the tokenizer's word frequencies count as.
 PRIOR_DOCUMENTS = 1000
 #: How much a recall's scores drop when none of the query's topic words is found anywhere and no
@@ -143,6 +152,22 @@ def word_weights(words: Iterable[str], frequency: Mapping[str, int], documents: 
     return weights
 
 
+def related_shares(words: Sequence[str]) -> dict[str, list[tuple[str, float]]]:
+    """For the stem of each query word (time words aside), the stems of the words close to it in
+    meaning and the share of its weight each carries (see the module's docstring)."""
+    found: dict[str, list[tuple[str, float]]] = {}
+    own = {stem(word) for word in words}
+    span = RELATED_FULL_COSINE - RELATED_COSINE
+    for word in words:
+        if is_time_word(word):
+            continue
+        for other, cosine in related(word):
+            if cosine >= RELATED_COSINE and stem(other) not in own:
+                share = RELATED_SHARE * (0.5 + 0.5 * min(1.0, (cosine - RELATED_COSINE) / span))
+                found.setdefault(stem(word), []).append((stem(other), share))
+    return found
+
+
 @dataclass(frozen=True)
 class Evidence:
     """What a memory offers a query's words: its text, its tags and its context."""
@@ -152,48 +177,61 @@ class Evidence:
     context: str
 
 
+#: Texts up to this long keep their stems between recalls (4,096 of them, about 2 KB each).
+CACHED_TEXT_CHARS = 600
+
+
+def word_stems(text: str) -> frozenset[str]:
+    """The stems of a text's words. A store's memories recur from recall to recall, and reading
+    them afresh each time took longer than the rest of the word side."""
+    return _cached_stems(text) if len(text) <= CACHED_TEXT_CHARS else _stems(text)
+
+
+def _stems(text: str) -> frozenset[str]:
+    return frozenset(stem(word) for word in _WORD.findall(text.casefold()))
+
+
+_cached_stems = lru_cache(maxsize=4096)(_stems)
+
+
 class WordShare:
     """The share of a query's weighted words that a memory holds (see the module's docstring).
+    Built once per query."""
 
-    Built once per query: a word of a memory can only have a query word's stem if it starts with
-    that stem less its last letter, so only the words starting that way are stemmed.
-    """
-
-    def __init__(self, weights: Mapping[str, float]) -> None:
+    def __init__(
+        self, weights: Mapping[str, float], related: Mapping[str, Sequence[tuple[str, float]]] | None = None
+    ) -> None:
         self._weights = dict(weights)
+        self._related: dict[str, dict[str, float]] = {}  # query stem -> {related stem: share}
+        for word, found in (related or {}).items():
+            if word in self._weights:
+                shares = self._related[word] = {}
+                for other, share in found:
+                    shares[other] = max(share, shares.get(other, 0.0))
         self._total = sum(self._weights.values())
         self._found: set[str] = set()  # the query words found in any memory scored so far
-        self._seen: dict[str, set[str]] = {}  # stems of each text read, for this query only
-        cores = sorted({word[:-1] or word for word in self._weights}, key=len, reverse=True)
-        alternatives = "|".join(re.escape(core) for core in cores)
-        self._candidates = re.compile(rf"(?<!\w)(?:{alternatives})\w*") if cores else None
-
-    def _stems(self, text: str) -> set[str]:
-        if self._candidates is None or not text:
-            return set()
-        found = self._seen.get(text)  # a memory's context is often another candidate's text
-        if found is None:
-            found = self._seen[text] = {stem(word) for word in self._candidates.findall(text.casefold())}
-        return found
 
     def __call__(self, evidence: Evidence) -> float:
         if self._total <= 0:
             return 0.0
-        own, tags, context = (
-            self._stems(evidence.content),
-            self._stems(evidence.tags),
-            self._stems(evidence.context),
-        )
-        found = 0.0
-        self._found.update(word for word in self._weights if word in own or word in tags)
+        own = word_stems(evidence.content)
+        tags = word_stems(evidence.tags) if evidence.tags else frozenset()
+        context = word_stems(evidence.context) if evidence.context else frozenset()
+        found = related = 0.0
         for word, weight in self._weights.items():
             if word in own:
                 found += weight
+                self._found.add(word)
             elif word in tags:
                 found += TAG_WEIGHT * weight
+                self._found.add(word)
             elif word in context:
                 found += CONTEXT_WEIGHT * weight
-        return found / self._total
+            elif word in self._related:
+                shares = self._related[word]
+                related += weight * max((shares[other] for other in own & shares.keys()), default=0.0)
+        # A related word completes a match; alone, it makes none ("chess" is not "the guitar").
+        return (found + related if found > 0 else 0.0) / self._total
 
     def coverage(self) -> float:
         """The weighted share of the query's words held (in text or tags) by any memory scored."""

@@ -26,6 +26,7 @@ from remembrancer.relevance import (
     continues,
     is_question,
     query_held,
+    related_shares,
     relevance,
     topic_words,
     with_neighbours,
@@ -133,7 +134,7 @@ def rank(store: Storage, submit: Submit, asked: Asked, depth: int) -> tuple[list
     topics = topic_words(words, frequency)
     by_text = store.full_text(topics, row_filter, depth, frequency) if frequency else []
     weights = word_weights(topics, frequency, store.document_count()) if frequency else None
-    word_share = WordShare(weights or {})
+    word_share = WordShare(weights or {}, related_shares(topics))
     shares: dict[int, float] = {}
     questions: set[int] = set()
     continuing: set[int] = set()  # the memories that continue the one stored before them

@@ -13,7 +13,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from remembrancer import moments, transfer
+from remembrancer import moments, related_words, transfer
 from remembrancer import validation as check
 from remembrancer.changes import add_superseded
 from remembrancer.config import Settings
@@ -114,9 +114,10 @@ class MemoryService:
         self.store.close()
 
     def start_background_work(self) -> None:
-        """Load the vector copy and warm the LLM client; every review_interval seconds review
-        fallback-stored memories."""
+        """Load the vector copy and the related words and warm the LLM client; every
+        review_interval seconds review fallback-stored memories."""
         threading.Thread(target=self.store.warm_up, name="vector-warm-up", daemon=True).start()
+        threading.Thread(target=related_words.load, name="related-words-load", daemon=True).start()
         if self.curator.llm is not None:
             threading.Thread(target=self.curator.llm.warm_up, name="llm-warm-up", daemon=True).start()
         if self.curator.llm is not None and self.settings.review_interval > 0:
