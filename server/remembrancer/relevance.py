@@ -188,7 +188,7 @@ def word_stems(text: str) -> frozenset[str]:
 
 
 def _stems(text: str) -> frozenset[str]:
-    return frozenset(stem(word) for word in _WORD.findall(text.casefold()))
+    return frozenset(map(stem, _WORD.findall(text.casefold())))
 
 
 _cached_stems = lru_cache(maxsize=4096)(_stems)
