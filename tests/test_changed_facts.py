@@ -74,6 +74,8 @@ PAIRS = [
     ("Mia: I need to go on a hike soon.", "Mia: I can't wait for our hike next month.", "distinct"),
     ("I believe in ghosts.", "I don't believe in ghosts.", "changed"),
     ("I will wait for Tom.", "I will not wait for Tom.", "changed"),
+    ("The team will win the cup.", "The team will win the cup, no doubt.", "distinct"),
+    ("I have a car.", "I have no car.", "changed"),
 ]
 
 

@@ -45,6 +45,8 @@ def test_time_words_and_stems() -> None:
     assert not any(is_time_word(word) for word in ["editor", "1999x", "12345"])
     assert stem("lives") == stem("lived") == stem("living") == stem("live")
     assert stem("stories") == stem("story")
+    assert stem("running") == stem("runs") == stem("run") and stem("planned") == stem("plan")
+    assert stem("added") == stem("add") and stem("dinner") != stem("din")
     # "the user" names who a memory is about, not what; the "s" of "Caroline's" says nothing.
     assert topic_words(["user", "live", "june", "caroline", "s"]) == ["live", "caroline"]
     assert topic_words(["user", "2023"]) == ["user", "2023"]  # nothing else: keep what there is

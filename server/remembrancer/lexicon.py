@@ -50,6 +50,8 @@ COPULAS = _words("am is are was were be been 'm 're 's")
 NEGATIONS = _words("not no never none nobody nothing neither nor without cannot n't unable")
 # After "can't" or "cannot", words that make it eagerness or surprise, not a denial: "I can't wait".
 EMPHATIC_NEGATED = _words("wait believe")
+# After "no", words that make a set phrase, not a denial: "no doubt", "no problem", "no wonder".
+NO_PHRASES = _words("doubt problem problems worries wonder")
 TIME_UNITS = {
     "second": 1,
     "minute": 60,

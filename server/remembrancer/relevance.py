@@ -91,6 +91,8 @@ _TIME_WORDS = frozenset(
 )
 _ORDINAL = re.compile(r"\d{1,2}(?:st|nd|rd|th)")
 _WORD = re.compile(r"\w+")
+_DOUBLING = ("ing", "ings", "ed")  # suffixes before which a consonant doubles
+_DOUBLED = frozenset("bgmnprt")
 _SUFFIXES = ("ingly", "edly", "ings", "ing", "ies", "ied", "ers", "ed", "er", "ly", "s")
 
 
@@ -103,10 +105,13 @@ def is_time_word(word: str) -> bool:
 
 @lru_cache(maxsize=65536)
 def stem(word: str) -> str:
-    """A light English stem: enough to match "lives", "lived" and "living" with "live"."""
+    """A light English stem: enough to match "lives", "lived" and "living" with "live", and
+    "running" with "run"."""
     for suffix in _SUFFIXES:
         if word.endswith(suffix) and len(word) - len(suffix) >= 3 and not word.endswith("ss"):
             word = word[: -len(suffix)] + ("y" if suffix in ("ies", "ied") else "")
+            if suffix in _DOUBLING and word[-1] == word[-2] and word[-1] in _DOUBLED:
+                word = word[:-1]  # "running", "planned"
             break
     return word[:-1] if word.endswith("e") and len(word) > 3 else word
 

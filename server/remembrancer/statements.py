@@ -214,7 +214,7 @@ class _Reader:
             self.add(raw, "1", "value", start, **flags)
         elif (
             (flat == "used" and following == "to")  # "I used to live in Paris": not any more
-            or (flat in lx.NEGATIONS and not (flat == "cannot" and following in lx.EMPHATIC_NEGATED))
+            or (flat in lx.NEGATIONS and not _set_phrase(flat, following))
             or (flat in lx.ENDING_VERBS and following not in ("to", "by", "from"))  # not "dropped to 55"
             or (flat in lx.GIVE and following == "up")
         ):
@@ -261,6 +261,13 @@ CACHED_CHARS = 1_000
 @lru_cache(maxsize=4096)  # the same stored memories are read again as candidates of new ones
 def _read_short(text: str) -> Reading:
     return _read(text)
+
+
+def _set_phrase(negation: str, following: str) -> bool:
+    """A negation that denies nothing: "cannot wait", "no doubt"."""
+    return (negation == "cannot" and following in lx.EMPHATIC_NEGATED) or (
+        negation == "no" and following in lx.NO_PHRASES
+    )
 
 
 def _read(text: str) -> Reading:
