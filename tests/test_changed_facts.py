@@ -96,6 +96,8 @@ def test_a_reworded_change_needs_a_word_that_reports_it_or_close_meaning() -> No
     assert not compare(
         "We now keep the wifi password in room 4", "The wifi password is hunter2"
     ).needs_support
+    pulse = compare("My resting pulse has dropped to 55.", "My resting heart rate is 68 bpm.")
+    assert pulse.verdict == "changed" and "heart" not in pulse.pair_guard and "bpm" in pulse.pair_guard
     went = "I went to a support group yesterday and it was so powerful."
     assert compare("The support group has made me feel accepted.", went).needs_support
     assert not compare("Bob was the team lead.", "Bob is the team lead.").needs_support
@@ -333,6 +335,13 @@ def test_the_command_line_shows_what_changed(tmp_path: Path) -> None:
     run("remember", "I need to go on a hike soon")
     eager = run("remember", "I can't wait for our hike next month")
     assert "replacing" not in felt + eager, felt + eager
+    # A question in the older wording still gets the newer value first when the newer one says
+    # the same thing in other words ("heart rate" / "pulse").
+    run("remember", "The user's resting heart rate is around 68 bpm")
+    dropped = run("remember", "After months of running, the user's resting pulse has dropped to 55")
+    assert "replacing" in dropped, dropped
+    hits = json.loads(run("recall", "What is the user's resting heart rate?", "--json"))["hits"]
+    assert "55" in hits[0]["content"] and "68" in hits[1]["content"], hits
 
 
 def test_a_wrong_link_is_undone_and_the_older_fact_is_current_again(tmp_path: Path) -> None:

@@ -26,6 +26,7 @@ from itertools import pairwise
 from typing import Literal
 
 from remembrancer import lexicon as lx
+from remembrancer.related_words import related
 from remembrancer.statements import Reading, Word, read
 
 Verdict = Literal["same", "changed", "distinct"]
@@ -118,7 +119,16 @@ def compare_readings(new: Reading, old: Reading) -> Comparison:
     if not shared:
         return Comparison("distinct", new_information=bool(new_values))  # nothing in common to change
     guard = tuple(dict.fromkeys(word.norm for word in old_values if not word.text.isupper()))
-    pair_guard = tuple(dict.fromkeys(w.norm for w in old_only if w.kind == "content"))
+    # The stored statement's own words, less those the new one says in other words ("heart" /
+    # "pulse"): a query naming them asks about the older wording only if the new one lacks them.
+    reworded = {w.text.lower() for w in new_only}
+    pair_guard = tuple(
+        dict.fromkeys(
+            w.norm
+            for w in old_only
+            if w.kind == "content" and not reworded.intersection(o for o, _ in related(w.text.lower()))
+        )
+    )
     # Reworded, a change needs support: a word that reports one ("now", "moved", "switched") or,
     # from the caller, a close meaning; else "Alice is 34" / "Alice has worked here 6 years" link.
     unsupported = not new.reports_change
