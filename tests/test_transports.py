@@ -333,6 +333,38 @@ def test_a_request_line_past_the_limit_is_answered_with_an_error_and_the_next_on
     assert answers[6]["result"]["isError"] is False, answers[6]
 
 
+def test_a_line_that_is_no_json_rpc_message_is_answered_with_an_error_and_the_next_one_served(
+    tmp_path: Path,
+) -> None:
+    """The SDK passes over such a line in silence, and a client waits for an answer that never
+    comes: not JSON, invalid UTF-8, a batch, params of the wrong type (under its own id), an id
+    no request can have. Blank lines are passed over; the server reads on."""
+    server = _raw_server(tmp_path)
+    handshake = _session()
+    bad = [
+        b"not json",
+        b"\xff\xfe{]",
+        b'[{"jsonrpc": "2.0", "id": 2, "method": "tools/list"}]',
+        b'{"jsonrpc": "2.0", "id": 3, "method": "tools/list", "params": 5}',
+        b'{"jsonrpc": "2.0", "id": [4], "method": "ping"}',
+        b"",
+        b'"a string"',
+    ]
+    try:
+        out, _ = server.communicate(
+            handshake + b"\n".join(bad) + b"\n" + _jsonrpc(5, "ping", {}).encode() + b"\n"
+        )
+    finally:
+        server.kill()
+    messages = [json.loads(line) for line in out.decode().splitlines()]
+    errors = [message["error"] for message in messages if "error" in message]
+    assert [error["code"] for error in errors] == [-32700, -32700, -32600, -32600, -32600, -32600], messages
+    assert "batches are not supported" in errors[2]["message"]
+    assert all("send one JSON-RPC 2.0 message, as JSON, per line" in error["message"] for error in errors)
+    assert [m["id"] for m in messages if "error" in m] == [None, None, None, 3, None, None]
+    assert {m["id"] for m in messages if "result" in m} == {1, 5}
+
+
 def test_a_client_that_leaves_mid_request_loses_nothing_and_sees_no_traceback(tmp_path: Path) -> None:
     """The client sends a remember and closes both pipes at once: the fact is still stored, and
     the server exits cleanly instead of crashing on the answer it can no longer write."""

@@ -7,6 +7,7 @@ reaches stdout.
   (stdin a file or a terminal) a worker thread reads and writes, as the SDK does.
 - At the end of stdin, requests still in progress are answered before the server stops, so a
   file of requests piped in gets every answer (the SDK stops at once).
+- A line that is no JSON-RPC message gets an error answer (the SDK passes over it in silence).
 - The protocol gets private copies of both descriptors. Meanwhile fd 0 reads the null device
   and fd 1 writes to stderr, so a library's stray print cannot break a message.
 
@@ -56,11 +57,7 @@ class _Unanswered:
         self._none_left = asyncio.Event()
         self._none_left.set()
 
-    def read(self, line: str) -> None:
-        try:
-            message = types.jsonrpc_message_adapter.validate_json(line, by_name=False)
-        except ValueError:
-            return
+    def read(self, message: types.JSONRPCMessage) -> None:
         if isinstance(message, types.JSONRPCRequest):
             self._ids.add(coerce_request_id(message.id))
             self._none_left.clear()
@@ -89,25 +86,68 @@ class _Unanswered:
 
 
 class _Lines:
-    """stdin's lines, as the SDK iterates them."""
+    """stdin's lines, as the SDK iterates them. A line that is no JSON-RPC message, which the
+    SDK passes over in silence, is answered here with an error (given an output to answer on)."""
 
-    def __init__(self, read_line: Callable[[], Awaitable[bytes]], unanswered: _Unanswered | None) -> None:
+    def __init__(
+        self,
+        read_line: Callable[[], Awaitable[bytes]],
+        unanswered: _Unanswered | None,
+        output: _Output | None = None,
+    ) -> None:
         self._read_line = read_line
         self._unanswered = unanswered
+        self._output = output
 
     def __aiter__(self) -> AsyncIterator[str]:
         return self
 
     async def __anext__(self) -> str:
-        raw = await self._read_line()
-        if not raw:
+        while True:
+            raw = await self._read_line()
+            if not raw:
+                if self._unanswered is not None:
+                    await self._unanswered.all_answered()
+                raise StopAsyncIteration
+            line = guarded(raw.decode("utf-8", errors="surrogateescape"))
+            if self._output is None or not line.strip():
+                return line
+            try:
+                message = types.jsonrpc_message_adapter.validate_json(line, by_name=False)
+            except ValueError:
+                await self._output.send(_refusal(line))
+                continue
+            if isinstance(message, types.JSONRPCNotification) and _has_an_id(line):
+                await self._output.send(_refusal(line))  # an id no request can have: [1], 1.5, true
+                continue
             if self._unanswered is not None:
-                await self._unanswered.all_answered()
-            raise StopAsyncIteration
-        line = guarded(raw.decode("utf-8", errors="surrogateescape"))
-        if self._unanswered is not None:
-            self._unanswered.read(line)
-        return line
+                self._unanswered.read(message)
+            return line
+
+
+def _has_an_id(line: str) -> bool:
+    parsed = json.loads(line)
+    return isinstance(parsed, dict) and "id" in parsed
+
+
+def _refusal(line: str) -> str:
+    """The error answering a line that is no JSON-RPC message, under its id when it has one."""
+    try:
+        parsed = json.loads(line)
+    except ValueError:
+        code, text, request_id = -32700, "parse error: the line is not JSON", None
+    else:
+        code, request_id = -32600, parsed.get("id") if isinstance(parsed, dict) else None
+        request_id = request_id if isinstance(request_id, (int, str)) else None
+        text = "invalid request: " + (
+            "batches are not supported"
+            if isinstance(parsed, list)
+            else 'not a JSON-RPC 2.0 message (jsonrpc "2.0", a method, a string or number id, object params)'
+        )
+    message = f"{text}; send one JSON-RPC 2.0 message, as JSON, per line."
+    return (
+        json.dumps({"jsonrpc": "2.0", "id": request_id, "error": {"code": code, "message": message}}) + "\n"
+    )
 
 
 class _Output:
@@ -174,7 +214,7 @@ def _wire() -> Iterator[tuple[int, int]]:
         os.close(wire_out)
 
 
-Streams = tuple[_Lines, _Output, Callable[[], Awaitable[None]]]
+Streams = tuple[_Lines, _Output | None, Callable[[], Awaitable[None]]]
 
 
 async def _on_the_loop(wire_in: int, wire_out: int, unanswered: _Unanswered) -> Streams:
@@ -212,7 +252,7 @@ async def _on_the_loop(wire_in: int, wire_out: int, unanswered: _Unanswered) -> 
         with anyio.move_on_after(FINISHING_SECONDS):
             await writer.wait_closed()  # what the pipe has not taken yet still goes out
 
-    return _Lines(read_line, unanswered), output, close
+    return _Lines(read_line, unanswered, output), output, close
 
 
 def _top_level_id(head: bytes) -> RequestId | None:
@@ -274,7 +314,8 @@ async def _in_a_thread(wire_in: int, wire_out: int, unanswered: _Unanswered | No
         reading.close()
         writing.close()
 
-    return _Lines(read_line, unanswered), _Output(write, unanswered), close
+    output = _Output(write, unanswered) if unanswered is not None else None
+    return _Lines(read_line, unanswered, output), output, close
 
 
 async def _run(server: MCPServer, stdin: _Lines, stdout: _Output | None) -> None:
