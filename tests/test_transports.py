@@ -347,6 +347,7 @@ def test_a_line_that_is_no_json_rpc_message_is_answered_with_an_error_and_the_ne
         b'[{"jsonrpc": "2.0", "id": 2, "method": "tools/list"}]',
         b'{"jsonrpc": "2.0", "id": 3, "method": "tools/list", "params": 5}',
         b'{"jsonrpc": "2.0", "id": [4], "method": "ping"}',
+        b'{"jsonrpc": "2.0", "id": true, "method": "ping", "params": []}',
         b"",
         b'"a string"',
     ]
@@ -358,10 +359,10 @@ def test_a_line_that_is_no_json_rpc_message_is_answered_with_an_error_and_the_ne
         server.kill()
     messages = [json.loads(line) for line in out.decode().splitlines()]
     errors = [message["error"] for message in messages if "error" in message]
-    assert [error["code"] for error in errors] == [-32700, -32700, -32600, -32600, -32600, -32600], messages
+    assert [error["code"] for error in errors] == [-32700, -32700] + [-32600] * 5, messages
     assert "batches are not supported" in errors[2]["message"]
     assert all("send one JSON-RPC 2.0 message, as JSON, per line" in error["message"] for error in errors)
-    assert [m["id"] for m in messages if "error" in m] == [None, None, None, 3, None, None]
+    assert [m["id"] for m in messages if "error" in m] == [None, None, None, 3, None, None, None]
     assert {m["id"] for m in messages if "result" in m} == {1, 5}
 
 

@@ -138,7 +138,8 @@ def _refusal(line: str) -> str:
         code, text, request_id = -32700, "parse error: the line is not JSON", None
     else:
         code, request_id = -32600, parsed.get("id") if isinstance(parsed, dict) else None
-        request_id = request_id if isinstance(request_id, (int, str)) else None
+        if not isinstance(request_id, (int, str)) or isinstance(request_id, bool):  # true is no id
+            request_id = None
         text = "invalid request: " + (
             "batches are not supported"
             if isinstance(parsed, list)
