@@ -86,6 +86,12 @@ async def test_over_mcp_a_date_in_the_question_favours_what_happened_then(tmp_pa
         assert await first("what did I cook in 2023?") == meals["2023-11-20"]
 
 
+def _remember_each(tmp_path: Path, db: str, texts: list[str]) -> None:
+    """Each text through the console script, one remember after another (one sitting)."""
+    for text in texts:
+        assert run_cli(tmp_path, "remember", text, "--db", db).returncode == 0
+
+
 def test_a_reply_is_found_by_what_its_question_asked(tmp_path: Path) -> None:
     """Stored one after another in a sitting: the reply after a question lifts more from it
     than the memory before it does."""
@@ -96,8 +102,7 @@ def test_a_reply_is_found_by_what_its_question_asked(tmp_path: Path) -> None:
         "The heist one set on a train, I'd say",
         "Also, the plumber comes at nine tomorrow",
     ]
-    for turn in sitting:
-        assert run_cli(tmp_path, "remember", turn, "--db", db).returncode == 0
+    _remember_each(tmp_path, db, sitting)
     found = json.loads(
         run_cli(tmp_path, "recall", "which film to watch", "--min-score", "0", "--json", "--db", db).stdout
     )
@@ -107,7 +112,7 @@ def test_a_reply_is_found_by_what_its_question_asked(tmp_path: Path) -> None:
 
 
 def test_a_question_about_a_kind_finds_the_memory_that_names_one(tmp_path: Path) -> None:
-    """ "instrument" finds "the cello" and "children" finds "daughter" (related words), above a
+    """Related words: "instrument" finds "the cello" and "children" finds "daughter", above a
     memory that only shares another word of the question."""
     db = str(tmp_path / "memory.db")
     facts = [
@@ -119,8 +124,7 @@ def test_a_question_about_a_kind_finds_the_memory_that_names_one(tmp_path: Path)
         "The bins go out on Thursdays",
         "Ana works at the school library",
     ]
-    for fact in facts:
-        assert run_cli(tmp_path, "remember", fact, "--db", db).returncode == 0
+    _remember_each(tmp_path, db, facts)
     for question, answer in [
         ("Which instrument does Tom play?", facts[0]),
         ("What are the names of Ana's children?", facts[4]),

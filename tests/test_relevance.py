@@ -250,8 +250,8 @@ def test_coverage_is_the_weighted_share_of_query_words_any_memory_holds() -> Non
 
 
 def test_a_word_close_in_meaning_counts_for_part_of_the_query_word() -> None:
-    """ "children" is found, in part, in "my daughter", when the memory holds another word of the
-    query itself; never more than the word itself, and not at all for a time word."""
+    """A query word ("children") is found in part in a related one ("my daughter") when the memory
+    holds another word of the query itself; never more than the word itself, never a time word."""
     assert {"kids", "daughters"} <= {word for word, _ in related("children")}
     assert related("ajsdhf") == ()
     weights = {stem("children"): 2.0, stem("school"): 1.0}
