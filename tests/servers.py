@@ -19,6 +19,7 @@ from mcp_types import CallToolResult, TextContent
 from pydantic import BaseModel
 
 from remembrancer.models import ForgetResult, RecallResult, RememberResult
+from remembrancer.short_ids import short_id
 
 
 def serve_args(db: Path | str, *extra: str) -> list[str]:
@@ -162,7 +163,7 @@ def tool_data(result: CallToolResult) -> dict[str, Any]:
     assert isinstance(result.structured_content, dict), result
     data = complete(result.structured_content)
     named = [hit["id"] for hit in data.get("hits", [])] + data.get("forgotten", [])
-    assert all(memory_id in tool_text(result) for memory_id in named), tool_text(result)
+    assert all(short_id(memory_id) in tool_text(result) for memory_id in named), tool_text(result)
     return data
 
 

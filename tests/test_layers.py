@@ -42,6 +42,7 @@ LAYERS = {
         "query_dates",
         "moments",
         "recall_lines",
+        "short_ids",
         "dedup",
         "statements",
         "comparison",

@@ -158,3 +158,44 @@ async def test_over_mcp_max_tokens_bounds_the_text_the_assistant_reads(tmp_path:
             assert 0 < len(data["hits"]) < 8 and f"max_tokens {budget}: the best" in text, text
             one_more = count_tokens(tool_text(whole).splitlines()[len(data["hits"])])
             assert count_tokens(text) + one_more > budget  # the next hit would not have fit
+
+
+@pytest.mark.slow
+@pytest.mark.anyio
+async def test_over_mcp_recall_shows_short_ids_and_forget_takes_them(tmp_path: Path) -> None:
+    """A recall's text names each memory by a short id (m_ and 8 hex digits), as git shows a
+    commit; the structured result has the whole id; forget takes the short one, and refuses one
+    that starts several memories' ids, naming them and forgetting nothing."""
+    db = str(tmp_path / "memory.db")  # the one stdio_params serves
+    stamp = "2026-11-30T10:00:00Z"
+    twins = [
+        {
+            "id": f"m_aaaaaaaa0000000{n}",
+            "content": text,
+            "scope": "default",
+            "created_at": stamp,
+            "updated_at": stamp,
+        }
+        for n, text in [
+            (1, "The spare key is under the blue flowerpot"),
+            (2, "The garage key hangs by the door"),
+        ]
+    ]
+    exported = tmp_path / "twins.jsonl"
+    exported.write_text("".join(json.dumps(record) + "\n" for record in twins))
+    assert run_cli(tmp_path, "import", str(exported), "--db", db).returncode == 0
+    async with stdio_session(stdio_params(tmp_path), tmp_path / "stderr.log") as client:
+        stored = tool_data(
+            await client.call_tool("remember", {"content": "My locker at the gym is number 42"})
+        )
+        whole = stored["memory"]["id"]
+        recalled = await client.call_tool("recall", {"query": "gym locker"})
+        line = tool_text(recalled).splitlines()[0]
+        assert line.startswith(f"{whole[:10]} ") and whole not in line, line
+        assert tool_data(recalled)["hits"][0]["id"] == whole
+        forgotten = await client.call_tool("forget", {"ids": [whole[:10]]})
+        assert tool_data(forgotten) == {"forgotten": [whole]}
+        ambiguous = await client.call_tool("forget", {"ids": ["m_aaaaaaaa"]})
+        assert ambiguous.is_error and "m_aaaaaaaa00000001, m_aaaaaaaa00000002" in tool_text(ambiguous)
+        keys = tool_data(await client.call_tool("recall", {"query": "where is the key", "min_score": 0}))
+        assert {hit["id"] for hit in keys["hits"]} == {record["id"] for record in twins}

@@ -22,6 +22,7 @@ from mcp import Client
 from mcp.client.sse import sse_client
 from mcp.client.stdio import StdioServerParameters
 
+from remembrancer.short_ids import short_id
 from servers import complete, http_server, serve_args, server_env, stdio_session, tool_data, tool_text
 
 pytestmark = pytest.mark.slow
@@ -148,7 +149,7 @@ def _structured(result: dict[str, Any]) -> dict[str, Any]:
     assert not result.get("isError"), result
     structured = complete(result["structuredContent"])
     named = [hit["id"] for hit in structured.get("hits", [])] + structured.get("forgotten", [])
-    assert all(memory_id in result["content"][0]["text"] for memory_id in named)
+    assert all(short_id(memory_id) in result["content"][0]["text"] for memory_id in named)
     return structured
 
 

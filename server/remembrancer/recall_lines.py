@@ -6,15 +6,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from remembrancer.models import RecallHit
+from remembrancer.short_ids import short_id
 
 
 def hit_line(hit: RecallHit, several_scopes: bool) -> str:
     where = f" {hit.scope}" if several_scopes else ""
-    line = f"{hit.id} {hit.occurred_at or hit.created_at:%Y-%m-%d}{where} {hit.score:.2f}: {hit.content}"
+    when = hit.occurred_at or hit.created_at
+    line = f"{short_id(hit.id)} {when:%Y-%m-%d}{where} {hit.score:.2f}: {hit.content}"
     for older in hit.replaces:
-        line += f" [replaces {older.id}: {older.change}]"
+        line += f" [replaces {short_id(older.id)}: {older.change}]"
     if hit.replaced_by is not None:
-        line += f" [outdated: {hit.replaced_by.id} is newer: {hit.replaced_by.change}]"
+        line += f" [outdated: {short_id(hit.replaced_by.id)} is newer: {hit.replaced_by.change}]"
     return line
 
 

@@ -39,6 +39,7 @@ from remembrancer.query_dates import named_periods
 from remembrancer.recall_lines import recall_lines
 from remembrancer.retrieval import Asked, RetrievalMode, retrieve
 from remembrancer.review import review_pending, run_review_loop, undo
+from remembrancer.short_ids import whole_ids
 from remembrancer.storage import Storage, open_store
 from remembrancer.storage.rows import RowFilter, float32_bytes
 from remembrancer.tokens import count_tokens
@@ -313,6 +314,7 @@ class MemoryService:
         wanted = list(dict.fromkeys(check.check_lookup_id(memory_id) for memory_id in ids))
         if not wanted:
             raise InvalidInput("ids is empty; pass the ids of the memories to forget (recall shows them).")
+        wanted = list(dict.fromkeys(whole_ids(self.store, wanted)))
         found = {
             memory_id: row
             for memory_id, row in self.store.get_by_ids(wanted).items()

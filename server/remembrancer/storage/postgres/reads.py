@@ -101,6 +101,11 @@ class PostgresReads:
     def existing_ids(self, ids: Sequence[str]) -> set[str]:
         return {row[0] for row in self._rows("select id from memories where id = any(%s)", [list(ids)])}
 
+    def ids_starting_with(self, prefix: str, limit: int) -> list[str]:
+        # A scan (the collation orders ids otherwise than bytes): only forget asks, rarely.
+        sql = "select id from memories where starts_with(id, %s) order by id limit %s"
+        return [str(row[0]) for row in self._rows(sql, [prefix, limit])]
+
     def is_live(self, rowid: int) -> bool:
         return bool(self._rows("select 1 from memories where rowid = %s and superseded_by is null", [rowid]))
 

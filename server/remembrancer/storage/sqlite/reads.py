@@ -139,6 +139,15 @@ class StoreReads:
     def existing_ids(self, ids: Sequence[str]) -> set[str]:
         return set(self.get_by_ids(ids))
 
+    def ids_starting_with(self, prefix: str, limit: int) -> list[str]:
+        # A range on the id index (ids are ASCII: every id starting so sorts below prefix + DEL).
+        with self.lock:
+            rows = self.conn.execute(
+                "select id from memories where id >= ? and id < ? order by id limit ?",
+                (prefix, prefix + "\x7f", limit),
+            ).fetchall()
+        return [str(row[0]) for row in rows if str(row[0]).startswith(prefix)]
+
     def sightings(self, rowid: int) -> list[tuple[str, dict[str, Any], str | None]]:
         with self.lock:
             rows = self.conn.execute(
