@@ -164,7 +164,7 @@ def test_the_command_line_runs_on_a_postgres_uri(tmp_path: Path, server: Any) ->
     backup = run_cli(tmp_path, "backup", str(tmp_path / "copy.db"), "--db", uri)
     assert backup.returncode != 0 and len(backup.stderr.strip().splitlines()) == 1
     assert "pg_dump" in backup.stderr
-    cli("forget", memory_id)
+    assert memory_id in cli("forget", memory_id[:10]).stdout  # the short id recall's text shows
     after = cli("recall", "staging server", "--min-score", "0").stdout
     assert "atlas-7" not in after and memory_id not in after
     # The URI's password never reaches the output.
