@@ -121,6 +121,10 @@ async def test_access_control_end_to_end(server: tuple[str, Path | str]) -> None
     assert forget.is_error and _text(forget).replace(bob_id, "X") == _text(unknown).replace(
         "m_0000000000000000", "X"
     )
+    # Bob's id in the short form recall shows: as unknown to Alice, and never made whole for her.
+    short = await _call(url, ALICE, "forget", {"ids": [bob_id[:10]]})
+    assert short.is_error and bob_id not in _text(short)
+    assert _text(short).replace(bob_id[:10], "X") == _text(unknown).replace("m_0000000000000000", "X")
     write = await _call(url, ALICE, "remember", {"content": "planted", "scope": "bob"})
     assert write.is_error
     default_recall = await _call(url, ALICE, "recall", {"query": "peanuts allergy"})

@@ -314,7 +314,7 @@ class MemoryService:
         wanted = list(dict.fromkeys(check.check_lookup_id(memory_id) for memory_id in ids))
         if not wanted:
             raise InvalidInput("ids is empty; pass the ids of the memories to forget (recall shows them).")
-        wanted = list(dict.fromkeys(whole_ids(self.store, wanted)))
+        wanted = list(dict.fromkeys(whole_ids(self.store, wanted, scopes)))
         found = {
             memory_id: row
             for memory_id, row in self.store.get_by_ids(wanted).items()

@@ -24,15 +24,19 @@ def short_id(memory_id: str) -> str:
     return memory_id[: 2 + SHOWN_DIGITS] if _GENERATED.fullmatch(memory_id) else memory_id
 
 
-def whole_ids(store: Storage, ids: Sequence[str]) -> list[str]:
-    """Each id as given, or the one whole id its short form stands for."""
+def whole_ids(store: Storage, ids: Sequence[str], scopes: Sequence[str] | None = None) -> list[str]:
+    """Each id as given, or the one whole id its short form stands for among the memories of
+    ``scopes`` (a caller kept to some scopes learns of no id outside them)."""
     known = store.existing_ids(ids)
     whole = []
     for memory_id in ids:
         if memory_id in known or not _SHORT.fullmatch(memory_id):
             whole.append(memory_id)
             continue
-        found = store.ids_starting_with(memory_id, 3)
+        found = store.ids_starting_with(memory_id, 20)
+        if scopes is not None:
+            rows = store.get_by_ids(found)
+            found = [found_id for found_id in found if rows[found_id].scope in scopes]
         if len(found) > 1:
             raise InvalidInput(
                 f"id {memory_id!r} is the start of several memories' ids ({', '.join(found[:2])}"
