@@ -265,4 +265,4 @@ def test_a_word_close_in_meaning_counts_for_part_of_the_query_word() -> None:
     assert alone.coverage() == pytest.approx(1 / 3)  # a related word does not make the store hold the query
     assert related_shares(["june", "yesterday"]) == {}
     shares = related_shares(["instrument"])[stem("instrument")]
-    assert all(0.35 <= found <= 0.7 for _, found in shares) and stem("instrument") not in dict(shares)
+    assert all(0.35 <= found <= 0.7 for _, found in shares.items()) and stem("instrument") not in shares

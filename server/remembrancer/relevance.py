@@ -53,7 +53,7 @@ from typing import NamedTuple
 from remembrancer.query_dates import MONTHS
 from remembrancer.related_words import related
 from remembrancer.storage.rows import Beside
-from remembrancer.tokens import vocabulary
+from remembrancer.tokens import FIRST_WORD_ID, vocabulary
 
 WORDS_WEIGHT = 0.7
 UNRELATED_COSINE = 0.3
@@ -116,16 +116,15 @@ def stem(word: str) -> str:
     return word[:-1] if word.endswith("e") and len(word) > 3 else word
 
 
-_FIRST_WORD_ID = 1996  # in the BERT vocabulary, ids from here on are whole words by frequency
 _RARE_SHARE = 1 / 30_000
 
 
 def english_share(word: str) -> float:
     """About how common the word is in English: 1/rank in the tokenizer's vocabulary."""
     position = vocabulary().get(word)
-    if position is None or position < _FIRST_WORD_ID:
+    if position is None or position < FIRST_WORD_ID:
         return _RARE_SHARE
-    return 1.0 / (position - _FIRST_WORD_ID + 1)
+    return 1.0 / (position - FIRST_WORD_ID + 1)
 
 
 #: Words for the person a memory is about, which an assistant's query names and a first-person
@@ -157,19 +156,19 @@ def word_weights(words: Iterable[str], frequency: Mapping[str, int], documents: 
     return weights
 
 
-def related_shares(words: Sequence[str]) -> dict[str, list[tuple[str, float]]]:
+def related_shares(words: Sequence[str]) -> dict[str, dict[str, float]]:
     """For the stem of each query word (time words aside), the stems of the words close to it in
     meaning and the share of its weight each carries (see the module's docstring)."""
-    found: dict[str, list[tuple[str, float]]] = {}
+    found: dict[str, dict[str, float]] = {}
     own = {stem(word) for word in words}
     span = RELATED_FULL_COSINE - RELATED_COSINE
     for word in words:
         if is_time_word(word):
             continue
-        for other, cosine in related(word):
+        for other, cosine in related(word):  # closest first: a stem keeps its largest share
             if cosine >= RELATED_COSINE and stem(other) not in own:
                 share = RELATED_SHARE * (0.5 + 0.5 * min(1.0, (cosine - RELATED_COSINE) / span))
-                found.setdefault(stem(word), []).append((stem(other), share))
+                found.setdefault(stem(word), {}).setdefault(stem(other), share)
     return found
 
 
@@ -204,24 +203,21 @@ class WordShare:
     Built once per query."""
 
     def __init__(
-        self, weights: Mapping[str, float], related: Mapping[str, Sequence[tuple[str, float]]] | None = None
+        self, weights: Mapping[str, float], related: Mapping[str, Mapping[str, float]] | None = None
     ) -> None:
         self._weights = dict(weights)
-        self._related: dict[str, dict[str, float]] = {}  # query stem -> {related stem: share}
-        for word, found in (related or {}).items():
-            if word in self._weights:
-                shares = self._related[word] = {}
-                for other, share in found:
-                    shares[other] = max(share, shares.get(other, 0.0))
+        self._related = related or {}  # query stem -> {related stem: share} (related_shares)
         self._total = sum(self._weights.values())
         self._found: set[str] = set()  # the query words found in any memory scored so far
 
     def __call__(self, evidence: Evidence) -> float:
         if self._total <= 0:
             return 0.0
-        own = word_stems(evidence.content)
-        tags = word_stems(evidence.tags) if evidence.tags else frozenset()
-        context = word_stems(evidence.context) if evidence.context else frozenset()
+        own, tags, context = (
+            word_stems(evidence.content),
+            word_stems(evidence.tags),
+            word_stems(evidence.context),
+        )
         found = related = 0.0
         for word, weight in self._weights.items():
             if word in own:

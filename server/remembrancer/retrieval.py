@@ -134,7 +134,7 @@ def rank(store: Storage, submit: Submit, asked: Asked, depth: int) -> tuple[list
     topics = topic_words(words, frequency)
     by_text = store.full_text(topics, row_filter, depth, frequency) if frequency else []
     weights = word_weights(topics, frequency, store.document_count()) if frequency else None
-    word_share = WordShare(weights or {}, related_shares(topics))
+    word_share = WordShare(weights or {}, related_shares(topics) if weights else None)
     shares: dict[int, float] = {}
     questions: set[int] = set()
     continuing: set[int] = set()  # the memories that continue the one stored before them

@@ -27,10 +27,11 @@ def short_id(memory_id: str) -> str:
 def whole_ids(store: Storage, ids: Sequence[str], scopes: Sequence[str] | None = None) -> list[str]:
     """Each id as given, or the one whole id its short form stands for among the memories of
     ``scopes`` (a caller kept to some scopes learns of no id outside them)."""
-    known = store.existing_ids(ids)
+    looks_short = {memory_id for memory_id in ids if _SHORT.fullmatch(memory_id)}
+    known = store.existing_ids(list(looks_short)) if looks_short else set()
     whole = []
     for memory_id in ids:
-        if memory_id in known or not _SHORT.fullmatch(memory_id):
+        if memory_id not in looks_short or memory_id in known:
             whole.append(memory_id)
             continue
         found = store.ids_starting_with(memory_id, 20)

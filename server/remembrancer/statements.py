@@ -141,8 +141,7 @@ class _Reader:
             elif lower.endswith("n't"):
                 base = {"ca": "can", "wo": "will", "sha": "shall"}.get(lower[:-3], lower[:-3])
                 self.add(raw, base, "function", start)
-                emphatic = base in ("can", "could") and following in lx.EMPHATIC_NEGATED
-                self.add("n't", "not", "cue" if emphatic else "negation", start)
+                self.add("n't", "not", "cue" if _set_phrase(base, following) else "negation", start)
             elif lower.endswith(_CONTRACTED_AUX) or (lower.endswith("'s") and lower[:-2] in _S_IS_AUX):
                 suffix = lower[lower.rindex("'") :]
                 self.add(raw, lower[: -len(suffix)], "function", start)
@@ -214,7 +213,7 @@ class _Reader:
             self.add(raw, "1", "value", start, **flags)
         elif (
             (flat == "used" and following == "to")  # "I used to live in Paris": not any more
-            or (flat in lx.NEGATIONS and not _set_phrase(flat, following))
+            or (flat in lx.NEGATIONS and not _set_phrase("can" if flat == "cannot" else flat, following))
             or (flat in lx.ENDING_VERBS and following not in ("to", "by", "from"))  # not "dropped to 55"
             or (flat in lx.GIVE and following == "up")
         ):
@@ -263,10 +262,11 @@ def _read_short(text: str) -> Reading:
     return _read(text)
 
 
-def _set_phrase(negation: str, following: str) -> bool:
-    """A negation that denies nothing: "cannot wait", "no doubt"."""
-    return (negation == "cannot" and following in lx.EMPHATIC_NEGATED) or (
-        negation == "no" and following in lx.NO_PHRASES
+def _set_phrase(negated: str, following: str) -> bool:
+    """A negation that denies nothing: "can't wait", "couldn't believe", "no doubt" (``negated``:
+    "can", "could" or "no", the word the negation belongs to)."""
+    return (negated in ("can", "could") and following in lx.EMPHATIC_NEGATED) or (
+        negated == "no" and following in lx.NO_PHRASES
     )
 
 

@@ -13,6 +13,8 @@ from typing import Any
 
 from remembrancer.embeddings import bundled_model_dir
 
+#: In the BERT vocabulary, ids from here on are whole words (and word pieces) by frequency.
+FIRST_WORD_ID = 1996
 _lock = threading.Lock()
 _tokenizer: Any = None
 
