@@ -48,6 +48,7 @@ LAYERS = {
         "comparison",
         "lexicon",
         "related_words",
+        "addressing",
         "llm_judge",
         "llm_providers",
         "embeddings",

@@ -133,6 +133,33 @@ def test_a_question_about_a_kind_finds_the_memory_that_names_one(tmp_path: Path)
         assert found["hits"][0]["content"] == answer, found["hits"]
 
 
+def test_in_a_conversation_a_turn_that_thanks_someone_or_asks_ranks_below_one_that_tells(
+    tmp_path: Path,
+) -> None:
+    """A turn that thanks Melanie is said to her, not about her; a turn that asks about books
+    holds the question's words but not its answer."""
+    db = str(tmp_path / "memory.db")
+    turns = [
+        "Caroline: Thanks, Melanie! I painted mine at the beach too",
+        "Caroline: The bins go out on Thursdays",  # between the others: none lifts its neighbour
+        "Melanie: I painted the sunset over the sea last summer",
+        "Caroline: The wifi password is on the fridge",
+        "Tim: John, which books have you read this year?",
+        "Caroline: The boiler was serviced in March",
+        "John: I read Dune twice this year",
+    ]
+    _remember_each(tmp_path, db, turns)
+    for question, answer, below in [
+        ("What did Melanie paint at the beach?", turns[2], turns[0]),
+        ("Which books has John read this year?", turns[6], turns[4]),
+    ]:
+        found = json.loads(
+            run_cli(tmp_path, "recall", question, "--min-score", "0", "--json", "--db", db).stdout
+        )
+        order = [hit["content"] for hit in found["hits"]]
+        assert order.index(answer) < order.index(below), order
+
+
 @pytest.mark.slow
 @pytest.mark.anyio
 async def test_over_mcp_max_tokens_bounds_the_text_the_assistant_reads(tmp_path: Path) -> None:

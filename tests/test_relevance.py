@@ -11,9 +11,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from remembrancer.addressing import spoken_to, without_names_spoken_to
 from remembrancer.related_words import related
 from remembrancer.relevance import (
+    ASKING_RANK,
     CONTEXT_WEIGHT,
+    SPOKEN_TO_WEIGHT,
     TAG_WEIGHT,
     Evidence,
     Ranked,
@@ -210,9 +213,12 @@ def test_a_lifted_memory_ranks_below_the_leader_that_lifted_it_unless_it_answers
     beside = {1: Beside([], [2]), 3: Beside([], [4])}
     ranked = with_neighbours({1: 0.8, 2: 0.7, 3: 0.8, 4: 0.5}, [1, 3], beside, questions={3})
     scores = {item.rowid: item.score for item in ranked}
-    assert [item.rowid for item in ranked] == [4, 1, 3, 2]  # 2 ties its leader's score, below it
+    assert [item.rowid for item in ranked] == [4, 1, 2, 3]  # 2 ties its leader's score, below it
     assert scores[2] == pytest.approx(0.8)  # 0.7 + 0.3 x 0.8 would pass its leader: held at 0.8
     assert scores[4] == pytest.approx(0.5 + 0.45 * 0.8)  # the reply to a question may pass it
+    # The question lifts its reply by all its relevance, but ranks below a memory that tells.
+    assert scores[3] == pytest.approx(ASKING_RANK * 0.8)
+    assert {item.rowid: item.support for item in ranked}[3] == pytest.approx(0.8)
 
 
 def test_a_recall_is_weighed_as_a_whole_without_changing_its_order() -> None:
@@ -266,3 +272,36 @@ def test_a_word_close_in_meaning_counts_for_part_of_the_query_word() -> None:
     assert related_shares(["june", "yesterday"]) == {}
     shares = related_shares(["instrument"])[stem("instrument")]
     assert all(0.35 <= found <= 0.7 for _, found in shares.items()) and stem("instrument") not in shares
+
+
+@pytest.mark.parametrize(
+    ("text", "names"),
+    [
+        ("Caroline: Thanks, Melanie! I painted this after the beach", {"melanie"}),
+        ("Hey Joanna! I won my first tournament", {"joanna"}),
+        ("Wow, Caroline, that's awesome. Congrats, Jon.", {"caroline", "jon"}),
+        ("thank you Mary-Jane!", {"mary", "jane"}),
+        ("I had lunch with my boss, Maria.", set()),  # about Maria, not said to her
+        ("Thanks, I will bring the cake", set()),
+        ("hey there", set()),
+        ("Sure thing. Oh well, Paris it is", set()),
+    ],
+)
+def test_the_names_a_text_greets_or_thanks(text: str, names: set[str]) -> None:
+    assert spoken_to(text) == names
+
+
+@given(st.text())
+def test_reading_who_a_text_speaks_to_takes_any_text(text: str) -> None:
+    names = spoken_to(text)
+    assert names <= {word.casefold() for word in re.findall(r"\w+", text)}
+    assert not names & {word.casefold() for word in re.findall(r"\w+", without_names_spoken_to(text))}
+
+
+def test_a_name_a_memory_only_speaks_to_counts_for_less() -> None:
+    share = WordShare({stem("melanie"): 1.0, stem("painted"): 1.0})
+    told = share(Evidence("Melanie: I painted the lake", "", ""))
+    greeted = share(Evidence("Caroline: Thanks, Melanie! I painted mine", "", ""))
+    assert told == pytest.approx(1.0)
+    assert greeted == pytest.approx((SPOKEN_TO_WEIGHT + 1.0) / 2)
+    assert share.coverage() == 1.0  # the store holds the word all the same

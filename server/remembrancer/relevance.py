@@ -4,12 +4,13 @@
 
 - ``words``: the share of the query's topic words the memory contains, each word weighted by how
   much it tells (its inverse document frequency). A word found only in the memory's context (the
-  memory stored just before it, when the memory continues it) counts 0.4, in its tags 0.5. A
-  word the memory lacks may be found through a word close to it in meaning ("children": "kids",
-  "daughter"; related_words.py): 0.35 of it at cosine 0.5, rising to 0.7 at 0.8, when the memory
-  holds one of the query's words itself (a related word completes a match). Stop words and
-  words about time ("June", "2023", "last week") are left out: a memory's time is its event
-  time, not its text.
+  memory stored just before it, when the memory continues it) counts 0.4, in its tags 0.5, and a
+  name the memory holds only as the person it greets or thanks ("Thanks, Melanie!": it is said
+  to her, not about her; addressing.py) 0.4. A word the memory lacks may be found through a word
+  close to it in meaning ("children": "kids", "daughter"; related_words.py): 0.35 of it at cosine
+  0.5, rising to 0.7 at 0.8, when the memory holds one of the query's words itself (a related
+  word completes a match). Stop words and words about time ("June", "2023", "last week") are
+  left out: a memory's time is its event time, not its text.
 - ``meaning``: the cosine similarity of the two embeddings, rescaled so that 0.3 (what unrelated
   sentences reach with the bundled model) is 0 and 0.7 (a paraphrase) is 1. The second term, the
   memory's ``restatement`` of the query, lets a close restatement that shares no word pass on
@@ -17,8 +18,10 @@
 
 A memory stored right beside a relevant one in the same sitting, when one continues the other
 (a reply after a question, or the next line of one account: see ``continues``), gains 0.3 of
-that memory's relevance, and passes the floor when 0.9 of it does (if it has a relevance of its
-own of at least 0.1) and its lifted score does too: no hit shows a score under the floor.
+that memory's relevance, 0.45 after a question (a question itself ranks at 0.85 of its
+relevance: it holds the query's words, its reply the answer). It passes the floor when 0.9 of
+that memory's relevance does (if it has a relevance of its own of at least 0.1) and its lifted
+score does too: no hit shows a score under the floor.
 
 A hit's score, the one the floor applies to, then weighs the recall as a whole (``calibrate``):
 
@@ -50,6 +53,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import NamedTuple
 
+from remembrancer.addressing import without_names_spoken_to
 from remembrancer.query_dates import MONTHS
 from remembrancer.related_words import related
 from remembrancer.storage.rows import Beside
@@ -64,6 +68,10 @@ TAG_WEIGHT = 0.5
 NEIGHBOUR_SHARE = 0.3
 #: ... and to the memory stored just after a question.
 ANSWER_SHARE = 0.45
+#: A memory that asks something ranks this much below its relevance: it holds the query's words
+#: as a question does, while its reply, which it lifts, holds the answer (bench/RESULTS.md,
+#: session 15).
+ASKING_RANK = 0.85
 #: A memory beside one whose relevance passes the floor passes with it above this share, when
 #: it has at least a little relevance of its own.
 NEIGHBOUR_SUPPORT = 0.9
@@ -74,6 +82,8 @@ NEIGHBOUR_OWN = 0.1
 #: words or lifts it. Adjacent turns of a conversation have a median of 0.50 (LoCoMo), facts told
 #: one after another a median of 0.12 (bench/RESULTS.md, session 11).
 CONTINUATION_COSINE = 0.3
+#: A query word a memory holds only as the name of the person it speaks to counts this much.
+SPOKEN_TO_WEIGHT = 0.4
 #: A word close in meaning to a query word counts for this much of it at ``RELATED_FULL_COSINE``
 #: and above, half as much at ``RELATED_COSINE``, nothing below (bench/RESULTS.md, session 14).
 RELATED_SHARE = 0.7
@@ -198,6 +208,18 @@ def _stems(text: str) -> frozenset[str]:
 _cached_stems = lru_cache(maxsize=4096)(_stems)
 
 
+def told_stems(text: str) -> frozenset[str]:
+    """The stems of a text's words but the names it only speaks to ("Thanks, Melanie!")."""
+    return _cached_told(text) if len(text) <= CACHED_TEXT_CHARS else _told(text)
+
+
+def _told(text: str) -> frozenset[str]:
+    return word_stems(without_names_spoken_to(text))
+
+
+_cached_told = lru_cache(maxsize=4096)(_told)
+
+
 class WordShare:
     """The share of a query's weighted words that a memory holds (see the module's docstring).
     Built once per query."""
@@ -219,9 +241,11 @@ class WordShare:
             word_stems(evidence.context),
         )
         found = related = 0.0
+        told: frozenset[str] | None = None
         for word, weight in self._weights.items():
             if word in own:
-                found += weight
+                told = told_stems(evidence.content) if told is None else told
+                found += weight if word in told else SPOKEN_TO_WEIGHT * weight
                 self._found.add(word)
             elif word in tags:
                 found += TAG_WEIGHT * weight
@@ -290,7 +314,8 @@ def with_neighbours(
 ) -> list[Ranked]:
     """Every memory with its own relevance, lifted by its most relevant neighbour among the
     leaders; best first. What follows a question lifts more: it is most likely the answer, and it
-    may rank above the question. Any other memory lifted by a leader ranks below it: two facts
+    may rank above the question, which ranks a little below its own relevance (``ASKING_RANK``).
+    Any other memory lifted by a leader ranks below it: two facts
     told in a row that look alike ("The production Redis cluster has 6 nodes" / "The staging
     ...") each come first for their own question. With ``continuing`` (the memories that continue
     the one before them), only a memory and the one it continues lift each other."""
@@ -312,7 +337,10 @@ def with_neighbours(
                 score[neighbour] = max(score[neighbour], lifted)
                 if own[neighbour] >= NEIGHBOUR_OWN:
                     support[neighbour] = max(support[neighbour], NEIGHBOUR_SUPPORT * own[leader])
-    ranked = [Ranked(rowid, score[rowid], support[rowid]) for rowid in own]
+    ranked = [
+        Ranked(rowid, score[rowid] * (ASKING_RANK if rowid in questions else 1.0), support[rowid])
+        for rowid in own
+    ]
     return sorted(ranked, key=lambda item: (-item.score, -own[item.rowid], item.rowid))
 
 
