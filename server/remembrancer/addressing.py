@@ -1,9 +1,12 @@
-"""The names a text speaks to: "Thanks, Melanie!", "Hey Joanna!", "Congrats, Jon.".
+"""The names a text speaks to: "Thanks, Melanie!", "Hey Joanna!", "That's great, Tim!".
 
 In a conversation stored turn by turn, the person a turn greets or thanks is who it is said to,
 not what it is about: "What has Melanie painted?" asks about Melanie's paintings, not about
-Caroline's turns that begin "Thanks, Melanie! I painted this ...". A name counts as spoken to
-when it follows a greeting or a thanks (English only) and ends its phrase.
+Caroline's turns that begin "Thanks, Melanie! I painted this ...". A capitalised name counts as
+spoken to when it follows a greeting or a thanks (English only) and ends its phrase, or when it
+closes an exclamation or a question after a comma ("How are you, John?"). A name after a comma
+that closes a statement is left alone: "lunch with my boss, Maria." is about Maria, and so is
+"Lisbon, Portugal!", where the word before the comma is a name too.
 """
 
 from __future__ import annotations
@@ -17,13 +20,15 @@ _GREETINGS = (
     "|good night|well done|way to go"
 )
 # Case-blind for the greeting only: the name itself must be capitalised (checked below).
-_SPOKEN_TO = re.compile(rf"\b(?:{_GREETINGS})\s*,?\s+([A-Z][\w'-]*)(?=\s*[!,.?])", re.IGNORECASE)
+_SPOKEN_TO = re.compile(rf"\b(?:{_GREETINGS})\s*,?\s+([A-Z][\w'-]+)(?=\s*[!,.?])", re.IGNORECASE)
+_CLOSING = re.compile(r"(\S+),\s+([A-Z][\w'-]+)\s*[!?]")
 _WORD = re.compile(r"\w+")
 
 
 def spoken_to(text: str) -> frozenset[str]:
     """The casefolded words of the names the text greets or thanks."""
-    names = (match.group(1) for match in _SPOKEN_TO.finditer(text))
+    names = [match.group(1) for match in _SPOKEN_TO.finditer(text)]
+    names += [match.group(2) for match in _CLOSING.finditer(text) if not match.group(1)[:1].isupper()]
     return frozenset(word.casefold() for name in names if name[:1].isupper() for word in _WORD.findall(name))
 
 

@@ -17,7 +17,7 @@
   meaning alone (0.35 from cosine 0.66).
 
 A memory stored right beside a relevant one in the same sitting, when one continues the other
-(a reply after a question, or the next line of one account: see ``continues``), gains 0.3 of
+(a reply after a question, or the next line of one account: see ``continues``), gains 0.25 of
 that memory's relevance, 0.45 after a question (a question itself ranks at 0.85 of its
 relevance: it holds the query's words, its reply the answer). It passes the floor when 0.9 of
 that memory's relevance does (if it has a relevance of its own of at least 0.1) and its lifted
@@ -65,7 +65,7 @@ PARAPHRASE_COSINE = 0.7
 CONTEXT_WEIGHT = 0.4
 TAG_WEIGHT = 0.5
 #: Share of a memory's relevance given to the memories stored just before and after it.
-NEIGHBOUR_SHARE = 0.3
+NEIGHBOUR_SHARE = 0.25
 #: ... and to the memory stored just after a question.
 ANSWER_SHARE = 0.45
 #: A memory that asks something ranks this much below its relevance: it holds the query's words
