@@ -51,6 +51,7 @@ bench: $(DEV_STAMP)
 	$(BIN)/python bench/ui.py
 	$(BIN)/python bench/ui.py --engine postgres
 	$(BIN)/python bench/locomo.py
+	$(BIN)/python bench/odd_texts.py
 	$(BIN)/python bench/dedup_threshold.py
 	$(BIN)/python bench/judge.py
 	$(BIN)/python bench/stress.py

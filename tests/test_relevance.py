@@ -26,8 +26,10 @@ from remembrancer.relevance import (
     query_held,
     related_shares,
     stem,
+    told_stems,
     topic_words,
     with_neighbours,
+    word_stems,
     word_weights,
 )
 from remembrancer.storage.rows import Beside
@@ -307,3 +309,10 @@ def test_a_name_a_memory_only_speaks_to_counts_for_less() -> None:
     assert told == pytest.approx(1.0)
     assert greeted == pytest.approx((SPOKEN_TO_WEIGHT + 1.0) / 2)
     assert share.coverage() == 1.0  # the store holds the word all the same
+
+
+def test_a_document_is_not_read_for_the_names_it_speaks_to() -> None:
+    turn = "Thanks, Melanie! I painted mine"
+    document = turn + " " + "We walked along the river. " * 40  # longer than a turn
+    assert stem("melanie") not in told_stems(turn)
+    assert told_stems(document) == word_stems(document)

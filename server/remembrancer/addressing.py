@@ -13,23 +13,37 @@ from __future__ import annotations
 
 import re
 
-_GREETINGS = (
+_GREETINGS = re.compile(
     "hey|hi|hiya|hello|howdy|yo|dear|bye|cheers|welcome|thanks|thank you|congrats|congratulations|sorry"
     "|wow|whoa|oh|aw+|omg|gosh|haha|yay|woo+hoo|bummer|ok|okay|yes|yeah|yep|no|sure|great|awesome|cool"
     "|nice|absolutely|exactly|totally|definitely|indeed|of course|good luck|take care|see you|good morning"
     "|good night|well done|way to go"
 )
-# Case-blind for the greeting only: the name itself must be capitalised (checked below).
-_SPOKEN_TO = re.compile(rf"\b(?:{_GREETINGS})\s*,?\s+([A-Z][\w'-]+)(?=\s*[!,.?])", re.IGNORECASE)
-_CLOSING = re.compile(r"(\S+),\s+([A-Z][\w'-]+)\s*[!?]")
+# A capitalised word that ends its phrase. Only these are looked at (the words before them in
+# Python), so that reading a text takes time linear in its length, whatever its shape.
+_ENDING_A_PHRASE = re.compile(r"(?<![\w'-])([A-Z][\w'-]{1,40})\s{0,3}([!,.?])")
 _WORD = re.compile(r"\w+")
 
 
 def spoken_to(text: str) -> frozenset[str]:
     """The casefolded words of the names the text greets or thanks."""
-    names = [match.group(1) for match in _SPOKEN_TO.finditer(text)]
-    names += [match.group(2) for match in _CLOSING.finditer(text) if not match.group(1)[:1].isupper()]
-    return frozenset(word.casefold() for name in names if name[:1].isupper() for word in _WORD.findall(name))
+    names: set[str] = set()
+    for match in _ENDING_A_PHRASE.finditer(text):
+        before = text[max(0, match.start() - 40) : match.start()].rstrip()
+        after_comma = before.endswith(",")
+        words = before.removesuffix(",").casefold().split()[-3:]
+        greeted = any(_GREETINGS.fullmatch(" ".join(words[-n:])) for n in (1, 2, 3) if len(words) >= n)
+        # "That's great, Tim!" and "How are you, John?", but not "Lisbon, Portugal!"
+        closing = after_comma and match.group(2) in "!?" and bool(words) and not _capitalised_before(before)
+        if greeted or closing:
+            names.update(word.casefold() for word in _WORD.findall(match.group(1)))
+    return frozenset(names)
+
+
+def _capitalised_before(before: str) -> bool:
+    """Whether the word before the comma ending ``before`` is capitalised: "Lisbon,"."""
+    words = before.removesuffix(",").split()
+    return bool(words) and words[-1][:1].isupper()
 
 
 def without_names_spoken_to(text: str) -> str:

@@ -209,8 +209,10 @@ _cached_stems = lru_cache(maxsize=4096)(_stems)
 
 
 def told_stems(text: str) -> frozenset[str]:
-    """The stems of a text's words but the names it only speaks to ("Thanks, Melanie!")."""
-    return _cached_told(text) if len(text) <= CACHED_TEXT_CHARS else _told(text)
+    """The stems of a text's words but the names it only speaks to ("Thanks, Melanie!"). A text
+    longer than a turn of a conversation (``CACHED_TEXT_CHARS``) is a document: its words are
+    all told, and it is never read again for names."""
+    return _cached_told(text) if len(text) <= CACHED_TEXT_CHARS else word_stems(text)
 
 
 def _told(text: str) -> frozenset[str]:
