@@ -1,7 +1,7 @@
 """Recall over memories of the largest size and odd shapes: 32 KB with no space, of commas, of
-one greeting after another, of whitespace runs. Reading a memory's words (relevance, the names
-it speaks to, its dates) must take time linear in its length, whatever its shape: a pattern that
-backtracks turns one such memory into seconds on every recall that meets it.
+one greeting after another, of whitespace runs. Reading a memory's words for relevance must take
+time linear in its length, whatever its shape: a pattern that backtracks turns one such memory
+into seconds on every recall that meets it (bench/RESULTS.md, session 15).
 
 Each shape is stored beside 200 ordinary memories, holding the query's words so that the word
 side reads it on every recall; recalls go through the service and through an MCP client over
@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import statistics
 import sys
 import tempfile
@@ -22,8 +21,8 @@ import time
 from pathlib import Path
 
 from mcp import Client
-from mcp.client.stdio import StdioServerParameters
 
+from latency import server_params
 from remembrancer.config import Settings
 from remembrancer.embeddings import FastEmbedder
 from remembrancer.service import MemoryService
@@ -51,15 +50,9 @@ def ordinary(count: int) -> list[str]:
     return [f"Note {n}: the meeting about budget line {n * 7} moved to room {n % 13}" for n in range(count)]
 
 
-def server(db: Path) -> StdioServerParameters:
-    env = {"REMEMBRANCER_LOG_LEVEL": "WARNING", **{k: v for k, v in os.environ.items() if k == "PYTHONPATH"}}
-    command = ["-m", "remembrancer", "serve", "--db", str(db)]
-    return StdioServerParameters(command=sys.executable, args=command, env=env)
-
-
 async def over_mcp(db: Path, calls: int) -> list[float]:
     timings: list[float] = []
-    async with Client(server(db)) as client:
+    async with Client(server_params(db)) as client:
         for i in range(calls + 1):
             start = time.perf_counter()
             answer = await client.call_tool("recall", {"query": QUERY, "limit": 5})
@@ -74,6 +67,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=30, help="recalls per shape and per way in")
     args = parser.parse_args()
+    if args.calls < 1:
+        parser.error("--calls must be 1 or more")
     embedder = FastEmbedder()
     rows = []
     with tempfile.TemporaryDirectory() as folder:

@@ -286,6 +286,11 @@ def test_a_word_close_in_meaning_counts_for_part_of_the_query_word() -> None:
         ("That's great, Tim! How are you, John?", {"tim", "john"}),
         ("I had lunch with my boss, Maria.", set()),  # about Maria, not said to her
         ("We moved to Lisbon, Portugal!", set()),  # a place and its country
+        ("Oh, thanks, Tim! Absolutely, Caroline!", {"tim", "caroline"}),
+        ("Thanks, Éloise!", {"éloise"}),
+        # A greeting word that does not open its phrase, or an answer after "sure": about them.
+        ("I have no Instagram. We visited Great Britain. I read The Great Gatsby.", set()),
+        ("Which one? Sure, Docker.", set()),
         ("Thanks, I will bring the cake", set()),
         ("hey there", set()),
         ("Sure thing. Oh well, Paris it is", set()),
@@ -309,6 +314,15 @@ def test_a_name_a_memory_only_speaks_to_counts_for_less() -> None:
     assert told == pytest.approx(1.0)
     assert greeted == pytest.approx((SPOKEN_TO_WEIGHT + 1.0) / 2)
     assert share.coverage() == 1.0  # the store holds the word all the same
+
+
+def test_only_where_a_name_is_spoken_to_is_it_left_out() -> None:
+    share = WordShare({stem("jane"): 1.0, stem("book"): 1.0})
+    assert share(Evidence("Thanks, Jane! Jane's book won a prize", "", "")) == pytest.approx(1.0)
+    assert without_names_spoken_to("Thanks, Jane! Jane's book") == "Thanks,     ! Jane's book"
+    # A tag names the person too: it counts as a tag does, more than the greeting.
+    tagged = share(Evidence("Thanks, Jane! The book arrived", "jane", ""))
+    assert tagged == pytest.approx((TAG_WEIGHT + 1.0) / 2)
 
 
 def test_a_document_is_not_read_for_the_names_it_speaks_to() -> None:

@@ -18,10 +18,11 @@
 
 A memory stored right beside a relevant one in the same sitting, when one continues the other
 (a reply after a question, or the next line of one account: see ``continues``), gains 0.25 of
-that memory's relevance, 0.45 after a question (a question itself ranks at 0.85 of its
-relevance: it holds the query's words, its reply the answer). It passes the floor when 0.9 of
-that memory's relevance does (if it has a relevance of its own of at least 0.1) and its lifted
-score does too: no hit shows a score under the floor.
+that memory's relevance, 0.45 after a question. A question's relevance counts 0.85 for its rank
+and the floor, not for what it lifts: it holds the query's words, its reply the answer. A
+lifted memory ranks below the one that lifted it unless that one is a question. It passes the
+floor when 0.9 of that memory's relevance does (if it has a relevance of its own of at least
+0.1) and its lifted score does too: no hit shows a score under the floor.
 
 A hit's score, the one the floor applies to, then weighs the recall as a whole (``calibrate``):
 
@@ -193,6 +194,8 @@ class Evidence:
 
 #: Texts up to this long keep their stems between recalls (4,096 of them, about 2 KB each).
 CACHED_TEXT_CHARS = 600
+#: Texts up to this long may be a turn of a conversation, read for the names they speak to.
+TURN_CHARS = 600
 
 
 def word_stems(text: str) -> frozenset[str]:
@@ -208,15 +211,17 @@ def _stems(text: str) -> frozenset[str]:
 _cached_stems = lru_cache(maxsize=4096)(_stems)
 
 
-def told_stems(text: str) -> frozenset[str]:
-    """The stems of a text's words but the names it only speaks to ("Thanks, Melanie!"). A text
-    longer than a turn of a conversation (``CACHED_TEXT_CHARS``) is a document: its words are
-    all told, and it is never read again for names."""
-    return _cached_told(text) if len(text) <= CACHED_TEXT_CHARS else word_stems(text)
+def told_stems(text: str, stems: frozenset[str] | None = None) -> frozenset[str]:
+    """The stems of a text's words but where it names someone it speaks to ("Thanks, Melanie!",
+    addressing.py). A text longer than a turn of a conversation (``TURN_CHARS``) is a document:
+    all its words are told (``stems``, its word_stems, when the caller has them)."""
+    if len(text) > TURN_CHARS:
+        return word_stems(text) if stems is None else stems
+    return _cached_told(text)
 
 
 def _told(text: str) -> frozenset[str]:
-    return word_stems(without_names_spoken_to(text))
+    return _stems(without_names_spoken_to(text))
 
 
 _cached_told = lru_cache(maxsize=4096)(_told)
@@ -243,14 +248,20 @@ class WordShare:
             word_stems(evidence.context),
         )
         found = related = 0.0
-        told: frozenset[str] | None = None
+        told: frozenset[str] = frozenset()
+        read = False  # the names a memory speaks to are read once it holds a query word
         for word, weight in self._weights.items():
-            if word in own:
-                told = told_stems(evidence.content) if told is None else told
-                found += weight if word in told else SPOKEN_TO_WEIGHT * weight
+            held = word in own
+            if held and not read:
+                told, read = told_stems(evidence.content, own), True
+            if held and word in told:
+                found += weight
                 self._found.add(word)
             elif word in tags:
                 found += TAG_WEIGHT * weight
+                self._found.add(word)
+            elif held:  # only as the name of someone the memory speaks to
+                found += SPOKEN_TO_WEIGHT * weight
                 self._found.add(word)
             elif word in context:
                 found += CONTEXT_WEIGHT * weight
@@ -315,12 +326,13 @@ def with_neighbours(
     continuing: Set[int] | None = None,
 ) -> list[Ranked]:
     """Every memory with its own relevance, lifted by its most relevant neighbour among the
-    leaders; best first. What follows a question lifts more: it is most likely the answer, and it
-    may rank above the question, which ranks a little below its own relevance (``ASKING_RANK``).
-    Any other memory lifted by a leader ranks below it: two facts
-    told in a row that look alike ("The production Redis cluster has 6 nodes" / "The staging
-    ...") each come first for their own question. With ``continuing`` (the memories that continue
-    the one before them), only a memory and the one it continues lift each other."""
+    leaders; best first. What follows a question lifts more: it is most likely the answer. The
+    answer, and the memory before the question (what it asks about), may rank above the
+    question, whose score is 0.85 of what it would be (``ASKING_RANK``). Any other memory
+    lifted by a leader ranks below it: two facts told in a row that look alike ("The production
+    Redis cluster has 6 nodes" / "The staging ...") each come first for their own question.
+    With ``continuing`` (the memories that continue the one before them), only a memory and the
+    one it continues lift each other."""
     score, support = dict(own), dict(own)
 
     def linked(later: int) -> bool:  # a memory and the one before it: the later one continues
