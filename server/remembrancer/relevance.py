@@ -69,9 +69,9 @@ TAG_WEIGHT = 0.5
 NEIGHBOUR_SHARE = 0.25
 #: ... and to the memory stored just after a question.
 ANSWER_SHARE = 0.45
-#: A memory that asks something ranks this much below its relevance: it holds the query's words
-#: as a question does, while its reply, which it lifts, holds the answer (bench/RESULTS.md,
-#: session 15).
+#: A memory that asks something counts this much of its relevance for its rank and the floor
+#: (not for what it lifts): it holds the query's words as the question does, while its reply
+#: holds the answer (bench/RESULTS.md, session 15).
 ASKING_RANK = 0.85
 #: A memory beside one whose relevance passes the floor passes with it above this share, when
 #: it has at least a little relevance of its own.
