@@ -22,7 +22,7 @@ from pathlib import Path
 
 from mcp import Client
 
-from latency import server_params
+from latency import server_params, unique_texts
 from remembrancer.config import Settings
 from remembrancer.embeddings import FastEmbedder
 from remembrancer.service import MemoryService
@@ -44,10 +44,6 @@ SHAPES = {
 
 def shaped(unit: str) -> str:
     return HEAD + unit * ((SIZE - len(HEAD)) // len(unit))
-
-
-def ordinary(count: int) -> list[str]:
-    return [f"Note {n}: the meeting about budget line {n * 7} moved to room {n % 13}" for n in range(count)]
 
 
 async def over_mcp(db: Path, calls: int) -> list[float]:
@@ -75,7 +71,7 @@ def main() -> int:
         for number, (name, unit) in enumerate(SHAPES.items()):
             db = Path(folder) / f"odd-{number}.db"
             service = MemoryService.open(Settings(db_path=db), embedder)
-            for text in ordinary(200):
+            for text in unique_texts(number, 200):
                 service.remember(text)
             service.remember(shaped(unit))
             service_ms = []

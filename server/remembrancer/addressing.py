@@ -21,11 +21,12 @@ from __future__ import annotations
 import re
 
 _GREETINGS = frozenset(
-    [
-        *"hey hi hiya hello howdy yo dear bye cheers welcome thanks congrats congratulations sorry".split(),  # noqa: SIM905
-        *["thank you", "good luck", "take care", "see you", "good morning", "good night", "well done"],
-    ]
-)
+    {
+        "hey", "hi", "hiya", "hello", "howdy", "yo", "dear", "bye", "cheers", "welcome", "thanks",
+        "thank you", "congrats", "congratulations", "sorry", "good luck", "take care", "see you",
+        "good morning", "good night", "well done",
+    }
+)  # fmt: skip
 _INTERJECTIONS = re.compile(
     "wow|whoa|oh|aw+|omg|gosh|haha|yay|woo+hoo|bummer|ok|okay|yes|yeah|yep|no|sure|great|awesome"
     "|cool|nice|absolutely|exactly|totally|definitely|indeed|of course"

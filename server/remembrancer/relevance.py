@@ -221,7 +221,9 @@ def told_stems(text: str, stems: frozenset[str] | None = None) -> frozenset[str]
 
 
 def _told(text: str) -> frozenset[str]:
-    return _stems(without_names_spoken_to(text))
+    told = without_names_spoken_to(text)
+    # Most texts speak to no one: their stems are the ones already read, not a second copy.
+    return word_stems(text) if told == text else _stems(told)
 
 
 _cached_told = lru_cache(maxsize=4096)(_told)
