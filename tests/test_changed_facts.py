@@ -76,6 +76,17 @@ PAIRS = [
     ("I will wait for Tom.", "I will not wait for Tom.", "changed"),
     ("The team will win the cup.", "The team will win the cup, no doubt.", "distinct"),
     ("I have a car.", "I have no car.", "changed"),
+    # A change told: "from A to B" naming the stored value, an amount or a time set "to" a new
+    # one, a compound holding the stored word ("bike-to-work" / "cycle to work").
+    ("Dana runs the onboarding sessions.", "The onboarding sessions passed from Dana to Malik.", "changed"),
+    (
+        "The sprint review is on Wednesdays.",
+        "We shifted the sprint review from Wednesday to Friday.",
+        "changed",
+    ),
+    ("Our cluster has 5 nodes.", "We scaled the cluster to 8 nodes.", "changed"),
+    ("The nightly backup runs at 01:00.", "We pushed the nightly backup to 03:30.", "changed"),
+    ("I cycle to work on Mondays.", "My bike-to-work day is Thursday now.", "changed"),
 ]
 
 
@@ -101,6 +112,11 @@ def test_a_reworded_change_needs_a_word_that_reports_it_or_close_meaning() -> No
     went = "I went to a support group yesterday and it was so powerful."
     assert compare("The support group has made me feel accepted.", went).needs_support
     assert not compare("Bob was the team lead.", "Bob is the team lead.").needs_support
+    # An amount set "to" a new one reports the change; a trip "from" the stored place, or a name
+    # after "to" (a recipient), reports none.
+    assert not compare("We scaled the cluster to 8 nodes.", "Our cluster has 5 nodes.").needs_support
+    assert compare("I drove from Lisbon to Porto.", "I live in Lisbon.").needs_support
+    assert compare("Tom gave his old bike to Anna.", "Tom drives a Volvo.").needs_support
 
 
 @settings(max_examples=300, deadline=None)
@@ -329,6 +345,11 @@ def test_the_command_line_shows_what_changed(tmp_path: Path) -> None:
     second = run("remember", "I adopted a second cat called Tofu")
     assert second.startswith("added") and "replacing" not in second, second
     assert "outdated" not in run("recall", "What cats do I have?")
+    # A handover names the stored value: "from Dana to Malik".
+    run("remember", "Dana runs the onboarding sessions")
+    handed = run("remember", "The onboarding sessions passed from Dana to Malik")
+    assert "replacing m_" in handed and "value changed: Dana → Malik" in handed, handed
+    assert "Malik" in run("recall", "Who runs the onboarding sessions?").splitlines()[1]
     # A tense alone, or "can't wait", changes nothing told in other words.
     run("remember", "I went to a support group yesterday and it was so powerful")
     felt = run("remember", "The support group has made me feel accepted")

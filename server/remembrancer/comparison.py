@@ -20,6 +20,7 @@ its values and its stance alone, and the caller asks for a high cosine similarit
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 from itertools import pairwise
@@ -27,11 +28,13 @@ from typing import Literal
 
 from remembrancer import lexicon as lx
 from remembrancer.related_words import related
-from remembrancer.statements import Reading, Word, read
+from remembrancer.statements import Reading, Word, read, stem
 
 Verdict = Literal["same", "changed", "distinct"]
 _PARALLEL = 0.7  # share of words two statements built alike have in common, in order
 _INFORMATIVE = ("value", "content", "verb")  # the kinds of word that carry a fact
+_CALENDAR_NORMS = frozenset(lx.CALENDAR_WORDS.values())
+_AMOUNT = re.compile(r"[-\u2212$€£¥]*\d")  # a value's norm that is a number, an amount or a time
 
 
 @dataclass(frozen=True)
@@ -94,6 +97,7 @@ def compare_readings(new: Reading, old: Reading) -> Comparison:
     if new.label and old.label and new.label != old.label:  # "Alice: ..." / "Bob: ...": someone else
         return Comparison("distinct", new_information=True)
     shared = {w.norm for w in new_words if w.norm in old_norms and w.norm not in new.label}
+    shared |= _shared_parts(new_words, old_words)  # "home-office" / "from home"
     turned = _turned_round(new, old) if shared else ""  # nothing in common: nothing turned round
     if not (new.one_fact and old.one_fact):
         # Passages (a conversation turn, a summary) hold many facts: one of their values differing
@@ -102,6 +106,11 @@ def compare_readings(new: Reading, old: Reading) -> Comparison:
         return Comparison("same" if same else "distinct", adds_nothing=same)
     if _adds_another(new) and not _adds_another(old) and not new.reports_change:
         return Comparison("distinct", new_information=True)  # "I adopted a second cat": one more
+    moved = _from_to(new, old_norms)
+    if moved is not None:  # "passed from Kenji to Olga": the old value named, and what replaced it
+        before, after = moved
+        change = f"value changed: {before.text} → {after.text}"
+        return Comparison("changed", change, (before.norm,), True, needs_support=not new.reports_change)
     if turned:  # "before lunch" / "after lunch", "is the lead" / "was the lead"
         guard = tuple(dict.fromkeys(word.norm for word in old_values))
         # Reworded, a tense or an opposite is no sign on its own: "I went to a support group" /
@@ -131,7 +140,7 @@ def compare_readings(new: Reading, old: Reading) -> Comparison:
     )
     # Reworded, a change needs support: a word that reports one ("now", "moved", "switched") or,
     # from the caller, a close meaning; else "Alice is 34" / "Alice has worked here 6 years" link.
-    unsupported = not new.reports_change
+    unsupported = not (new.reports_change or _set_to_new_value(new, old, new_norms, old_norms))
     if new.stance != old.stance:
         change = _negation_change(new_only, old_only, new.stance)
         return Comparison("changed", change, guard, True, pair_guard, needs_support=unsupported)
@@ -146,6 +155,62 @@ def compare_readings(new: Reading, old: Reading) -> Comparison:
     if new_content and (not old_only or len(new_content) > max(1, len(new_words) // 4)):
         return Comparison("distinct")  # it adds a detail, or says much the stored one does not
     return Comparison("same", adds_nothing=not new_only)
+
+
+def _value_after(reading: Reading, index: int) -> Word | None:
+    """The informative word a preposition at ``index`` leads to, past determiners ("to the 48")."""
+    for word in reading.words[index + 1 : index + 3]:
+        if word.kind in _INFORMATIVE:
+            return word
+        if word.norm not in lx.DETERMINERS:
+            return None
+    return None
+
+
+def _from_to(new: Reading, old_norms: set[str]) -> tuple[Word, Word] | None:
+    """The words A and B of "from A to B" in the new statement, A a word of the stored one and B not."""
+    words = new.words
+    for word in words:
+        if word.norm != "from":
+            continue
+        before = _value_after(new, word.index)
+        if before is None or before.norm not in old_norms:
+            continue
+        to = next((w for w in words[before.index + 1 : before.index + 3] if w.norm == "to"), None)
+        after = _value_after(new, to.index) if to is not None else None
+        if after is not None and after.norm not in old_norms and after.norm != before.norm:
+            return before, after
+    return None
+
+
+def _set_to_new_value(new: Reading, old: Reading, new_norms: set[str], old_norms: set[str]) -> bool:
+    """The new statement sets an amount or a time to one the stored one lacks ("repartitioned the
+    topic to 48", "moved standup to Thursday") where the stored one held its own otherwise ("has
+    12 partitions"): a change told. Names are left out: "gave the bike to Anna" is a recipient."""
+
+    def led_by_to(reading: Reading, others: set[str]) -> list[bool]:
+        return [
+            word.index > 0 and reading.words[word.index - 1].norm == "to"
+            for word in reading.words
+            if word.kind == "value" and word.norm not in others and _amount_or_time(word)
+        ]
+
+    return any(led_by_to(new, old_norms)) and not any(led_by_to(old, new_norms))
+
+
+def _amount_or_time(word: Word) -> bool:
+    return _AMOUNT.match(word.norm) is not None or word.norm in _CALENDAR_NORMS
+
+
+def _shared_parts(new_words: list[Word], old_words: list[Word]) -> set[str]:
+    """Words one statement holds as a part of a compound the other writes as one word."""
+
+    def parts(words: list[Word]) -> set[str]:
+        split = (part for w in words if "-" in w.text for part in w.text.lower().split("-") if len(part) > 2)
+        return {lx.SYNONYM_CLASSES.get(part, stem(part)) for part in split}
+
+    new_norms, old_norms = {w.norm for w in new_words}, {w.norm for w in old_words}
+    return (parts(new_words) & old_norms) | (new_norms & parts(old_words))
 
 
 def _adds_another(reading: Reading) -> bool:
