@@ -48,6 +48,10 @@ PAIRS = [
     ("Please remember that I am left-handed.", "I am left-handed.", "same"),
     ("I work at Fabrikam as a designer.", "I'm a designer at Fabrikam.", "same"),
     ("The standup is at 9am.", "The standup is at 9 am.", "same"),
+    # An hour's half of the day said in words is the same time ("10 in the evening" is 10 pm).
+    ("The night bus leaves at 10 pm.", "The night bus leaves at 10 in the evening.", "same"),
+    ("The night bus leaves at 10 pm.", "The night bus leaves at 10 in the morning.", "changed"),
+    ("The backups run at 2 am.", "The backups run at 2 at night.", "same"),
     # A conversation turn of several sentences, and a question, state no single fact to change.
     (
         "Ana: We went to Lisbon in May. It was lovely!",

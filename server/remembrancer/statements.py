@@ -33,6 +33,13 @@ _S_IS_AUX = frozenset("it he she that what there here who where how let".split()
 ONE_FACT_WORDS = 30
 _ABBREVIATION = re.compile(r"\b(dr|mr|mrs|ms|st|prof|sr|jr|vs|etc|no)\.", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"[.!?](?=\s+\S)")
+#: Words after an hour that say which half of the day it is in.
+_HALVES_OF_DAY = {
+    ("at", "night"): "night",
+    ("in", "the", "morning"): "am",
+    ("in", "the", "afternoon"): "pm",
+    ("in", "the", "evening"): "pm",
+}
 
 
 @dataclass(frozen=True)
@@ -118,6 +125,7 @@ class _Reader:
         )
         self.tokens = list(_TOKEN.finditer(text))
         self.words: list[Word] = []
+        self.taken_until = -1  # tokens up to here were read with the word before them
 
     def add(self, raw: str, norm: str, kind: Kind, start: int, **flags: bool) -> None:
         self.words.append(Word(raw, norm, kind, len(self.words), start, **flags))
@@ -132,8 +140,10 @@ class _Reader:
             raw, start = match.group(), match.start()
             following = self.tokens[position + 1].group().lower() if position + 1 < len(self.tokens) else ""
             lower = raw.lower().replace("’", "'")
+            if position <= self.taken_until:
+                continue
             if match.lastgroup == "number":
-                self.number(raw, start, following)
+                self.number(raw, start, following, position)
             elif match.lastgroup in ("address", "code"):
                 self.code(raw, lower, start)
             elif lower in ("am", "pm") and self.words and self.words[-1].kind == "value":
@@ -152,7 +162,7 @@ class _Reader:
                 self.word(raw, lower, start, following, possessive=False)
         return self.words
 
-    def number(self, raw: str, start: int, following: str) -> None:
+    def number(self, raw: str, start: int, following: str, position: int) -> None:
         digits = re.match(r"([-\u2212]?)([$€£¥]?)[vV]?(\d+(?:[.,:/-]\d+)*)", raw)
         assert digits is not None  # the token pattern begins with one
         sign, currency = "-" if digits.group(1) else "", digits.group(2)
@@ -160,10 +170,27 @@ class _Reader:
         meridiem = (
             unit if unit in ("am", "pm") else following if following in ("am", "pm") and not unit else ""
         )
+        if not meridiem and not unit and not sign + currency:
+            meridiem = self.half_of_day(value, position)
         # "-2" is not "2", nor "$500" "€500": sign and currency belong to the value.
         self.add(raw, sign + currency + _time_or_number(value, meridiem), "value", start, name=True)
         if unit and unit not in ("am", "pm", "st", "nd", "rd", "th", "h"):
             self.add(unit, stem(unit), "content", start)
+
+    def half_of_day(self, value: str, position: int) -> str:
+        """ "am" or "pm" when the words after an hour say it ("11 at night", "7 in the morning"),
+        taking those words as part of the time; else ""."""
+        hour = re.fullmatch(r"(\d{1,2})(?::\d\d)?", value)
+        if hour is None or not 1 <= int(hour.group(1)) <= 12:
+            return ""
+        after = tuple(token.group().lower() for token in self.tokens[position + 1 : position + 4])
+        for phrase, half in _HALVES_OF_DAY.items():
+            if after[: len(phrase)] == phrase:
+                self.taken_until = position + len(phrase)
+                if half == "night":  # "11 at night" is 11 pm, "2 at night" 2 am, "12 at night" midnight
+                    return "pm" if 6 <= int(hour.group(1)) < 12 else "am"
+                return half
+        return ""
 
     def code(self, raw: str, lower: str, start: int) -> None:
         prefix, _, rest = lower.partition("-")
