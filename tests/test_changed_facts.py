@@ -91,6 +91,13 @@ PAIRS = [
     ("Our cluster has 5 nodes.", "We scaled the cluster to 8 nodes.", "changed"),
     ("The nightly backup runs at 01:00.", "We pushed the nightly backup to 03:30.", "changed"),
     ("I cycle to work on Mondays.", "My bike-to-work day is Thursday now.", "changed"),
+    # A value swapped and a stance turned are two differences, unless a change is told besides.
+    (
+        "Version 3.1 of the client added caching.",
+        "Version 3.2 of the client dropped support for Node 16.",
+        "distinct",
+    ),
+    ("Our CI runs on Ubuntu 20.04.", "CI runs on Ubuntu 24.04 now; we stopped using 20.04.", "changed"),
 ]
 
 

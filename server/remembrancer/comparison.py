@@ -28,7 +28,7 @@ from typing import Literal
 
 from remembrancer import lexicon as lx
 from remembrancer.related_words import related
-from remembrancer.statements import Reading, Word, read, stem
+from remembrancer.statements import Reading, Word, read, stem, tells_a_change
 
 Verdict = Literal["same", "changed", "distinct"]
 _PARALLEL = 0.7  # share of words two statements built alike have in common, in order
@@ -142,6 +142,11 @@ def compare_readings(new: Reading, old: Reading) -> Comparison:
     # from the caller, a close meaning; else "Alice is 34" / "Alice has worked here 6 years" link.
     unsupported = not (new.reports_change or _set_to_new_value(new, old, new_norms, old_norms))
     if new.stance != old.stance:
+        # A value swapped and a stance turned are two differences: another fact ("2.3 added
+        # retries" / "2.4 dropped Python 3.8"), unless a word besides the negation tells of a change.
+        told = any(tells_a_change(word) for word in new.words if word.kind != "negation")
+        if new_values and old_values and not told:
+            return Comparison("distinct", new_information=True)
         change = _negation_change(new_only, old_only, new.stance)
         return Comparison("changed", change, guard, True, pair_guard, needs_support=unsupported)
     if new_values and old_values:
@@ -246,7 +251,7 @@ def _compare_alike(new: Reading, old: Reading, old_only: list[Word]) -> Comparis
     slots = _slots(new, old)
     if _about_another_subject(new, old, slots):
         return Comparison("distinct", new_information=True)
-    if new.stance != old.stance:
+    if new.stance != old.stance and not _values_swapped(new, old):
         new_only = [word for _, after in slots for word in after]
         return Comparison("changed", _negation_change(new_only, old_only, new.stance), guard, True)
     swaps = [(before, after) for before, after in slots if before]

@@ -320,13 +320,13 @@ def _read(text: str) -> Reading:
         len(words) <= ONE_FACT_WORDS and not _SENTENCE_END.search(stripped) and not stripped.endswith("?")
     )
     tense = _tense(words)
-    reports = any(_reports_change(word) for word in words)
+    reports = any(tells_a_change(word) for word in words)
     return Reading(
         tuple(words), frozenset(key), int(negative), _ordered(words), verb, label, one_fact, tense, reports
     )
 
 
-def _reports_change(word: Word) -> bool:
+def tells_a_change(word: Word) -> bool:
     lower = word.text.lower()
     ended = word.kind == "negation" and lower not in lx.NEGATIONS and lower != "n't"  # "quit", "gave up"
     return (
