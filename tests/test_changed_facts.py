@@ -18,6 +18,7 @@ from remembrancer.changes import Guard, newest_first
 from remembrancer.comparison import compare
 from remembrancer.models import ExportRecord
 from remembrancer.service import MemoryService
+from remembrancer.statements import read
 from remembrancer.storage.sqlite.connection import connect
 from remembrancer.storage.sqlite.migrations import LATEST_VERSION, MIGRATIONS
 from remembrancer.storage.sqlite.store import Store
@@ -98,6 +99,22 @@ PAIRS = [
         "distinct",
     ),
     ("Our CI runs on Ubuntu 20.04.", "CI runs on Ubuntu 24.04 now; we stopped using 20.04.", "changed"),
+    # Values written otherwise are the same values: amounts in words or with a suffix, clock
+    # times in words, fractions of an hour; a word cut short is that word; the passive voice.
+    ("The parking permit costs 40 pounds a month.", "The parking permit is £40 a month.", "same"),
+    ("The grant is $250k.", "The grant is 250,000 dollars.", "same"),
+    ("My commute takes forty-five minutes.", "My commute takes 45 minutes.", "same"),
+    ("The tea needs to steep for half an hour.", "The tea needs to steep for 30 minutes.", "same"),
+    ("The ferry leaves at twenty past nine.", "The ferry leaves at 9:20.", "same"),
+    ("The ferry leaves at quarter to six.", "The ferry leaves at 5:45.", "same"),
+    ("The shop is open from nine to five.", "The shop is open from 9 to 5.", "same"),
+    ("Amir owns the configuration service.", "The config service is owned by Amir.", "same"),
+    # An acronym is a name, not the pronoun ("US" / "us").
+    ("Our EU servers run in Frankfurt.", "Our US servers run in Virginia.", "distinct"),
+    # A change told: stepping down ends a role; "replaced A with B", "B instead of A".
+    ("I teach the Tuesday yoga class.", "I stepped down from teaching the Tuesday yoga class.", "changed"),
+    ("We keep backups on tape.", "We replaced tape with cloud storage for backups.", "changed"),
+    ("We plan sprints in Jira.", "We plan sprints in Linear instead of Jira now.", "changed"),
 ]
 
 
@@ -106,6 +123,12 @@ def test_the_reading_tells_a_repeat_a_change_and_a_look_alike_apart(
     stored: str, new: str, verdict: str
 ) -> None:
     assert compare(new, stored).verdict == verdict
+
+
+def test_a_bound_is_no_denial_and_a_times_words_are_one_time() -> None:
+    assert read("Invoices must be paid no later than the 10th.").stance == 0
+    assert read("I eat no more sugar.").stance == 1
+    assert [w.norm for w in read("The bus comes at ten past seven.").words if w.kind == "value"] == ["7:10"]
 
 
 def test_a_change_is_named() -> None:
@@ -356,6 +379,12 @@ def test_the_command_line_shows_what_changed(tmp_path: Path) -> None:
     second = run("remember", "I adopted a second cat called Tofu")
     assert second.startswith("added") and "replacing" not in second, second
     assert "outdated" not in run("recall", "What cats do I have?")
+    # A time said in words repeats it; a replacement told in words changes it.
+    run("remember", "The ferry leaves at twenty past nine")
+    assert run("remember", "The ferry leaves at 9:20").startswith("known as m_")
+    run("remember", "We keep backups on tape")
+    replaced = run("remember", "We replaced tape with cloud storage for backups")
+    assert "replacing m_" in replaced and "value changed: tape → cloud" in replaced, replaced
     # A handover names the stored value: "from Dana to Malik".
     run("remember", "Dana runs the onboarding sessions")
     handed = run("remember", "The onboarding sessions passed from Dana to Malik")

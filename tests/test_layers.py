@@ -46,6 +46,8 @@ LAYERS = {
         "dedup",
         "statements",
         "comparison",
+        "told_changes",
+        "quantities",
         "lexicon",
         "related_words",
         "addressing",

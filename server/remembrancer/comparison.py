@@ -20,8 +20,7 @@ its values and its stance alone, and the caller asks for a high cosine similarit
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from difflib import SequenceMatcher
 from itertools import pairwise
 from typing import Literal
@@ -29,12 +28,15 @@ from typing import Literal
 from remembrancer import lexicon as lx
 from remembrancer.related_words import related
 from remembrancer.statements import Reading, Word, read, stem, tells_a_change
+from remembrancer.tokens import vocabulary
+from remembrancer.told_changes import set_to_new_value, told_swap
 
 Verdict = Literal["same", "changed", "distinct"]
 _PARALLEL = 0.7  # share of words two statements built alike have in common, in order
 _INFORMATIVE = ("value", "content", "verb")  # the kinds of word that carry a fact
-_CALENDAR_NORMS = frozenset(lx.CALENDAR_WORDS.values())
-_AMOUNT = re.compile(r"[-\u2212$€£¥]*\d")  # a value's norm that is a number, an amount or a time
+#: From this place in the tokenizer's vocabulary on, a word is rare enough that one starting
+#: a longer word is taken for it cut short ("spec", "sync"; "port" and "test" come far before).
+CLIPPING_RANK = 15000
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,7 @@ class Comparison:
     pair_guard: tuple[str, ...] = ()  # weaker words of its own: a query must name two of them
     adds_nothing: bool = False  # "same", and every word the new statement holds is in the stored one
     needs_support: bool = False  # "changed" only if the two are close in meaning (see dedup.py)
+    same_values: bool = False  # "same", and both hold the same two or more values
 
 
 def _turned_round(new: Reading, old: Reading) -> str:
@@ -81,6 +84,7 @@ def compare(new: str, old: str) -> Comparison:
 
 
 def compare_readings(new: Reading, old: Reading) -> Comparison:
+    new = _unclipped(new, old)
     new_words = [word for word in new.words if word.kind in _INFORMATIVE]
     old_words = [word for word in old.words if word.kind in _INFORMATIVE]
     new_norms, old_norms = {word.norm for word in new_words}, {word.norm for word in old_words}
@@ -106,7 +110,7 @@ def compare_readings(new: Reading, old: Reading) -> Comparison:
         return Comparison("same" if same else "distinct", adds_nothing=same)
     if _adds_another(new) and not _adds_another(old) and not new.reports_change:
         return Comparison("distinct", new_information=True)  # "I adopted a second cat": one more
-    moved = _from_to(new, old_norms)
+    moved = told_swap(new, old_norms)
     if moved is not None:  # "passed from Kenji to Olga": the old value named, and what replaced it
         before, after = moved
         change = f"value changed: {before.text} → {after.text}"
@@ -140,7 +144,7 @@ def compare_readings(new: Reading, old: Reading) -> Comparison:
     )
     # Reworded, a change needs support: a word that reports one ("now", "moved", "switched") or,
     # from the caller, a close meaning; else "Alice is 34" / "Alice has worked here 6 years" link.
-    unsupported = not (new.reports_change or _set_to_new_value(new, old, new_norms, old_norms))
+    unsupported = not (new.reports_change or set_to_new_value(new, old, new_norms, old_norms))
     if new.stance != old.stance:
         # A value swapped and a stance turned are two differences: another fact ("2.3 added
         # retries" / "2.4 dropped Python 3.8"), unless a word besides the negation tells of a change.
@@ -159,52 +163,36 @@ def compare_readings(new: Reading, old: Reading) -> Comparison:
     ]
     if new_content and (not old_only or len(new_content) > max(1, len(new_words) // 4)):
         return Comparison("distinct")  # it adds a detail, or says much the stored one does not
-    return Comparison("same", adds_nothing=not new_only)
+    anchored = len(old_norms & new_norms & _values(new)) >= 2 and _values(new) == _values(old)
+    return Comparison("same", adds_nothing=not new_only, same_values=anchored)
 
 
-def _value_after(reading: Reading, index: int) -> Word | None:
-    """The informative word a preposition at ``index`` leads to, past determiners ("to the 48")."""
-    for word in reading.words[index + 1 : index + 3]:
-        if word.kind in _INFORMATIVE:
-            return word
-        if word.norm not in lx.DETERMINERS:
-            return None
-    return None
+def _values(reading: Reading) -> set[str]:
+    return {word.norm for word in reading.words if word.kind == "value"}
 
 
-def _from_to(new: Reading, old_norms: set[str]) -> tuple[Word, Word] | None:
-    """The words A and B of "from A to B" in the new statement, A a word of the stored one and B not."""
-    words = new.words
-    for word in words:
-        if word.norm != "from":
-            continue
-        before = _value_after(new, word.index)
-        if before is None or before.norm not in old_norms:
-            continue
-        to = next((w for w in words[before.index + 1 : before.index + 3] if w.norm == "to"), None)
-        after = _value_after(new, to.index) if to is not None else None
-        if after is not None and after.norm not in old_norms and after.norm != before.norm:
-            return before, after
-    return None
+def _unclipped(new: Reading, old: Reading) -> Reading:
+    """The new reading with a word clipped from one of the stored statement's ("auth" for
+    "authentication", "repo" for "repository") read as that word, and the other way round."""
+    words = list(new.words)
+    for i, word in enumerate(words):
+        for other in old.words:
+            a, b = word.text.lower(), other.text.lower()
+            content = word.kind == other.kind == "content" and word.norm != other.norm
+            if content and (_clipping(a, b) or _clipping(b, a)):
+                words[i] = replace(word, norm=other.norm)
+    return new if words == list(new.words) else replace(new, words=tuple(words))
 
 
-def _set_to_new_value(new: Reading, old: Reading, new_norms: set[str], old_norms: set[str]) -> bool:
-    """The new statement sets an amount or a time to one the stored one lacks ("repartitioned the
-    topic to 48", "moved standup to Thursday") where the stored one held its own otherwise ("has
-    12 partitions"): a change told. Names are left out: "gave the bike to Anna" is a recipient."""
-
-    def led_by_to(reading: Reading, others: set[str]) -> list[bool]:
-        return [
-            word.index > 0 and reading.words[word.index - 1].norm == "to"
-            for word in reading.words
-            if word.kind == "value" and word.norm not in others and _amount_or_time(word)
-        ]
-
-    return any(led_by_to(new, old_norms)) and not any(led_by_to(old, new_norms))
-
-
-def _amount_or_time(word: Word) -> bool:
-    return _AMOUNT.match(word.norm) is not None or word.norm in _CALENDAR_NORMS
+def _clipping(short: str, long: str) -> bool:
+    """``short`` is ``long`` cut short, and no common word of its own ("info", not "port")."""
+    position = vocabulary().get(short)
+    return (
+        len(short) >= 3
+        and len(long) >= len(short) + 3
+        and long.startswith(short)
+        and (position is None or position >= CLIPPING_RANK)
+    )
 
 
 def _shared_parts(new_words: list[Word], old_words: list[Word]) -> set[str]:
@@ -320,16 +308,26 @@ def _roles_traded(new: Reading, old: Reading) -> bool:
         return {w.norm for w in reading.words if w.index in reading.key and w.kind in ("content", "value")}
 
     old_subject, new_subject = subject(old), subject(new)
-    if (
-        not old_subject
-        or not new_subject
-        or old_subject == new_subject
-        or not old.verb
-        or old.verb != new.verb
-    ):
+    if not old_subject or not new_subject or not old.verb or old.verb != new.verb:
+        return False
+    if _passive(new) != _passive(old):  # "Chiara maintains X" / "X is maintained by Chiara": the same
+        return old_subject == new_subject
+    if old_subject == new_subject:
         return False
     old_rest = {w.norm for w in old.words if w.index not in old.key}
     return bool(new_subject & old_rest) and bool(old_subject - new_subject)
+
+
+def _passive(reading: Reading) -> bool:
+    """Its verb is said of the subject by someone else: "is maintained by", "was taken by"."""
+    words = reading.words
+    return any(
+        word.norm == reading.verb
+        and 0 < word.index < len(words) - 1
+        and words[word.index + 1].norm == "by"
+        and words[word.index - 1].norm in lx.COPULAS
+        for word in words
+    )
 
 
 def _possessed(word: Word, reading: Reading) -> bool:

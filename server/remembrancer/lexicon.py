@@ -52,6 +52,8 @@ NEGATIONS = _words("not no never none nobody nothing neither nor without cannot 
 EMPHATIC_NEGATED = _words("wait believe")
 # After "no", words that make a set phrase, not a denial: "no doubt", "no problem", "no wonder".
 NO_PHRASES = _words("doubt problem problems worries wonder")
+# "no later than", "no more than": a bound, not a denial.
+COMPARATIVE_BOUNDS = _words("later earlier more less fewer")
 TIME_UNITS = {
     "second": 1,
     "minute": 60,
@@ -78,8 +80,10 @@ PERIODS = {
 # Verbs that end a habit or a state: "I quit smoking" negates "I smoke".
 ENDING_VERBS = _words(
     "quit stop stopped quitting stopping ceased cease dropped ditched abandoned retired removed"
+    " resigned resign deleted delete deletes"
 )
 GIVE = _words("give gives gave given giving")  # "gave up coffee" ends a habit
+STEP = _words("step steps stepped stepping")  # "stepped down" ends a role
 # Stance words: a positive and a negative one state opposite preferences.
 POSITIVE_STANCE = _words(
     "like likes liked love loves loved enjoy enjoys enjoyed prefer prefers preferred adore adores"
@@ -113,6 +117,8 @@ CHANGE_STEMS = _words(
     "switch chang mov migrat upgrad downgrad updat relocat transfer shift reschedul rotat replac swap"
     " shorten lengthen extend reduc rais lower increas decreas reissu promot renam rose fell grew drop"
 )
+# Verbs that name what was replaced, then what replaced it: "replaced Photoshop with Canva".
+SWAP_VERBS = _words("replaced replace replacing swapped swap swapping traded exchanged")
 MOVING = _words("moved move moving relocated relocate relocating")
 # Words that say a statement adds to what is known rather than replacing it: "I also have a dog".
 ADDING = _words("another also additional additionally")
@@ -120,6 +126,7 @@ FILLER = _words(
     """
     really quite pretty usually generally basically definitely always typically normally
     currently mostly kind sort thing things stuff lot bit user person one city town place
+    roughly approximately
     """
 )
 # Verbs too light to carry a fact of their own ("Deploys happen every Friday").
@@ -196,6 +203,9 @@ _NUMBERS = (
 )
 _ORDINALS = "third fourth fifth sixth seventh eighth ninth tenth"
 _TENS = "thirty forty fifty sixty seventy eighty ninety"
+#: The parts of a number written "twenty-five".
+TENS = {word: value for value, word in zip(range(20, 100, 10), f"twenty {_TENS}".split(), strict=True)}
+UNITS = {word: value for value, word in enumerate(f"one {_NUMBERS}".split()[:9], start=1)}
 # "one", "first" and "second" are left out: "the blue one", "my first job", "a second opinion".
 NUMBER_WORDS: dict[str, str] = {
     **{word: str(value) for value, word in enumerate(_NUMBERS.split(), start=2)},

@@ -17,6 +17,7 @@ from functools import lru_cache
 from typing import Literal
 
 from remembrancer import lexicon as lx
+from remembrancer import quantities as qty
 
 Kind = Literal["value", "content", "verb", "negation", "stance", "cue", "function"]
 
@@ -33,13 +34,6 @@ _S_IS_AUX = frozenset("it he she that what there here who where how let".split()
 ONE_FACT_WORDS = 30
 _ABBREVIATION = re.compile(r"\b(dr|mr|mrs|ms|st|prof|sr|jr|vs|etc|no)\.", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"[.!?](?=\s+\S)")
-#: Words after an hour that say which half of the day it is in.
-_HALVES_OF_DAY = {
-    ("at", "night"): "night",
-    ("in", "the", "morning"): "am",
-    ("in", "the", "afternoon"): "pm",
-    ("in", "the", "evening"): "pm",
-}
 
 
 @dataclass(frozen=True)
@@ -91,25 +85,6 @@ def stem(word: str) -> str:
     return word
 
 
-def _time_or_number(digits: str, meridiem: str) -> str:
-    """'07:40' -> '7:40', '11' + 'pm' -> '23', '9:00' -> '9', '1,000' -> '1000'."""
-    if re.fullmatch(r"\d{1,3}(?:,\d{3})+", digits):
-        return digits.replace(",", "")
-    clock = re.fullmatch(r"(\d{1,2})(?::(\d\d))?", digits)
-    if clock is None or (clock.group(2) is None and not meridiem):
-        return digits
-    hour, minute = int(clock.group(1)), clock.group(2) or "00"
-    if meridiem == "pm" and hour < 12:
-        hour += 12
-    elif meridiem == "am" and hour == 12:
-        hour = 0
-    return str(hour) + ("" if minute == "00" else f":{minute}")
-
-
-def _seconds(count: str, unit: int) -> str:
-    return f"{float(count) * unit:g}s"
-
-
 class _Reader:
     """Turns raw tokens into words of a kind, one statement at a time."""
 
@@ -126,6 +101,8 @@ class _Reader:
         self.tokens = list(_TOKEN.finditer(text))
         self.words: list[Word] = []
         self.taken_until = -1  # tokens up to here were read with the word before them
+        letters = [char for char in text if char.isalpha()]
+        self.shouting = sum(char.isupper() for char in letters) > 0.6 * len(letters)  # "WE MOVED"
 
     def add(self, raw: str, norm: str, kind: Kind, start: int, **flags: bool) -> None:
         self.words.append(Word(raw, norm, kind, len(self.words), start, **flags))
@@ -142,7 +119,11 @@ class _Reader:
             lower = raw.lower().replace("’", "'")
             if position <= self.taken_until:
                 continue
-            if match.lastgroup == "number":
+            if lower in ("past", "to") and self.clock(lower, following):  # "five past eight"
+                self.taken_until = position + 1
+            elif lower == "no" and following in lx.COMPARATIVE_BOUNDS and self.then(position + 2) == "than":
+                self.add(raw, "no", "cue", start)  # "no later than the 5th" bounds, it denies nothing
+            elif match.lastgroup == "number":
                 self.number(raw, start, following, position)
             elif match.lastgroup in ("address", "code"):
                 self.code(raw, lower, start)
@@ -171,32 +152,44 @@ class _Reader:
             unit if unit in ("am", "pm") else following if following in ("am", "pm") and not unit else ""
         )
         if not meridiem and not unit and not sign + currency:
-            meridiem = self.half_of_day(value, position)
+            after = [self.then(position + i) for i in range(1, 4)]
+            meridiem, taken = qty.half_of_day(value, after)
+            self.taken_until = max(self.taken_until, position + taken)
+        if not currency and not unit and following in qty.CURRENCY_WORDS:  # "150 euros" is "€150"
+            currency, self.taken_until = qty.CURRENCY_WORDS[following], position + 1
+        value, unit = qty.scaled(value, unit, currency)  # "$12k" is "$12000"
         # "-2" is not "2", nor "$500" "€500": sign and currency belong to the value.
-        self.add(raw, sign + currency + _time_or_number(value, meridiem), "value", start, name=True)
+        self.add(raw, sign + currency + qty.time_or_number(value, meridiem), "value", start, name=True)
         if unit and unit not in ("am", "pm", "st", "nd", "rd", "th", "h"):
             self.add(unit, stem(unit), "content", start)
 
-    def half_of_day(self, value: str, position: int) -> str:
-        """ "am" or "pm" when the words after an hour say it ("11 at night", "7 in the morning"),
-        taking those words as part of the time; else ""."""
-        hour = re.fullmatch(r"(\d{1,2})(?::\d\d)?", value)
-        if hour is None or not 1 <= int(hour.group(1)) <= 12:
-            return ""
-        after = tuple(token.group().lower() for token in self.tokens[position + 1 : position + 4])
-        for phrase, half in _HALVES_OF_DAY.items():
-            if after[: len(phrase)] == phrase:
-                self.taken_until = position + len(phrase)
-                if half == "night":  # "11 at night" is 11 pm, "2 at night" 2 am, "12 at night" midnight
-                    return "pm" if 6 <= int(hour.group(1)) < 12 else "am"
-                return half
-        return ""
+    def then(self, position: int) -> str:
+        """The token at ``position``, lower case ("" past the end)."""
+        return self.tokens[position].group().lower() if position < len(self.tokens) else ""
+
+    def clock(self, relation: str, following: str) -> bool:
+        """Read "five past eight", "quarter to nine" into the word before ``relation`` as one
+        time ("8:05"); whether it was one. "from ten to five" is no time."""
+        words = self.words
+        if not words or (len(words) > 1 and words[-2].norm in ("from", "between")):
+            return False
+        time = qty.clock_time(words[-1].norm, relation, following)
+        if time is not None:
+            words[-1] = replace(words[-1], kind="value", norm=time)
+        return time is not None
+
+    def fraction_before(self) -> tuple[int, str] | None:
+        """Where "half" or "quarter" stands before "a"/"an" + a unit, and its share of the unit."""
+        words = self.words
+        index = len(words) - 3 if len(words) >= 3 and words[-2].norm == "of" else len(words) - 2
+        share = qty.FRACTIONS.get(words[index].norm) if index >= 0 else None
+        return None if share is None else (index, share)
 
     def code(self, raw: str, lower: str, start: int) -> None:
         prefix, _, rest = lower.partition("-")
         if rest[:1].isdigit() and len(prefix) > 3:  # "Apache-2.0" is a name and a version
             self.word(raw[: len(prefix)], prefix, start, rest, possessive=False)
-            self.add(raw[len(prefix) + 1 :], _time_or_number(rest, ""), "value", start, name=True)
+            self.add(raw[len(prefix) + 1 :], qty.time_or_number(rest, ""), "value", start, name=True)
         else:
             self.add(raw, lower.rstrip(".").replace("’", "'"), "value", start, name=True)
 
@@ -204,9 +197,10 @@ class _Reader:
         at_start = self.at_sentence_start(start)
         capitalised = raw[:1].isupper()
         flat = lower.replace("-", "")
+        acronym = len(raw) > 1 and raw.isupper() and not self.shouting  # "US clients", not "us"
         name = (
             (capitalised and not at_start and lower not in lx.FUNCTION_WORDS)
-            or (len(raw) > 1 and raw.isupper() and lower != "i")
+            or acronym
             # "Raj is on call", "Kenji maintains ...": one capitalised word that is the whole subject
             or (
                 capitalised
@@ -230,12 +224,18 @@ class _Reader:
         if unit is not None and self.words and re.fullmatch(r"\d+(?:\.\d+)?", previous):
             # "60 seconds" and "one minute" are one length of time: the number and unit as seconds
             self.words[-1] = replace(
-                self.words[-1], text=f"{self.words[-1].text} {raw}", norm=_seconds(previous, unit)
+                self.words[-1], text=f"{self.words[-1].text} {raw}", norm=qty.seconds(previous, unit)
             )
         elif unit is not None and previous in ("a", "an", "every", "each", "per"):
-            self.add(raw, _seconds("1", unit), "value", start, **flags)
+            part = self.fraction_before() if previous in ("a", "an") else None
+            if part is None:
+                self.add(raw, qty.seconds("1", unit), "value", start, **flags)
+            else:  # "half an hour", "a quarter of an hour": the fraction and the unit as seconds
+                index, share = part
+                fraction = self.words[index]
+                self.words[index] = replace(fraction, kind="value", norm=qty.seconds(share, unit))
         elif flat in lx.PERIODS:  # "weekly" is every week
-            self.add(raw, _seconds("1", lx.PERIODS[flat]), "value", start, **flags)
+            self.add(raw, qty.seconds("1", lx.PERIODS[flat]), "value", start, **flags)
         elif flat == "one" and previous not in lx.DETERMINERS and previous != "which":
             self.add(raw, "1", "value", start, **flags)
         elif (
@@ -243,6 +243,7 @@ class _Reader:
             or (flat in lx.NEGATIONS and not _set_phrase("can" if flat == "cannot" else flat, following))
             or (flat in lx.ENDING_VERBS and following not in ("to", "by", "from"))  # not "dropped to 55"
             or (flat in lx.GIVE and following == "up")
+            or (flat in lx.STEP and following == "down")  # "stepped down from the board"
         ):
             self.add(raw, "not", "negation", start, **flags)
         elif flat in lx.POSITIVE_STANCE or flat in lx.NEGATIVE_STANCE:
@@ -253,9 +254,11 @@ class _Reader:
             self.add(raw, lx.CALENDAR_WORDS[flat], "value", start, **flags)
         elif flat.endswith("s") and flat[:-1] in lx.CALENDAR_WORDS:  # "Fridays", "mornings"
             self.add(raw, lx.CALENDAR_WORDS[flat[:-1]], "value", start, **flags)
+        elif (compound := qty.compound_number(lower)) is not None:  # "twenty-five"
+            self.add(raw, compound, "value", start, **flags)
         elif flat in lx.FREQUENCY_WORDS or flat in lx.NUMBER_WORDS:
             self.add(raw, lx.NUMBER_WORDS.get(flat, flat), "value", start, **flags)
-        elif flat in lx.FUNCTION_WORDS or flat in lx.PRONOUN_SUBJECTS:
+        elif (flat in lx.FUNCTION_WORDS or flat in lx.PRONOUN_SUBJECTS) and not acronym:
             self.add(raw, flat, "function", start, **flags)
         elif flat in lx.MOVING and following == "to":  # "I moved to Porto": where one lives now
             self.add(raw, "+home", "verb", start, **flags)
