@@ -109,6 +109,15 @@ PAIRS = [
     ("The ferry leaves at quarter to six.", "The ferry leaves at 5:45.", "same"),
     ("The shop is open from nine to five.", "The shop is open from 9 to 5.", "same"),
     ("Amir owns the configuration service.", "The config service is owned by Amir.", "same"),
+    # Dates with the day and month in either order, or in figures; "p.m."; an amount's scale
+    # before its currency word; an abbreviation.
+    ("Our anniversary is on 14 February.", "Our anniversary is February 14th.", "same"),
+    ("The lease ends on 31/01/2027.", "The lease ends on January 31, 2027.", "same"),
+    ("The lease ends on 31/01/2027.", "The lease ends on 28 February 2027.", "changed"),
+    ("Dinner is at 7:30 p.m.", "Dinner is at 19:30.", "same"),
+    ("The seed round was $2m.", "The seed round was 2m USD.", "same"),
+    ("Our office is on 12 Rose Street.", "Our office is on 12 Rose St.", "same"),
+    ("The API is written in TypeScript.", "The API is written in TS.", "same"),
     # An acronym is a name, not the pronoun ("US" / "us").
     ("Our EU servers run in Frankfurt.", "Our US servers run in Virginia.", "distinct"),
     # A change told: stepping down ends a role; "replaced A with B", "B instead of A".
@@ -129,6 +138,9 @@ def test_a_bound_is_no_denial_and_a_times_words_are_one_time() -> None:
     assert read("Invoices must be paid no later than the 10th.").stance == 0
     assert read("I eat no more sugar.").stance == 1
     assert [w.norm for w in read("The bus comes at ten past seven.").words if w.kind == "value"] == ["7:10"]
+    # Figures that could be day-month or month-day, or no date at all, stay as written.
+    for figures in ("05/06/2025", "24/7"):
+        assert [w.norm for w in read(f"It says {figures}.").words if w.kind == "value"] == [figures]
 
 
 def test_a_change_is_named() -> None:
@@ -379,6 +391,9 @@ def test_the_command_line_shows_what_changed(tmp_path: Path) -> None:
     second = run("remember", "I adopted a second cat called Tofu")
     assert second.startswith("added") and "replacing" not in second, second
     assert "outdated" not in run("recall", "What cats do I have?")
+    # A date with the day and the month the other way round repeats it.
+    run("remember", "Our anniversary is on 14 February")
+    assert run("remember", "Our anniversary is February 14th").startswith("known as m_")
     # A time said in words repeats it; a replacement told in words changes it.
     run("remember", "The ferry leaves at twenty past nine")
     assert run("remember", "The ferry leaves at 9:20").startswith("known as m_")

@@ -62,7 +62,7 @@ RELATED_SIMILARITY = 0.33
 #: A statement whose every word the stored one holds is a repeat from this similarity on
 #: (rare on STS-B: it adds no false merge there; see bench/dedup_threshold.py).
 SUBSET_SIMILARITY = 0.6
-#: Two statements the reading finds the same, holding the same two or more values ("Kenji takes
+#: Two statements the reading finds the same, holding the same values ("Kenji takes
 #: the 8:05 train" / "Kenji's train leaves at five past eight"), are a repeat from this similarity on.
 ANCHORED_SIMILARITY = 0.7
 #: A change read from reworded statements with no word reporting it ("now", "moved") must be

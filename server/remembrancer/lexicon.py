@@ -151,6 +151,14 @@ _CLASSES = {
     "+buy": "buy bought purchase purchased",
     "+favourite": "favourite favorite",
 }
+# Short forms read as the word they stand for ("221 Baker St", "the prod DB", "written in TS").
+ABBREVIATIONS = {
+    **{"st": "street", "rd": "road", "ave": "avenue", "blvd": "boulevard", "ext": "extension"},
+    **{"dept": "department", "mgr": "manager", "db": "database", "prod": "production"},
+    **{"env": "environment", "repo": "repository", "config": "configuration", "docs": "documentation"},
+    **{"ts": "typescript", "js": "javascript", "k8s": "kubernetes", "postgres": "postgresql"},
+    **{"pg": "postgresql", "nvim": "neovim", "info": "information", "approx": "approximately"},
+}
 SYNONYM_CLASSES: dict[str, str] = {word: name for name, words in _CLASSES.items() for word in words.split()}
 # Relations too general to tell two facts apart ("I like using dark mode" / "I prefer dark mode").
 LIGHT_CLASSES = _words("+use +have")
@@ -222,6 +230,7 @@ NUMBER_WORDS: dict[str, str] = {
 
 _WEEKDAYS = "monday tuesday wednesday thursday friday saturday sunday".split()  # noqa: SIM905
 _MONTHS = "january february march april may june july august september october november december".split()  # noqa: SIM905
+MONTH_NUMBERS = {month: number for number, month in enumerate(_MONTHS, start=1)}
 # "may" and "march" are months only when written as names or beside a number (see statements.py).
 AMBIGUOUS_MONTHS = _words("may march")
 CALENDAR_WORDS: dict[str, str] = {

@@ -19,6 +19,7 @@ CURRENCY_WORDS = {
     **dict.fromkeys(("yen", "jpy"), "¥"),
 }
 _SCALES = {"k": 1e3, "m": 1e6, "mn": 1e6, "bn": 1e9}
+SCALE_SUFFIXES = tuple(_SCALES)
 #: The minutes of a time said in words ("twenty past", "quarter to"), by the norm of the word.
 _CLOCK_MINUTES = {"5": 5, "10": 10, "20": 20, "25": 25, "quarter": 15, "half": 30}
 _HOURS = {"ten": 10, "eleven": 11, "twelve": 12}
@@ -93,3 +94,73 @@ def half_of_day(value: str, after: Sequence[str]) -> tuple[str, int]:
                 return ("pm" if 6 <= int(hour.group(1)) < 12 else "am"), len(phrase)
             return half, len(phrase)
     return "", 0
+
+
+_NUMERIC_DATE = re.compile(r"(\d{1,4})[/.-](\d{1,2})(?:[/.-](\d{2,4}))?")
+
+
+def numeric_date(digits: str) -> str | None:
+    """ "30/09/2025", "9/30/2025" and "2025-09-30" -> "2025-09-30"; None when it is no date
+    ("24/7"), or could be either day-month or month-day ("05/06/2025")."""
+    found = _NUMERIC_DATE.fullmatch(digits)
+    if found is None:
+        return None
+    first, second, third = int(found.group(1)), int(found.group(2)), found.group(3)
+    if len(found.group(1)) == 4:  # ISO: year, month, day
+        year, month, day = first, second, int(third) if third else 0
+    elif len(found.group(1)) > 2 or third is None or len(third) != 4:  # "24/7" is no date
+        return None
+    else:
+        year = int(third)
+        if first > 12 >= second:
+            day, month = first, second
+        elif second > 12 >= first:
+            month, day = first, second
+        else:
+            return None
+    return _date(year, month, day)
+
+
+def _date(year: int, month: int, day: int) -> str | None:
+    if not (1 <= month <= 12 and 1 <= day <= 31):
+        return None
+    return f"{year:04d}-{month:02d}-{day:02d}" if year else f"{month:02d}-{day:02d}"
+
+
+def written_dates(norms: Sequence[str]) -> list[tuple[list[int], str]]:
+    """Dates written as a day and a month name in either order, with a year after them or not
+    ("3 March", "the 3rd of March", "March 3rd, 2025"): the indexes of their words and the date
+    as one value ("03-03", "2025-03-03"). ``norms`` are the words' norms, in order."""
+    found: list[tuple[list[int], str]] = []
+    i = 0
+    while i < len(norms):
+        month = lx.MONTH_NUMBERS.get(norms[i])
+        day_at = _day_beside(norms, i) if month is not None else None
+        if month is None or day_at is None:
+            i += 1
+            continue
+        span = sorted({i, day_at})
+        year_at = span[-1] + 1
+        year = (
+            int(norms[year_at])
+            if year_at < len(norms) and re.fullmatch(r"(19|20)\d\d", norms[year_at])
+            else 0
+        )
+        date = _date(year, month, int(norms[day_at]))
+        if date is not None:
+            found.append(([*span, year_at] if year else span, date))
+        i = (year_at if year else span[-1]) + 1
+    return found
+
+
+def _day_beside(norms: Sequence[str], month_at: int) -> int | None:
+    """Where the day of a month name at ``month_at`` is: right after it ("March 3"), or before it,
+    maybe across "of" ("3 March", "3rd of March")."""
+
+    def is_day(at: int) -> bool:
+        return 0 <= at < len(norms) and norms[at].isdigit() and 1 <= int(norms[at]) <= 31
+
+    if is_day(month_at + 1):
+        return month_at + 1
+    before = month_at - 2 if month_at >= 2 and norms[month_at - 1] == "of" else month_at - 1
+    return before if is_day(before) else None

@@ -33,6 +33,7 @@ _S_IS_AUX = frozenset("it he she that what there here who where how let".split()
 #: A statement longer than this (in words), or of several sentences, holds more than one fact.
 ONE_FACT_WORDS = 30
 _ABBREVIATION = re.compile(r"\b(dr|mr|mrs|ms|st|prof|sr|jr|vs|etc|no)\.", re.IGNORECASE)
+_MERIDIEM = re.compile(r"(?<=\d)(\s?[ap])\.m\.?", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"[.!?](?=\s+\S)")
 
 
@@ -141,6 +142,9 @@ class _Reader:
                 self.word(raw[:-2], lower[:-2], start, following, possessive=True)
             else:
                 self.word(raw, lower, start, following, possessive=False)
+        for indexes, date in qty.written_dates([word.norm for word in self.words]):  # "3 March"
+            for index in indexes:
+                self.words[index] = replace(self.words[index], kind="value", norm=date)
         return self.words
 
     def number(self, raw: str, start: int, following: str, position: int) -> None:
@@ -155,7 +159,11 @@ class _Reader:
             after = [self.then(position + i) for i in range(1, 4)]
             meridiem, taken = qty.half_of_day(value, after)
             self.taken_until = max(self.taken_until, position + taken)
-        if not currency and not unit and following in qty.CURRENCY_WORDS:  # "150 euros" is "€150"
+        date = qty.numeric_date(value) if not sign + currency + unit else None
+        if date is not None:  # "30/09/2025" is "2025-09-30"
+            self.add(raw, date, "value", start, name=True)
+            return
+        if not currency and unit in ("", *qty.SCALE_SUFFIXES) and following in qty.CURRENCY_WORDS:  # "€150"
             currency, self.taken_until = qty.CURRENCY_WORDS[following], position + 1
         value, unit = qty.scaled(value, unit, currency)  # "$12k" is "$12000"
         # "-2" is not "2", nor "$500" "€500": sign and currency belong to the value.
@@ -265,8 +273,9 @@ class _Reader:
         elif flat in lx.CHANGE_CUES or flat in lx.FILLER or flat in lx.LIGHT_VERBS or flat in lx.CHANGE_VERBS:
             self.add(raw, flat, "cue", start, **flags)
         elif name:  # stemmed like any word, so "Jonas" matches itself read as a common word
-            self.add(raw, stem(flat), "value", start, name=True, **flags)
+            self.add(raw, stem(lx.ABBREVIATIONS.get(flat, flat)), "value", start, name=True, **flags)
         else:
+            flat = lx.ABBREVIATIONS.get(flat, flat)
             norm = lx.SYNONYM_CLASSES.get(flat, stem(flat))
             kind: Kind = "cue" if norm in lx.LIGHT_CLASSES else "verb" if verbish else "content"
             self.add(raw, norm, kind, start, **flags)
@@ -301,6 +310,7 @@ def _set_phrase(negated: str, following: str) -> bool:
 
 
 def _read(text: str) -> Reading:
+    text = _MERIDIEM.sub(r"\1m", text)  # "7:45 p.m." is "7:45 pm" (and no sentence end)
     words = _Reader(text).run()
     pivot = _pivot(words, text)
     key: set[int] = set(range(pivot)) if pivot is not None else set()
