@@ -60,6 +60,7 @@ bench: $(DEV_STAMP)
 	$(BIN)/python bench/locomo_scale.py
 	$(BIN)/python bench/changed_facts.py
 	$(BIN)/python bench/changed_facts.py --data bench/changed_facts_data_2.json
+	$(BIN)/python bench/changed_facts.py --data bench/changed_facts_data_3.json
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -118,6 +118,11 @@ PAIRS = [
     ("The seed round was $2m.", "The seed round was 2m USD.", "same"),
     ("Our office is on 12 Rose Street.", "Our office is on 12 Rose St.", "same"),
     ("The API is written in TypeScript.", "The API is written in TS.", "same"),
+    # A verb said otherwise is another fact ("bought" / "sold"), unless both are one relation.
+    ("I bought the car in 2019.", "I sold the car in 2019.", "distinct"),
+    ("The store opens at 9.", "The store closes at 9.", "distinct"),
+    ("Tom joined the team in March.", "Tom left the team in March.", "distinct"),
+    ("I live in Porto.", "I reside in Porto.", "same"),
     # An acronym is a name, not the pronoun ("US" / "us").
     ("Our EU servers run in Frankfurt.", "Our US servers run in Virginia.", "distinct"),
     # A change told: stepping down ends a role; "replaced A with B", "B instead of A".
@@ -391,6 +396,10 @@ def test_the_command_line_shows_what_changed(tmp_path: Path) -> None:
     second = run("remember", "I adopted a second cat called Tofu")
     assert second.startswith("added") and "replacing" not in second, second
     assert "outdated" not in run("recall", "What cats do I have?")
+    # Another verb is another fact: selling the car is not a sighting of buying it.
+    run("remember", "I bought the car in 2019")
+    sold = run("remember", "I sold the car in 2019")
+    assert sold.startswith("added") and "replacing" not in sold, sold
     # A date with the day and the month the other way round repeats it.
     run("remember", "Our anniversary is on 14 February")
     assert run("remember", "Our anniversary is February 14th").startswith("known as m_")

@@ -29,7 +29,7 @@ from remembrancer import lexicon as lx
 from remembrancer.related_words import related
 from remembrancer.statements import Reading, Word, read, stem, tells_a_change
 from remembrancer.tokens import vocabulary
-from remembrancer.told_changes import set_to_new_value, told_swap
+from remembrancer.told_changes import amount_or_time, set_to_new_value, told_swap
 
 Verdict = Literal["same", "changed", "distinct"]
 _PARALLEL = 0.7  # share of words two statements built alike have in common, in order
@@ -37,8 +37,9 @@ _INFORMATIVE = ("value", "content", "verb")  # the kinds of word that carry a fa
 #: From this place in the tokenizer's vocabulary on, a word is rare enough that one starting
 #: a longer word is taken for it cut short ("spec", "sync"; "port" and "test" come far before).
 CLIPPING_RANK = 15000
-#: A repeat holding this many values, all the same as the stored statement's, needs less cosine
-#: (dedup.ANCHORED_SIMILARITY; on STS-B dev it folds 3 more true repeats and no other pair).
+#: A repeat holding the same values as the stored statement, this many of them amounts, times or
+#: dates (a name is what a fact is about, not its value), needs less cosine
+#: (dedup.ANCHORED_SIMILARITY; on STS-B dev it folds more true repeats and no other pair).
 ANCHOR_VALUES = 1
 
 
@@ -166,7 +167,8 @@ def compare_readings(new: Reading, old: Reading) -> Comparison:
     ]
     if new_content and (not old_only or len(new_content) > max(1, len(new_words) // 4)):
         return Comparison("distinct")  # it adds a detail, or says much the stored one does not
-    anchored = len(old_norms & new_norms & _values(new)) >= ANCHOR_VALUES and _values(new) == _values(old)
+    amounts = {word.norm for word in new.words if word.kind == "value" and amount_or_time(word)}
+    anchored = len(amounts) >= ANCHOR_VALUES and _values(new) == _values(old)
     return Comparison("same", adds_nothing=not new_only, same_values=anchored)
 
 
@@ -254,9 +256,14 @@ def _compare_alike(new: Reading, old: Reading, old_only: list[Word]) -> Comparis
         swaps = [(dropped, [word for word in added if word.kind == "value"])]
     elif not swaps and added:
         return Comparison("distinct", new_information=any(word.kind == "value" for word in added))  # adds
-    if not swaps or all(word.kind == "verb" for word in swaps[0][0] + swaps[0][1]):
-        # Nothing, or only a verb, said otherwise: "written" / "implemented".
+    if not swaps:  # nothing said otherwise
         return Comparison("same", adds_nothing=not any(after for _, after in slots))
+    if all(word.kind == "verb" for word in swaps[0][0] + swaps[0][1]):
+        # Only a verb said otherwise: the same when the two are one relation ("lives" / "is based"),
+        # else another fact ("bought" / "sold", "opens" / "closes", "joined" / "left").
+        verbs = [word.norm for word in swaps[0][0] + swaps[0][1]]
+        same = len(set(verbs)) == 1 or all(verb.startswith("+") and verb == verbs[0] for verb in verbs)
+        return Comparison("same") if same else Comparison("distinct", new_information=True)
     before, after = swaps[0]
     kind = "value changed" if any(word.kind == "value" for word in before + after) else "changed"
     return Comparison("changed", f"{kind}: {_phrase(before)} → {_phrase(after)}", guard, True)

@@ -83,6 +83,7 @@ ENDING_VERBS = _words(
     " resigned resign deleted delete deletes"
 )
 GIVE = _words("give gives gave given giving")  # "gave up coffee" ends a habit
+HAND_OVER = _words("take takes took taken taking hand hands handed handing")  # "took over from"
 STEP = _words("step steps stepped stepping")  # "stepped down" ends a role
 # Stance words: a positive and a negative one state opposite preferences.
 POSITIVE_STANCE = _words(

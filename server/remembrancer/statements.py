@@ -14,6 +14,7 @@ import re
 from bisect import bisect_right
 from dataclasses import dataclass, replace
 from functools import lru_cache
+from itertools import pairwise
 from typing import Literal
 
 from remembrancer import lexicon as lx
@@ -333,7 +334,9 @@ def _read(text: str) -> Reading:
         len(words) <= ONE_FACT_WORDS and not _SENTENCE_END.search(stripped) and not stripped.endswith("?")
     )
     tense = _tense(words)
-    reports = any(tells_a_change(word) for word in words)
+    # "took over the team from Priya", "handed over the keys": a change of hands
+    handed = any(a.text.lower() in lx.HAND_OVER and b.text.lower() == "over" for a, b in pairwise(words))
+    reports = handed or any(tells_a_change(word) for word in words)
     return Reading(
         tuple(words), frozenset(key), int(negative), _ordered(words), verb, label, one_fact, tense, reports
     )

@@ -39,6 +39,8 @@ def told_swap(new: Reading, old_norms: set[str]) -> tuple[Word, Word] | None:
             ahead = words[before.index + 1 : before.index + 4]
             lead = next((w for w in ahead if w.norm in ("to", "into", "with", "for")), None)
             after = _value_after(new, lead.index) if lead is not None else None
+            if lead is None and word.norm == "from" and new.reports_change:  # "Tomás took over from Priya"
+                after = next((w for w in words if w.kind == "value" and w.norm not in old_norms), None)
         elif word.text.lower() in ("instead", "rather") and word.index + 2 < len(words):
             before = _value_after(new, word.index + 1)  # "instead of A", "rather than A"
             if before is None or before.norm not in old_norms:
@@ -61,11 +63,11 @@ def set_to_new_value(new: Reading, old: Reading, new_norms: set[str], old_norms:
         return [
             word.index > 0 and reading.words[word.index - 1].norm == "to"
             for word in reading.words
-            if word.kind == "value" and word.norm not in others and _amount_or_time(word)
+            if word.kind == "value" and word.norm not in others and amount_or_time(word)
         ]
 
     return any(led_by_to(new, old_norms)) and not any(led_by_to(old, new_norms))
 
 
-def _amount_or_time(word: Word) -> bool:
+def amount_or_time(word: Word) -> bool:
     return _AMOUNT.match(word.norm) is not None or word.norm in _CALENDAR_NORMS
