@@ -123,6 +123,7 @@ PAIRS = [
     ("The store opens at 9.", "The store closes at 9.", "distinct"),
     ("Tom joined the team in March.", "Tom left the team in March.", "distinct"),
     ("I live in Porto.", "I reside in Porto.", "same"),
+    ("We hired Lena in 2021.", "We promoted Lena in 2021.", "distinct"),
     # An acronym is a name, not the pronoun ("US" / "us").
     ("Our EU servers run in Frankfurt.", "Our US servers run in Virginia.", "distinct"),
     # A change told: stepping down ends a role; "replaced A with B", "B instead of A".

@@ -256,7 +256,10 @@ def _compare_alike(new: Reading, old: Reading, old_only: list[Word]) -> Comparis
         swaps = [(dropped, [word for word in added if word.kind == "value"])]
     elif not swaps and added:
         return Comparison("distinct", new_information=any(word.kind == "value" for word in added))  # adds
-    if not swaps:  # nothing said otherwise
+    if not swaps:  # nothing said otherwise, unless a verb gave way to one that tells an event
+        told = {w.norm for w in new.words if w.kind == "cue" and w.text.lower() in lx.CHANGE_VERBS}
+        if told - {w.norm for w in old.words} and any(word.kind == "verb" for word in old_only):
+            return Comparison("distinct", new_information=True)  # "hired Lena" / "promoted Lena"
         return Comparison("same", adds_nothing=not any(after for _, after in slots))
     if all(word.kind == "verb" for word in swaps[0][0] + swaps[0][1]):
         # Only a verb said otherwise: the same when the two are one relation ("lives" / "is based"),
