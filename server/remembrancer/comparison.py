@@ -20,27 +20,18 @@ its values and its stance alone, and the caller asks for a high cosine similarit
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from difflib import SequenceMatcher
 from itertools import pairwise
 from typing import Literal
 
 from remembrancer import lexicon as lx
 from remembrancer.related_words import related
-from remembrancer.statements import Reading, Word, read, stem, tells_a_change
-from remembrancer.tokens import vocabulary
-from remembrancer.told_changes import amount_or_time, set_to_new_value, told_swap
+from remembrancer.statements import INFORMATIVE, Reading, Word, read, tells_a_change
+from remembrancer.told_changes import set_to_new_value, told_swap
 
 Verdict = Literal["same", "changed", "distinct"]
 _PARALLEL = 0.7  # share of words two statements built alike have in common, in order
-_INFORMATIVE = ("value", "content", "verb")  # the kinds of word that carry a fact
-#: From this place in the tokenizer's vocabulary on, a word is rare enough that one starting
-#: a longer word is taken for it cut short ("spec", "sync"; "port" and "test" come far before).
-CLIPPING_RANK = 15000
-#: A repeat holding the same values as the stored statement, this many of them amounts, times or
-#: dates (a name is what a fact is about, not its value), needs less cosine
-#: (dedup.ANCHORED_SIMILARITY; on STS-B dev it folds more true repeats and no other pair).
-ANCHOR_VALUES = 1
 
 
 @dataclass(frozen=True)
@@ -52,7 +43,6 @@ class Comparison:
     pair_guard: tuple[str, ...] = ()  # weaker words of its own: a query must name two of them
     adds_nothing: bool = False  # "same", and every word the new statement holds is in the stored one
     needs_support: bool = False  # "changed" only if the two are close in meaning (see dedup.py)
-    same_values: bool = False  # "same", and both hold the same values (ANCHOR_VALUES or more)
 
 
 def _turned_round(new: Reading, old: Reading) -> str:
@@ -88,9 +78,8 @@ def compare(new: str, old: str) -> Comparison:
 
 
 def compare_readings(new: Reading, old: Reading) -> Comparison:
-    new = _unclipped(new, old)
-    new_words = [word for word in new.words if word.kind in _INFORMATIVE]
-    old_words = [word for word in old.words if word.kind in _INFORMATIVE]
+    new_words = [word for word in new.words if word.kind in INFORMATIVE]
+    old_words = [word for word in old.words if word.kind in INFORMATIVE]
     new_norms, old_norms = {word.norm for word in new_words}, {word.norm for word in old_words}
     new_only = [word for word in new_words if word.norm not in old_norms]
     old_only = [word for word in old_words if word.norm not in new_norms]
@@ -114,11 +103,10 @@ def compare_readings(new: Reading, old: Reading) -> Comparison:
         return Comparison("same" if same else "distinct", adds_nothing=same)
     if _adds_another(new) and not _adds_another(old) and not new.reports_change:
         return Comparison("distinct", new_information=True)  # "I adopted a second cat": one more
-    moved = told_swap(new, old_norms)
-    if moved is not None:  # "passed from Kenji to Olga": the old value named, and what replaced it
-        before, after = moved
-        change = f"value changed: {before.text} → {after.text}"
-        return Comparison("changed", change, (before.norm,), True, needs_support=not new.reports_change)
+    swap = told_swap(new, old_norms)
+    if swap is not None:  # "passed from Kenji to Olga": the old value named, and what replaced it
+        change = f"value changed: {swap.before.text} → {swap.after.text}"
+        return Comparison("changed", change, (swap.before.norm,), True, needs_support=not swap.reported)
     if turned:  # "before lunch" / "after lunch", "is the lead" / "was the lead"
         guard = tuple(dict.fromkeys(word.norm for word in old_values))
         # Reworded, a tense or an opposite is no sign on its own: "I went to a support group" /
@@ -167,37 +155,7 @@ def compare_readings(new: Reading, old: Reading) -> Comparison:
     ]
     if new_content and (not old_only or len(new_content) > max(1, len(new_words) // 4)):
         return Comparison("distinct")  # it adds a detail, or says much the stored one does not
-    amounts = {word.norm for word in new.words if word.kind == "value" and amount_or_time(word)}
-    anchored = len(amounts) >= ANCHOR_VALUES and _values(new) == _values(old)
-    return Comparison("same", adds_nothing=not new_only, same_values=anchored)
-
-
-def _values(reading: Reading) -> set[str]:
-    return {word.norm for word in reading.words if word.kind == "value"}
-
-
-def _unclipped(new: Reading, old: Reading) -> Reading:
-    """The new reading with a word clipped from one of the stored statement's ("auth" for
-    "authentication", "repo" for "repository") read as that word, and the other way round."""
-    words = list(new.words)
-    for i, word in enumerate(words):
-        for other in old.words:
-            a, b = word.text.lower(), other.text.lower()
-            content = word.kind == other.kind == "content" and word.norm != other.norm
-            if content and (_clipping(a, b) or _clipping(b, a)):
-                words[i] = replace(word, norm=other.norm)
-    return new if words == list(new.words) else replace(new, words=tuple(words))
-
-
-def _clipping(short: str, long: str) -> bool:
-    """``short`` is ``long`` cut short, and no common word of its own ("info", not "port")."""
-    position = vocabulary().get(short)
-    return (
-        len(short) >= 3
-        and len(long) >= len(short) + 3
-        and long.startswith(short)
-        and (position is None or position >= CLIPPING_RANK)
-    )
+    return Comparison("same", adds_nothing=not new_only)
 
 
 def _shared_parts(new_words: list[Word], old_words: list[Word]) -> set[str]:
@@ -205,7 +163,7 @@ def _shared_parts(new_words: list[Word], old_words: list[Word]) -> set[str]:
 
     def parts(words: list[Word]) -> set[str]:
         split = (part for w in words if "-" in w.text for part in w.text.lower().split("-") if len(part) > 2)
-        return {lx.SYNONYM_CLASSES.get(part, stem(part)) for part in split}
+        return {lx.SYNONYM_CLASSES.get(part, lx.stem(part)) for part in split}
 
     new_norms, old_norms = {w.norm for w in new_words}, {w.norm for w in old_words}
     return (parts(new_words) & old_norms) | (new_norms & parts(old_words))
@@ -262,11 +220,9 @@ def _compare_alike(new: Reading, old: Reading, old_only: list[Word]) -> Comparis
             return Comparison("distinct", new_information=True)  # "hired Lena" / "promoted Lena"
         return Comparison("same", adds_nothing=not any(after for _, after in slots))
     if all(word.kind == "verb" for word in swaps[0][0] + swaps[0][1]):
-        # Only a verb said otherwise: the same when the two are one relation ("lives" / "is based"),
-        # else another fact ("bought" / "sold", "opens" / "closes", "joined" / "left").
-        verbs = [word.norm for word in swaps[0][0] + swaps[0][1]]
-        same = len(set(verbs)) == 1 or all(verb.startswith("+") and verb == verbs[0] for verb in verbs)
-        return Comparison("same") if same else Comparison("distinct", new_information=True)
+        # Only a verb said otherwise is another fact ("bought" / "sold", "opens" / "closes"); verbs
+        # of one relation ("live" / "reside") share a norm, so they are no swap.
+        return Comparison("distinct", new_information=True)
     before, after = swaps[0]
     kind = "value changed" if any(word.kind == "value" for word in before + after) else "changed"
     return Comparison("changed", f"{kind}: {_phrase(before)} → {_phrase(after)}", guard, True)
@@ -292,11 +248,9 @@ def _slots(new: Reading, old: Reading) -> list[tuple[list[Word], list[Word]]]:
     slots = []
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():  # a word moved elsewhere is no difference
         before = [
-            word for word in old_words[i1:i2] if word.kind in _INFORMATIVE and word.norm not in new_norms
+            word for word in old_words[i1:i2] if word.kind in INFORMATIVE and word.norm not in new_norms
         ]
-        after = [
-            word for word in new_words[j1:j2] if word.kind in _INFORMATIVE and word.norm not in old_norms
-        ]
+        after = [word for word in new_words[j1:j2] if word.kind in INFORMATIVE and word.norm not in old_norms]
         if tag != "equal" and after:
             slots.append((before, after))
     return slots
@@ -323,12 +277,19 @@ def _roles_traded(new: Reading, old: Reading) -> bool:
     old_subject, new_subject = subject(old), subject(new)
     if not old_subject or not new_subject or not old.verb or old.verb != new.verb:
         return False
+    passive, active = (new, old_subject) if _passive(new) else (old, new_subject)
     if _passive(new) != _passive(old):  # "Chiara maintains X" / "X is maintained by Chiara": the same
-        return old_subject == new_subject
+        return _agent(passive) != active  # "X is reviewed by the backend team" / "The frontend team ..."
     if old_subject == new_subject:
         return False
     old_rest = {w.norm for w in old.words if w.index not in old.key}
     return bool(new_subject & old_rest) and bool(old_subject - new_subject)
+
+
+def _agent(reading: Reading) -> set[str]:
+    """Who does what a passive statement says: the words after its "by"."""
+    by = next(w.index for w in reading.words if w.norm == "by")
+    return {w.norm for w in reading.words[by + 1 :] if w.kind in ("content", "value")}
 
 
 def _passive(reading: Reading) -> bool:

@@ -62,9 +62,6 @@ RELATED_SIMILARITY = 0.33
 #: A statement whose every word the stored one holds is a repeat from this similarity on
 #: (rare on STS-B: it adds no false merge there; see bench/dedup_threshold.py).
 SUBSET_SIMILARITY = 0.6
-#: Two statements the reading finds the same, holding the same values ("Kenji takes
-#: the 8:05 train" / "Kenji's train leaves at five past eight"), are a repeat from this similarity on.
-ANCHORED_SIMILARITY = 0.7
 #: A change read from reworded statements with no word reporting it ("now", "moved") must be
 #: this close in meaning to be linked.
 SUPPORTED_SIMILARITY = 0.7
@@ -91,7 +88,6 @@ class LocalJudge:
             and (
                 c.similarity >= self.threshold
                 or (comparison.adds_nothing and c.similarity >= SUBSET_SIMILARITY)
-                or (comparison.same_values and c.similarity >= ANCHORED_SIMILARITY)
             )
         ]
         if repeats:

@@ -1,10 +1,13 @@
-"""Small English word lists the local judge reads statements with (see ``statements.py``).
+"""Small English word lists the local judge reads statements with (see ``statements.py``), and
+``stem``, the light suffix stripper it matches words with.
 
-They describe how facts are usually phrased, not any data set: function words, negation,
+The lists describe how facts are usually phrased, not any data set: function words, negation,
 stance, the words people add when a fact changes, and the verbs that start a predicate.
 """
 
 from __future__ import annotations
+
+import re
 
 
 def _words(text: str) -> frozenset[str]:
@@ -80,11 +83,14 @@ PERIODS = {
 # Verbs that end a habit or a state: "I quit smoking" negates "I smoke".
 ENDING_VERBS = _words(
     "quit stop stopped quitting stopping ceased cease dropped ditched abandoned retired removed"
-    " resigned resign deleted delete deletes"
+    " resigned resign"
 )
 GIVE = _words("give gives gave given giving")  # "gave up coffee" ends a habit
+# A time of day said "quarter to nine" follows one of these; "ten to twelve" elsewhere is a range,
+# as is one followed by a unit ("5 to 10 minutes").
+CLOCK_LEADS = _words("at by until till around about is 's was")
+RANGE_UNITS = _words("minute minutes hour hours day days week weeks year years percent people times")
 HAND_OVER = _words("take takes took taken taking hand hands handed handing")  # "took over from"
-STEP = _words("step steps stepped stepping")  # "stepped down" ends a role
 # Stance words: a positive and a negative one state opposite preferences.
 POSITIVE_STANCE = _words(
     "like likes liked love loves loved enjoy enjoys enjoyed prefer prefers preferred adore adores"
@@ -127,7 +133,6 @@ FILLER = _words(
     """
     really quite pretty usually generally basically definitely always typically normally
     currently mostly kind sort thing things stuff lot bit user person one city town place
-    roughly approximately
     """
 )
 # Verbs too light to carry a fact of their own ("Deploys happen every Friday").
@@ -158,7 +163,7 @@ ABBREVIATIONS = {
     **{"dept": "department", "mgr": "manager", "db": "database", "prod": "production"},
     **{"env": "environment", "repo": "repository", "config": "configuration", "docs": "documentation"},
     **{"ts": "typescript", "js": "javascript", "k8s": "kubernetes", "postgres": "postgresql"},
-    **{"pg": "postgresql", "nvim": "neovim", "info": "information", "approx": "approximately"},
+    **{"nvim": "neovim", "info": "information"},
 }
 SYNONYM_CLASSES: dict[str, str] = {word: name for name, words in _CLASSES.items() for word in words.split()}
 # Relations too general to tell two facts apart ("I like using dark mode" / "I prefer dark mode").
@@ -263,3 +268,27 @@ def known(word: str) -> bool:
         or word in SYNONYM_CLASSES
         or word in PRONOUN_SUBJECTS
     )
+
+
+def stem(word: str) -> str:
+    """A light suffix stripper: enough to match lives/living/lived or spaces/space (and British
+    and American spellings: centre/center, colour/color, organise/organize)."""
+    if word.endswith(("tre", "tres", "our", "ours", "ise", "ises", "ised", "ising", "isation")):
+        word = re.sub(r"(?<=[a-z]{3})tre(s?)$", r"ter\1", word)
+        word = re.sub(r"(?<=[a-z]{2}[^aeiou])our(s?)$", r"or\1", word)
+        word = re.sub(r"(?<=[a-z]{3})is(e|es|ed|ing|ation)$", r"iz\1", word)
+    if len(word) > 4 and word.endswith("ies"):
+        word = word[:-3] + "y"
+    elif len(word) > 5 and word.endswith("ing"):
+        word = word[:-3]
+    elif (len(word) > 4 and word.endswith("ed")) or (
+        len(word) > 4 and word.endswith(("ches", "shes", "sses", "xes"))
+    ):
+        word = word[:-2]
+    elif len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        word = word[:-1]
+    if len(word) > 3 and word[-1] == word[-2] and word[-1] not in "aeiouls":
+        word = word[:-1]
+    if len(word) > 3 and word.endswith("e"):
+        word = word[:-1]
+    return word

@@ -7,18 +7,21 @@ Pure functions over words already split; ``statements.py`` calls them as it read
 
 from __future__ import annotations
 
+import calendar
 import re
 from collections.abc import Sequence
+from decimal import Decimal
 
 from remembrancer import lexicon as lx
 
 CURRENCY_WORDS = {
     **dict.fromkeys(("dollar", "dollars", "usd", "bucks"), "$"),
     **dict.fromkeys(("euro", "euros", "eur"), "€"),
-    **dict.fromkeys(("pound", "pounds", "gbp"), "£"),
+    "gbp": "£",  # not "pounds", which may be a weight
     **dict.fromkeys(("yen", "jpy"), "¥"),
 }
-_SCALES = {"k": 1e3, "m": 1e6, "mn": 1e6, "bn": 1e9}
+_HOUR = re.compile(r"[0-9]{1,2}")  # "²" is a digit to str.isdigit, but no number to int()
+_SCALES = {"k": Decimal(10**3), "m": Decimal(10**6), "mn": Decimal(10**6), "bn": Decimal(10**9)}
 SCALE_SUFFIXES = tuple(_SCALES)
 #: The minutes of a time said in words ("twenty past", "quarter to"), by the norm of the word.
 _CLOCK_MINUTES = {"5": 5, "10": 10, "20": 20, "25": 25, "quarter": 15, "half": 30}
@@ -54,8 +57,8 @@ def scaled(value: str, suffix: str, currency: str) -> tuple[str, str]:
     factor = _SCALES.get(suffix) if re.fullmatch(r"\d+(?:\.\d+)?", value) else None
     if factor is None or not (currency or suffix == "k"):
         return value, suffix
-    total = float(value) * factor
-    return (str(int(total)) if total.is_integer() else str(total)), ""
+    total = Decimal(value) * factor  # exact: "$2.01k" is "$2010"
+    return format(total.normalize(), "f"), ""
 
 
 def compound_number(lower: str) -> str | None:
@@ -74,7 +77,7 @@ def clock_time(minutes_norm: str, relation: str, following: str) -> str | None:
     """ "five" + "past" + "eight" -> "8:05", "quarter" + "to" + "nine" -> "8:45"; None when the
     words say no time of day."""
     minutes = _CLOCK_MINUTES.get(minutes_norm)
-    hour = int(following) if following.isdigit() else lx.UNITS.get(following, _HOURS.get(following, 0))
+    hour = int(following) if _HOUR.fullmatch(following) else lx.UNITS.get(following, _HOURS.get(following, 0))
     if minutes is None or not 1 <= hour <= 12 or (relation == "to" and minutes == 30):
         return None
     if relation == "to":
@@ -122,8 +125,8 @@ def numeric_date(digits: str) -> str | None:
 
 
 def _date(year: int, month: int, day: int) -> str | None:
-    if not (1 <= month <= 12 and 1 <= day <= 31):
-        return None
+    if not 1 <= month <= 12 or not 1 <= day <= calendar.monthrange(year or 2000, month)[1]:
+        return None  # "31/02/2025" is no date; a date with no year may be 29 February
     return f"{year:04d}-{month:02d}-{day:02d}" if year else f"{month:02d}-{day:02d}"
 
 
@@ -158,7 +161,7 @@ def _day_beside(norms: Sequence[str], month_at: int) -> int | None:
     maybe across "of" ("3 March", "3rd of March")."""
 
     def is_day(at: int) -> bool:
-        return 0 <= at < len(norms) and norms[at].isdigit() and 1 <= int(norms[at]) <= 31
+        return 0 <= at < len(norms) and _HOUR.fullmatch(norms[at]) is not None and 1 <= int(norms[at]) <= 31
 
     if is_day(month_at + 1):
         return month_at + 1

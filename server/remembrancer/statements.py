@@ -14,13 +14,13 @@ import re
 from bisect import bisect_right
 from dataclasses import dataclass, replace
 from functools import lru_cache
-from itertools import pairwise
 from typing import Literal
 
 from remembrancer import lexicon as lx
 from remembrancer import quantities as qty
 
 Kind = Literal["value", "content", "verb", "negation", "stance", "cue", "function"]
+INFORMATIVE = ("value", "content", "verb")  # the kinds of word that carry a fact
 
 _TOKEN = re.compile(
     r"(?P<number>(?:(?<![\w.-])[-\u2212])?[$€£¥]?[vV]?\d+(?:[.,:/-]\d+)*[^\W\d_]*)"
@@ -34,7 +34,8 @@ _S_IS_AUX = frozenset("it he she that what there here who where how let".split()
 #: A statement longer than this (in words), or of several sentences, holds more than one fact.
 ONE_FACT_WORDS = 30
 _ABBREVIATION = re.compile(r"\b(dr|mr|mrs|ms|st|prof|sr|jr|vs|etc|no)\.", re.IGNORECASE)
-_MERIDIEM = re.compile(r"(?<=\d)(\s?[ap])\.m\.?", re.IGNORECASE)
+_MERIDIEM = re.compile(r"(?<=\d)(\s?[aApP])\.[mM]\.?(?!\s+[A-Z])")
+_MERIDIEM_ENDING = re.compile(r"(?<=\d)(\s?[aApP])\.[mM]\.(?=\s+[A-Z])")
 _SENTENCE_END = re.compile(r"[.!?](?=\s+\S)")
 
 
@@ -61,30 +62,6 @@ class Reading:
     one_fact: bool = True  # one short sentence stating something: a changed value changes the whole
     tense: str = ""  # "past" or "present", from its first auxiliary ("was" / "is", "has")
     reports_change: bool = False  # it says something changed: "now", "moved to", "switched", "instead"
-
-
-def stem(word: str) -> str:
-    """A light suffix stripper: enough to match lives/living/lived or spaces/space (and British
-    and American spellings: centre/center, colour/color, organise/organize)."""
-    if word.endswith(("tre", "tres", "our", "ours", "ise", "ises", "ised", "ising", "isation")):
-        word = re.sub(r"(?<=[a-z]{3})tre(s?)$", r"ter\1", word)
-        word = re.sub(r"(?<=[a-z]{2}[^aeiou])our(s?)$", r"or\1", word)
-        word = re.sub(r"(?<=[a-z]{3})is(e|es|ed|ing|ation)$", r"iz\1", word)
-    if len(word) > 4 and word.endswith("ies"):
-        word = word[:-3] + "y"
-    elif len(word) > 5 and word.endswith("ing"):
-        word = word[:-3]
-    elif (len(word) > 4 and word.endswith("ed")) or (
-        len(word) > 4 and word.endswith(("ches", "shes", "sses", "xes"))
-    ):
-        word = word[:-2]
-    elif len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
-        word = word[:-1]
-    if len(word) > 3 and word[-1] == word[-2] and word[-1] not in "aeiouls":
-        word = word[:-1]
-    if len(word) > 3 and word.endswith("e"):
-        word = word[:-1]
-    return word
 
 
 class _Reader:
@@ -121,7 +98,7 @@ class _Reader:
             lower = raw.lower().replace("’", "'")
             if position <= self.taken_until:
                 continue
-            if lower in ("past", "to") and self.clock(lower, following):  # "five past eight"
+            if lower in ("past", "to") and self.read_clock(lower, following, self.then(position + 2)):
                 self.taken_until = position + 1
             elif lower == "no" and following in lx.COMPARATIVE_BOUNDS and self.then(position + 2) == "than":
                 self.add(raw, "no", "cue", start)  # "no later than the 5th" bounds, it denies nothing
@@ -170,19 +147,22 @@ class _Reader:
         # "-2" is not "2", nor "$500" "€500": sign and currency belong to the value.
         self.add(raw, sign + currency + qty.time_or_number(value, meridiem), "value", start, name=True)
         if unit and unit not in ("am", "pm", "st", "nd", "rd", "th", "h"):
-            self.add(unit, stem(unit), "content", start)
+            self.add(unit, lx.stem(unit), "content", start)
 
     def then(self, position: int) -> str:
         """The token at ``position``, lower case ("" past the end)."""
         return self.tokens[position].group().lower() if position < len(self.tokens) else ""
 
-    def clock(self, relation: str, following: str) -> bool:
+    def read_clock(self, relation: str, hour: str, after: str) -> bool:
         """Read "five past eight", "quarter to nine" into the word before ``relation`` as one
-        time ("8:05"); whether it was one. "from ten to five" is no time."""
+        time ("8:05"); whether it was one. "from ten to five", "aged ten to twelve" and "5 to 10
+        minutes" are ranges: "to" makes a time only after "at", "by", "until" or "is"."""
         words = self.words
-        if not words or (len(words) > 1 and words[-2].norm in ("from", "between")):
+        if not words or (len(words) > 1 and words[-2].norm in ("from", "between")) or after in lx.RANGE_UNITS:
             return False
-        time = qty.clock_time(words[-1].norm, relation, following)
+        if relation == "to" and (len(words) < 2 or words[-2].norm not in lx.CLOCK_LEADS):
+            return False
+        time = qty.clock_time(words[-1].norm, relation, hour)
         if time is not None:
             words[-1] = replace(words[-1], kind="value", norm=time)
         return time is not None
@@ -252,7 +232,6 @@ class _Reader:
             or (flat in lx.NEGATIONS and not _set_phrase("can" if flat == "cannot" else flat, following))
             or (flat in lx.ENDING_VERBS and following not in ("to", "by", "from"))  # not "dropped to 55"
             or (flat in lx.GIVE and following == "up")
-            or (flat in lx.STEP and following == "down")  # "stepped down from the board"
         ):
             self.add(raw, "not", "negation", start, **flags)
         elif flat in lx.POSITIVE_STANCE or flat in lx.NEGATIVE_STANCE:
@@ -274,10 +253,10 @@ class _Reader:
         elif flat in lx.CHANGE_CUES or flat in lx.FILLER or flat in lx.LIGHT_VERBS or flat in lx.CHANGE_VERBS:
             self.add(raw, flat, "cue", start, **flags)
         elif name:  # stemmed like any word, so "Jonas" matches itself read as a common word
-            self.add(raw, stem(lx.ABBREVIATIONS.get(flat, flat)), "value", start, name=True, **flags)
+            self.add(raw, lx.stem(lx.ABBREVIATIONS.get(flat, flat)), "value", start, name=True, **flags)
         else:
             flat = lx.ABBREVIATIONS.get(flat, flat)
-            norm = lx.SYNONYM_CLASSES.get(flat, stem(flat))
+            norm = lx.SYNONYM_CLASSES.get(flat, lx.stem(flat))
             kind: Kind = "cue" if norm in lx.LIGHT_CLASSES else "verb" if verbish else "content"
             self.add(raw, norm, kind, start, **flags)
 
@@ -311,7 +290,8 @@ def _set_phrase(negated: str, following: str) -> bool:
 
 
 def _read(text: str) -> Reading:
-    text = _MERIDIEM.sub(r"\1m", text)  # "7:45 p.m." is "7:45 pm" (and no sentence end)
+    # "7:45 p.m." is "7:45 pm", and no sentence end unless a capital follows ("7 p.m. Tom ...")
+    text = _MERIDIEM.sub(r"\1m", _MERIDIEM_ENDING.sub(r"\1m.", text))
     words = _Reader(text).run()
     pivot = _pivot(words, text)
     key: set[int] = set(range(pivot)) if pivot is not None else set()
@@ -335,7 +315,10 @@ def _read(text: str) -> Reading:
     )
     tense = _tense(words)
     # "took over the team from Priya", "handed over the keys": a change of hands
-    handed = any(a.text.lower() in lx.HAND_OVER and b.text.lower() == "over" for a, b in pairwise(words))
+    handed = any(  # not "takes over 10 hours"
+        a.text.lower() in lx.HAND_OVER and b.text.lower() == "over" and (c is None or c.kind != "value")
+        for a, b, c in zip(words, words[1:], [*words[2:], None], strict=False)
+    )
     reports = handed or any(tells_a_change(word) for word in words)
     return Reading(
         tuple(words), frozenset(key), int(negative), _ordered(words), verb, label, one_fact, tense, reports
@@ -350,7 +333,7 @@ def tells_a_change(word: Word) -> bool:
         or lower in lx.CHANGE_CUES
         or lower in lx.CHANGE_VERBS
         or lower in lx.MOVING
-        or stem(lower) in lx.CHANGE_STEMS
+        or lx.stem(lower) in lx.CHANGE_STEMS
     )
 
 
@@ -399,6 +382,6 @@ def _ordered(words: list[Word]) -> tuple[frozenset[str], frozenset[str]] | None:
     if marker is None:
         return None
     meaningful = [word for word in words if word.kind in ("value", "content", "verb")]
-    before = frozenset(stem(w.text.lower()) for w in meaningful if w.index < marker.index)
-    after = frozenset(stem(w.text.lower()) for w in meaningful if w.index > marker.index)
+    before = frozenset(lx.stem(w.text.lower()) for w in meaningful if w.index < marker.index)
+    after = frozenset(lx.stem(w.text.lower()) for w in meaningful if w.index > marker.index)
     return (before, after) if before and after else None
