@@ -94,7 +94,7 @@ def compare_readings(new: Reading, old: Reading) -> Comparison:
     if new.label and old.label and new.label != old.label:  # "Alice: ..." / "Bob: ...": someone else
         return Comparison("distinct", new_information=True)
     shared = {w.norm for w in new_words if w.norm in old_norms and w.norm not in new.label}
-    shared |= _shared_parts(new_words, old_words)  # "home-office" / "from home"
+    shared |= (_compound_parts(new_words) & old_norms) | (new_norms & _compound_parts(old_words))
     turned = _turned_round(new, old) if shared else ""  # nothing in common: nothing turned round
     if not (new.one_fact and old.one_fact):
         # Passages (a conversation turn, a summary) hold many facts: one of their values differing
@@ -158,15 +158,10 @@ def compare_readings(new: Reading, old: Reading) -> Comparison:
     return Comparison("same", adds_nothing=not new_only)
 
 
-def _shared_parts(new_words: list[Word], old_words: list[Word]) -> set[str]:
-    """Words one statement holds as a part of a compound the other writes as one word."""
-
-    def parts(words: list[Word]) -> set[str]:
-        split = (part for w in words if "-" in w.text for part in w.text.lower().split("-") if len(part) > 2)
-        return {lx.SYNONYM_CLASSES.get(part, lx.stem(part)) for part in split}
-
-    new_norms, old_norms = {w.norm for w in new_words}, {w.norm for w in old_words}
-    return (parts(new_words) & old_norms) | (new_norms & parts(old_words))
+def _compound_parts(words: list[Word]) -> set[str]:
+    """The norms of the parts of hyphenated words, so "home-office" shares "home" with "from home"."""
+    split = (part for w in words if "-" in w.text for part in w.text.lower().split("-") if len(part) > 2)
+    return {lx.SYNONYM_CLASSES.get(part, lx.stem(part)) for part in split}
 
 
 def _adds_another(reading: Reading) -> bool:
@@ -277,9 +272,10 @@ def _roles_traded(new: Reading, old: Reading) -> bool:
     old_subject, new_subject = subject(old), subject(new)
     if not old_subject or not new_subject or not old.verb or old.verb != new.verb:
         return False
-    passive, active = (new, old_subject) if _passive(new) else (old, new_subject)
-    if _passive(new) != _passive(old):  # "Chiara maintains X" / "X is maintained by Chiara": the same
-        return _agent(passive) != active  # "X is reviewed by the backend team" / "The frontend team ..."
+    new_passive = _passive(new)
+    if new_passive != _passive(old):  # "Chiara maintains X" / "X is maintained by Chiara": the same,
+        # unless the doer differs: "X is reviewed by the backend team" / "The frontend team reviews ..."
+        return _agent(new) != old_subject if new_passive else _agent(old) != new_subject
     if old_subject == new_subject:
         return False
     old_rest = {w.norm for w in old.words if w.index not in old.key}

@@ -20,7 +20,10 @@ CURRENCY_WORDS = {
     "gbp": "£",  # not "pounds", which may be a weight
     **dict.fromkeys(("yen", "jpy"), "¥"),
 }
-_HOUR = re.compile(r"[0-9]{1,2}")  # "²" is a digit to str.isdigit, but no number to int()
+_TWO_DIGITS = re.compile(r"[0-9]{1,2}")  # "²" is a digit to str.isdigit, but no number to int()
+_CLOCK = re.compile(r"(\d{1,2})(?::(\d\d))?")  # "9", "07:40"
+_AMOUNT = re.compile(r"[-\u2212$€£¥]*\d")  # a value's norm that is a number, an amount or a time
+_CALENDAR_NORMS = frozenset(lx.CALENDAR_WORDS.values())
 _SCALES = {"k": Decimal(10**3), "m": Decimal(10**6), "mn": Decimal(10**6), "bn": Decimal(10**9)}
 SCALE_SUFFIXES = tuple(_SCALES)
 #: The minutes of a time said in words ("twenty past", "quarter to"), by the norm of the word.
@@ -40,7 +43,7 @@ def time_or_number(digits: str, meridiem: str) -> str:
     """'07:40' -> '7:40', '11' + 'pm' -> '23', '9:00' -> '9', '1,000' -> '1000'."""
     if re.fullmatch(r"\d{1,3}(?:,\d{3})+", digits):
         return digits.replace(",", "")
-    clock = re.fullmatch(r"(\d{1,2})(?::(\d\d))?", digits)
+    clock = _CLOCK.fullmatch(digits)
     if clock is None or (clock.group(2) is None and not meridiem):
         return digits
     hour, minute = int(clock.group(1)), clock.group(2) or "00"
@@ -61,6 +64,11 @@ def scaled(value: str, suffix: str, currency: str) -> tuple[str, str]:
     return format(total.normalize(), "f"), ""
 
 
+def amount_or_time(norm: str) -> bool:
+    """A value's norm that is a number, an amount, a time, a date or a day: not a name."""
+    return _AMOUNT.match(norm) is not None or norm in _CALENDAR_NORMS
+
+
 def compound_number(lower: str) -> str | None:
     """ "twenty-five" -> "25"; None for anything else."""
     tens, _, unit = lower.partition("-")
@@ -77,7 +85,11 @@ def clock_time(minutes_norm: str, relation: str, following: str) -> str | None:
     """ "five" + "past" + "eight" -> "8:05", "quarter" + "to" + "nine" -> "8:45"; None when the
     words say no time of day."""
     minutes = _CLOCK_MINUTES.get(minutes_norm)
-    hour = int(following) if _HOUR.fullmatch(following) else lx.UNITS.get(following, _HOURS.get(following, 0))
+    hour = (
+        int(following)
+        if _TWO_DIGITS.fullmatch(following)
+        else lx.UNITS.get(following, _HOURS.get(following, 0))
+    )
     if minutes is None or not 1 <= hour <= 12 or (relation == "to" and minutes == 30):
         return None
     if relation == "to":
@@ -88,7 +100,7 @@ def clock_time(minutes_norm: str, relation: str, following: str) -> str | None:
 def half_of_day(value: str, after: Sequence[str]) -> tuple[str, int]:
     """ "am" or "pm" when the words ``after`` an hour say it ("11 at night", "7 in the
     morning"), and how many of them say it; ("", 0) when they do not."""
-    hour = re.fullmatch(r"(\d{1,2})(?::\d\d)?", value)
+    hour = _CLOCK.fullmatch(value)
     if hour is None or not 1 <= int(hour.group(1)) <= 12:
         return "", 0
     for phrase, half in _HALVES_OF_DAY.items():
@@ -161,7 +173,11 @@ def _day_beside(norms: Sequence[str], month_at: int) -> int | None:
     maybe across "of" ("3 March", "3rd of March")."""
 
     def is_day(at: int) -> bool:
-        return 0 <= at < len(norms) and _HOUR.fullmatch(norms[at]) is not None and 1 <= int(norms[at]) <= 31
+        return (
+            0 <= at < len(norms)
+            and _TWO_DIGITS.fullmatch(norms[at]) is not None
+            and 1 <= int(norms[at]) <= 31
+        )
 
     if is_day(month_at + 1):
         return month_at + 1

@@ -94,7 +94,7 @@ class _Reader:
     def run(self) -> list[Word]:
         for position, match in enumerate(self.tokens):
             raw, start = match.group(), match.start()
-            following = self.tokens[position + 1].group().lower() if position + 1 < len(self.tokens) else ""
+            following = self.then(position + 1)
             lower = raw.lower().replace("’", "'")
             if position <= self.taken_until:
                 continue

@@ -4,14 +4,11 @@ the new statement replaces the stored one, where a reworded statement alone woul
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from remembrancer import lexicon as lx
+from remembrancer.quantities import amount_or_time
 from remembrancer.statements import INFORMATIVE, Reading, Word, tells_a_change
-
-_CALENDAR_NORMS = frozenset(lx.CALENDAR_WORDS.values())
-_AMOUNT = re.compile(r"[-\u2212$€£¥]*\d")  # a value's norm that is a number, an amount or a time
 
 
 def _value_after(reading: Reading, index: int) -> Word | None:
@@ -66,7 +63,7 @@ def told_swap(new: Reading, old_norms: set[str]) -> ToldSwap | None:
 
 
 def _a_name(word: Word) -> bool:
-    return word.kind == "value" and word.name and not amount_or_time(word)
+    return word.kind == "value" and word.name and not amount_or_time(word.norm)
 
 
 def set_to_new_value(new: Reading, old: Reading, new_norms: set[str], old_norms: set[str]) -> bool:
@@ -82,11 +79,7 @@ def set_to_new_value(new: Reading, old: Reading, new_norms: set[str], old_norms:
             and words[word.index - 2].norm not in ("up", "count")  # "up to 10 guests" is a bound
             and words[word.index - 2].kind != "value"  # "5 to 10 minutes" is a range
             for word in words
-            if word.kind == "value" and word.norm not in others and amount_or_time(word)
+            if word.kind == "value" and word.norm not in others and amount_or_time(word.norm)
         ]
 
     return any(led_by_to(new, old_norms)) and not any(led_by_to(old, new_norms))
-
-
-def amount_or_time(word: Word) -> bool:
-    return _AMOUNT.match(word.norm) is not None or word.norm in _CALENDAR_NORMS
