@@ -133,6 +133,33 @@ def test_a_question_about_a_kind_finds_the_memory_that_names_one(tmp_path: Path)
         assert found["hits"][0]["content"] == answer, found["hits"]
 
 
+def test_on_a_small_store_a_question_in_other_words_finds_its_fact_and_others_find_nothing(
+    tmp_path: Path,
+) -> None:
+    """A question sharing no word with its fact passes the floor when a word of it is close to one
+    of the fact's and the two mean nearly the same; questions about things never stored still
+    get nothing."""
+    db = str(tmp_path / "memory.db")
+    facts = [
+        "I have two dogs, Bo and Kiki.",
+        "My physician is Dr. Hale at the Riverside clinic.",
+        "I drive an old Volvo estate.",
+        "Our staging server runs Debian 12.",
+        "My brother Luis is a firefighter in Seville.",
+    ]
+    _remember_each(tmp_path, db, facts)
+
+    def hits(question: str) -> list[str]:
+        found = json.loads(run_cli(tmp_path, "recall", question, "--json", "--db", db).stdout)
+        return [hit["content"] for hit in found["hits"]]
+
+    assert hits("Do I have any pets?")[:1] == [facts[0]]
+    assert hits("Who is my doctor?")[:1] == [facts[1]]
+    assert hits("Which vehicle do I own?")[:1] == [facts[2]]
+    for never_stored in ["What is my passport number?", "Which gym am I a member of?", "Who is my accountant?"]:
+        assert hits(never_stored) == [], never_stored
+
+
 def test_in_a_conversation_a_turn_that_thanks_someone_or_asks_ranks_below_one_that_tells(
     tmp_path: Path,
 ) -> None:

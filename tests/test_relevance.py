@@ -16,6 +16,7 @@ from remembrancer.related_words import related
 from remembrancer.relevance import (
     ASKING_RANK,
     CONTEXT_WEIGHT,
+    RELATED_SHARE,
     SPOKEN_TO_WEIGHT,
     TAG_WEIGHT,
     Evidence,
@@ -274,6 +275,22 @@ def test_a_word_close_in_meaning_counts_for_part_of_the_query_word() -> None:
     assert related_shares(["june", "yesterday"]) == {}
     shares = related_shares(["instrument"])[stem("instrument")]
     assert all(0.35 <= found <= 0.7 for _, found in shares.items()) and stem("instrument") not in shares
+
+
+def test_a_related_word_alone_counts_beside_close_meaning() -> None:
+    """"Do I have any pets?" holds no word of "I have two dogs": the related word counts only
+    when the memory's meaning is close to the question's, and then also as part of the query the
+    store holds."""
+    weights = {stem("pets"): 1.0}
+    pets = Evidence("I have two dogs, Bo and Kiki", "", "")
+    far = WordShare(weights, related_shares(["pets"]))
+    assert far(pets) == 0.0 and far.coverage() == 0.0
+    close = WordShare(weights, related_shares(["pets"]))
+    found = close(pets, close=True)
+    assert 0.6 < found <= RELATED_SHARE  # "dogs" is close to "pets"
+    assert close.coverage() == pytest.approx(found)
+    assert close(Evidence("The router is in the attic", "", ""), close=True) == 0.0
+    assert close.coverage() > 0.6  # the best share found stays
 
 
 @pytest.mark.parametrize(

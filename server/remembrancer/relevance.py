@@ -9,8 +9,10 @@
   to her, not about her; addressing.py) 0.4. A word the memory lacks may be found through a word
   close to it in meaning ("children": "kids", "daughter"; related_words.py): 0.35 of it at cosine
   0.5, rising to 0.7 at 0.8, when the memory holds one of the query's words itself (a related
-  word completes a match). Stop words and words about time ("June", "2023", "last week") are
-  left out: a memory's time is its event time, not its text.
+  word completes a match), or when its meaning is close to the query's (cosine 0.45 or more:
+  "Do I have any pets?" / "I have a cat called Pixel"); such a word also counts, for its part,
+  as a query word the store holds (``held`` below). Stop words and words about time ("June",
+  "2023", "last week") are left out: a memory's time is its event time, not its text.
 - ``meaning``: the cosine similarity of the two embeddings, rescaled so that 0.3 (what unrelated
   sentences reach with the bundled model) is 0 and 0.7 (a paraphrase) is 1. The second term, the
   memory's ``restatement`` of the query, lets a close restatement that shares no word pass on
@@ -95,6 +97,9 @@ PRIOR_DOCUMENTS = 1000
 #: How much a recall's scores drop when none of the query's topic words is found anywhere and no
 #: memory restates it.
 UNFOUND_PENALTY = 0.8
+#: A memory holding none of the query's words counts the words it holds close in meaning to them
+#: when it is this close to the query as a whole ("Do I have any pets?" / "I have a cat").
+RELATED_ALONE_COSINE = 0.45
 
 _TIME_WORDS = frozenset(
     f"{' '.join(MONTHS)} monday tuesday wednesday thursday friday saturday sunday yesterday today tomorrow "
@@ -240,8 +245,11 @@ class WordShare:
         self._related = related or {}  # query stem -> {related stem: share} (related_shares)
         self._total = sum(self._weights.values())
         self._found: set[str] = set()  # the query words found in any memory scored so far
+        self._found_related = 0.0  # the largest share found through related words alone
 
-    def __call__(self, evidence: Evidence) -> float:
+    def __call__(self, evidence: Evidence, close: bool = False) -> float:
+        """The memory's share of the query's words; ``close``: the memory is close in meaning to
+        the query (``RELATED_ALONE_COSINE``), so words related to the query's count alone too."""
         if self._total <= 0:
             return 0.0
         own, tags, context = (
@@ -270,14 +278,20 @@ class WordShare:
             elif word in self._related:
                 shares = self._related[word]
                 related += weight * max((shares[other] for other in own & shares.keys()), default=0.0)
-        # A related word completes a match; alone, it makes none ("chess" is not "the guitar").
-        return (found + related if found > 0 else 0.0) / self._total
+        if found > 0:
+            return (found + related) / self._total
+        # Alone, a related word makes a match only beside close meaning ("chess" is not "the
+        # guitar", "pets" may be "a cat").
+        if not close:
+            return 0.0
+        self._found_related = max(self._found_related, related / self._total)
+        return related / self._total
 
     def coverage(self) -> float:
         """The weighted share of the query's words held (in text or tags) by any memory scored."""
         if self._total <= 0:
             return 1.0
-        return sum(self._weights[word] for word in self._found) / self._total
+        return max(sum(self._weights[word] for word in self._found) / self._total, self._found_related)
 
 
 def meaning(cosine: float) -> float:
@@ -291,8 +305,9 @@ def restatement(cosine: float) -> float:
 
 
 def query_held(coverage: float, best_cosine: float) -> float:
-    """How much of the query the store holds: the share of its words any candidate holds, or all
-    of it when a memory restates it (cosine 0.7, fading to nothing at 0.57)."""
+    """How much of the query the store holds: the share of its words any candidate holds (a word
+    found through related words alone, part of it), or all of it when a memory restates it
+    (cosine 0.7, fading to nothing at 0.57)."""
     return max(coverage, min(1.0, 2.0 * restatement(best_cosine)))
 
 

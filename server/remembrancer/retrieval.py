@@ -19,6 +19,7 @@ from typing import Literal
 from remembrancer.changes import Changes, newest_first_hits
 from remembrancer.query_dates import Period
 from remembrancer.relevance import (
+    RELATED_ALONE_COSINE,
     Evidence,
     Ranked,
     WordShare,
@@ -146,13 +147,15 @@ def rank(store: Storage, submit: Submit, asked: Asked, depth: int) -> tuple[list
                     continuing.add(rowid)
                 else:
                     context = ""  # its words are another matter's
-                shares[rowid] = word_share(Evidence(content, tags, context))
+                close = cosine.get(rowid, 0.0) >= RELATED_ALONE_COSINE
+                shares[rowid] = word_share(Evidence(content, tags, context), close)
                 if is_question(content):
                     questions.add(rowid)
 
+    cosine: dict[int, float] = {}
     share_words([rowid for rowid, _ in by_text])  # while the query is still being embedded
     vector, by_vector = vector_job.result()
-    cosine = {rowid: 1.0 - distance for rowid, distance in by_vector}
+    cosine.update((rowid, 1.0 - distance) for rowid, distance in by_vector)
 
     def score(rowids: list[int]) -> dict[int, float]:
         if mode != "text":
