@@ -156,8 +156,9 @@ def test_on_a_small_store_a_question_in_other_words_finds_its_fact_and_others_fi
     assert hits("Do I have any pets?")[:1] == [facts[0]]
     assert hits("Who is my doctor?")[:1] == [facts[1]]
     assert hits("Which vehicle do I own?")[:1] == [facts[2]]
-    for never_stored in ["What is my passport number?", "Which gym am I a member of?", "Who is my accountant?"]:
-        assert hits(never_stored) == [], never_stored
+    never_stored = ["What is my passport number?", "Which gym am I a member of?", "Who is my accountant?"]
+    for question in never_stored:
+        assert hits(question) == [], question
 
 
 def test_in_a_conversation_a_turn_that_thanks_someone_or_asks_ranks_below_one_that_tells(
