@@ -278,7 +278,7 @@ def test_a_word_close_in_meaning_counts_for_part_of_the_query_word() -> None:
 
 
 def test_a_related_word_alone_counts_beside_close_meaning() -> None:
-    """"Do I have any pets?" holds no word of "I have two dogs": the related word counts only
+    """ "Do I have any pets?" holds no word of "I have two dogs": the related word counts only
     when the memory's meaning is close to the question's, and then also as part of the query the
     store holds."""
     weights = {stem("pets"): 1.0}
