@@ -40,6 +40,7 @@ LAYERS = {
         "relevance",
         "retrieval",
         "query_dates",
+        "asking_when",
         "moments",
         "recall_lines",
         "short_ids",

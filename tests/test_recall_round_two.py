@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from remembrancer.asking_when import asks_when, says_when
 from remembrancer.query_dates import Period, named_periods
 from remembrancer.tokens import count_tokens
 from servers import run_cli, stdio_params, stdio_session, tool_data, tool_text
@@ -86,6 +87,42 @@ async def test_over_mcp_a_date_in_the_question_favours_what_happened_then(tmp_pa
         assert await first("what did I cook in 2023?") == meals["2023-11-20"]
 
 
+@pytest.mark.parametrize(
+    ("question", "asks"),
+    [
+        ("When did Tom move to Lyon?", True),
+        ("what time is the standup", True),
+        ("Which year did we get married?", True),
+        ("Do you remember when was the last check-up?", True),
+        ("How long ago did I renew it?", True),
+        ("Where does Tom live?", False),
+        ("What do I eat whenever I travel?", False),
+        ("Why did Maya start pottery?", False),
+    ],
+)
+def test_a_question_that_asks_when(question: str, asks: bool) -> None:
+    assert asks_when(question) is asks
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("I went last week", True),
+        ("standup at 9:30", True),
+        ("pickup at 3pm, or 3 p.m. on Fridays", True),
+        ("we met in May", True),
+        ("married on 3 May 2015", True),
+        ("the 3rd was busy", True),
+        ("every morning", True),
+        ("I may go", False),
+        ("I have 2 dogs and ran the 5K", False),
+        ("Tom loves Lyon", False),
+    ],
+)
+def test_a_text_that_says_when(text: str, says: bool) -> None:
+    assert says_when(text) is says
+
+
 def _remember_each(tmp_path: Path, db: str, texts: list[str]) -> None:
     """Each text through the console script, one remember after another (one sitting)."""
     for text in texts:
@@ -159,6 +196,30 @@ def test_on_a_small_store_a_question_in_other_words_finds_its_fact_and_others_fi
     never_stored = ["What is my passport number?", "Which gym am I a member of?", "Who is my accountant?"]
     for question in never_stored:
         assert hits(question) == [], question
+
+
+def test_a_question_asking_when_puts_the_memory_that_says_when_first(tmp_path: Path) -> None:
+    """Both memories hold the question's words; the one naming a time answers "when". The lift
+    orders, it does not pass the floor: a question about something never stored gets nothing."""
+    db = str(tmp_path / "memory.db")
+    facts = [
+        "Maya started pottery to make bowls for her friends.",
+        "The boiler was serviced by Ken.",
+        "Maya took up pottery last October.",
+        "The wifi password is on the fridge.",
+        "Jonas fixed the leaking roof himself with cheap tiles.",
+        "Jonas had the roof repaired on Saturday.",
+        "The dog's vet is Dr. Moreau.",
+    ]
+    _remember_each(tmp_path, db, facts)
+
+    def hits(question: str) -> list[str]:
+        found = json.loads(run_cli(tmp_path, "recall", question, "--json", "--db", db).stdout)
+        return [hit["content"] for hit in found["hits"]]
+
+    assert hits("When was the roof fixed?")[:2] == [facts[5], facts[4]]
+    assert hits("How was the roof fixed?")[:2] == [facts[4], facts[5]]  # the two tie, as before
+    assert hits("When did I last renew my passport?") == []
 
 
 def test_in_a_conversation_a_turn_that_thanks_someone_or_asks_ranks_below_one_that_tells(

@@ -1,10 +1,11 @@
 """Retrieval: one recall from the query to its ordered hits. The words worth searching for;
 candidates from the vector and full-text sides (and, when the query names a date, from that
 date), each scored on the relevance scale (relevance.py), lifted when it happened in a period
-the query names and by the memories beside it, filtered, weighed with the recall's best hit and
-how much of the query the store holds at all (its words, or a memory restating it), and
-floored; then the best, with each changed fact's newest version first (changes.py). Depth,
-fusion, lifting and filtering live here and nowhere else."""
+the query names and by the memories beside it, ranked higher when the query asks when and its
+text names a time (asking_when.py), filtered, weighed with the recall's best hit and how much of
+the query the store holds at all (its words, or a memory restating it), and floored; then the
+best, with each changed fact's newest version first (changes.py). Depth, fusion, lifting and
+filtering live here and nowhere else."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Literal
 
+from remembrancer.asking_when import asks_when, says_when
 from remembrancer.changes import Changes, newest_first_hits
 from remembrancer.query_dates import Period
 from remembrancer.relevance import (
@@ -73,6 +75,8 @@ LEADERS = 30
 #: of that period's memories closest in meaning join the candidates when it happened once.
 DATE_LIFT = 0.2
 DATED_CANDIDATES = 30
+#: Lift for a memory whose text names a time when the query asks when (asking_when.py).
+WHEN_LIFT = 0.2
 
 
 @dataclass(frozen=True)
@@ -138,6 +142,7 @@ def rank(store: Storage, submit: Submit, asked: Asked, depth: int) -> tuple[list
     word_share = WordShare(weights or {}, related_shares(topics) if weights else None)
     shares: dict[int, float] = {}
     questions: set[int] = set()
+    saying_when: set[int] | None = set() if asks_when(asked.text) else None
     continuing: set[int] = set()  # the memories that continue the one stored before them
 
     def share_words(rowids: list[int]) -> None:
@@ -151,6 +156,8 @@ def rank(store: Storage, submit: Submit, asked: Asked, depth: int) -> tuple[list
                 shares[rowid] = word_share(Evidence(content, tags, context), close)
                 if is_question(content):
                     questions.add(rowid)
+                if saying_when is not None and says_when(content):
+                    saying_when.add(rowid)
 
     cosine: dict[int, float] = {}
     share_words([rowid for rowid, _ in by_text])  # while the query is still being embedded
@@ -177,6 +184,8 @@ def rank(store: Storage, submit: Submit, asked: Asked, depth: int) -> tuple[list
     own.update(score(beside) if beside else {})
     # Without the text side's evidence, what continues what is unknown: every neighbour lifts.
     ranked = with_neighbours(own, leaders, neighbours, questions, continuing if weights is not None else None)
+    if saying_when:
+        ranked = _lift_saying_when(ranked, saying_when)
     # Neighbours come unfiltered, and the vector copy does not know what was superseded.
     admitted = store.admitted([item.rowid for item in ranked], row_filter)
     ranked = [item for item in ranked if item.rowid in admitted]
@@ -184,6 +193,17 @@ def rank(store: Storage, submit: Submit, asked: Asked, depth: int) -> tuple[list
     ranked = calibrate(ranked, query_held(word_share.coverage(), closest))
     # A neighbour passes on its own score and on the support of the memory beside it, both.
     return [item for item in ranked if min(item.score, item.support) >= asked.floor], cosine
+
+
+def _lift_saying_when(ranked: list[Ranked], saying_when: set[int]) -> list[Ranked]:
+    """For a question asking when, the memories naming a time rank higher; what passes the floor
+    (their support) is unchanged: naming a time makes a memory no more about the question."""
+    lifted = [
+        item._replace(score=min(1.0, item.score + WHEN_LIFT)) if item.rowid in saying_when else item
+        for item in ranked
+    ]
+    # At the scale's top a lift is lost in the cap: there, naming a time breaks the tie.
+    return sorted(lifted, key=lambda item: (-item.score, item.rowid not in saying_when))
 
 
 def _happened_in(
