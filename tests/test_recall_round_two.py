@@ -95,6 +95,8 @@ async def test_over_mcp_a_date_in_the_question_favours_what_happened_then(tmp_pa
         ("Which year did we get married?", True),
         ("Do you remember when was the last check-up?", True),
         ("How long ago did I renew it?", True),
+        ("How long have I been vegetarian?", True),
+        ("how often do we deploy", True),
         ("Where does Tom live?", False),
         ("What do I eat whenever I travel?", False),
         ("Why did Maya start pottery?", False),

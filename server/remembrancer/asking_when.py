@@ -1,7 +1,8 @@
 """A question that asks when, and a memory that says when: "When did Tom move to Lyon?" is
-answered by "Tom moved to Lyon last spring" more often than by "Tom loves Lyon". Recall lifts a
-memory whose text names a time (a month, a weekday, a year, a clock time, "yesterday", "two weeks
-ago") for a question asking when; its event time is not its text, so it does not count here."""
+answered by "Tom moved to Lyon last spring" more often than by "Tom loves Lyon", "How often do I
+run?" by "I run every morning". Recall lifts a memory whose text names a time (a month, a
+weekday, a year, a clock time, "yesterday", "two weeks ago") for a question asking when, how long
+or how often; its event time is not its text, so it does not count here."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ _ASKS_WHEN = re.compile(
     r"^\W*when\b"
     r"|\bwhen(?:'s| (?:is|was|are|were|do|does|did|will|would|can|could|should|has|have|had))\b"
     r"|\b(?:what|which) (?:time|date|day|days|year|month|week|weekday)\b"
-    r"|\bhow long ago\b|\bsince when\b",
+    r"|\bhow (?:long|often)\b|\bsince when\b",
     re.IGNORECASE,
 )
 _SAYS_WHEN = re.compile(
@@ -26,8 +27,8 @@ _SAYS_WHEN = re.compile(
 
 
 def asks_when(question: str) -> bool:
-    """Whether the question asks for a time: "When ...", "What time ...", "Which year ...",
-    "How long ago ..."."""
+    """Whether the question asks for a time: "When ...", "What time ...", "Which year ...", "How
+    long ...", "How often ..."."""
     return _ASKS_WHEN.search(question) is not None
 
 
