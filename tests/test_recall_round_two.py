@@ -224,6 +224,24 @@ def test_a_question_asking_when_puts_the_memory_that_says_when_first(tmp_path: P
     assert hits("When did I last renew my passport?") == []
 
 
+def test_recall_reads_a_common_abbreviation_as_its_word(tmp_path: Path) -> None:
+    """ "production" finds "prod" (and "db" "database"), so the production cluster comes first."""
+    db = str(tmp_path / "memory.db")
+    facts = [
+        "The dev Kafka cluster has 3 brokers.",
+        "The prod Kafka cluster has 9 brokers.",
+        "Our main DB is PostgreSQL 16.",
+        "The boiler was serviced in March.",
+    ]
+    _remember_each(tmp_path, db, facts)
+    for question, answer in [
+        ("How many brokers does production Kafka have?", facts[1]),
+        ("What is our main database?", facts[2]),
+    ]:
+        found = json.loads(run_cli(tmp_path, "recall", question, "--json", "--db", db).stdout)
+        assert found["hits"][0]["content"] == answer, (question, found["hits"])
+
+
 def test_in_a_conversation_a_turn_that_thanks_someone_or_asks_ranks_below_one_that_tells(
     tmp_path: Path,
 ) -> None:

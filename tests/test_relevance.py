@@ -277,6 +277,13 @@ def test_a_word_close_in_meaning_counts_for_part_of_the_query_word() -> None:
     assert all(0.35 <= found <= 0.7 for _, found in shares.items()) and stem("instrument") not in shares
 
 
+def test_a_common_abbreviation_stems_as_its_word() -> None:
+    assert stem("prod") == stem("production") and stem("db") == stem("database")
+    share = WordShare({stem("production"): 1.0, stem("kafka"): 1.0})
+    assert share(Evidence("The prod Kafka cluster has 9 brokers", "", "")) == 1.0
+    assert share(Evidence("The dev Kafka cluster has 3 brokers", "", "")) == 0.5
+
+
 def test_a_related_word_alone_counts_beside_close_meaning() -> None:
     """ "Do I have any pets?" holds no word of "I have two dogs": the related word counts only
     when the memory's meaning is close to the question's, and then also as part of the query the

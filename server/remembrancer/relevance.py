@@ -57,6 +57,7 @@ from functools import lru_cache
 from typing import NamedTuple
 
 from remembrancer.addressing import without_names_spoken_to
+from remembrancer.lexicon import ABBREVIATIONS
 from remembrancer.query_dates import MONTHS
 from remembrancer.related_words import related
 from remembrancer.storage.rows import Beside
@@ -122,7 +123,8 @@ def is_time_word(word: str) -> bool:
 @lru_cache(maxsize=65536)
 def stem(word: str) -> str:
     """A light English stem: enough to match "lives", "lived" and "living" with "live", and
-    "running" with "run"."""
+    "running" with "run"; a common abbreviation stands for its word ("prod": "production")."""
+    word = ABBREVIATIONS.get(word, word)
     for suffix in _SUFFIXES:
         if word.endswith(suffix) and len(word) - len(suffix) >= 3 and not word.endswith("ss"):
             word = word[: -len(suffix)] + ("y" if suffix in ("ies", "ied") else "")
