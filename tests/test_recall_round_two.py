@@ -242,6 +242,18 @@ def test_recall_reads_a_common_abbreviation_as_its_word(tmp_path: Path) -> None:
         assert found["hits"][0]["content"] == answer, (question, found["hits"])
 
 
+def test_a_single_digit_tells_look_alikes_apart(tmp_path: Path) -> None:
+    db = str(tmp_path / "memory.db")
+    facts = ["The parking permit for Level 1 is blue.", "The parking permit for Level 2 is green."]
+    _remember_each(tmp_path, db, facts)
+    for question, answer in [
+        ("Which colour permit do you need for Level 2?", facts[1]),
+        ("Which colour permit do you need for Level 1?", facts[0]),
+    ]:
+        found = json.loads(run_cli(tmp_path, "recall", question, "--json", "--db", db).stdout)
+        assert found["hits"][0]["content"] == answer, (question, found["hits"])
+
+
 def test_in_a_conversation_a_turn_that_thanks_someone_or_asks_ranks_below_one_that_tells(
     tmp_path: Path,
 ) -> None:

@@ -59,6 +59,8 @@ def test_time_words_and_stems() -> None:
     # A time word the store's text holds tells look-alikes apart ("... in February", "release 5.3").
     held = {"june": 3, "live": 9, "caroline": 4}
     assert topic_words(["user", "live", "june", "2023", "caroline"], held) == ["live", "june", "caroline"]
+    # A single digit the store holds tells "Level 2" from "Level 1"; a single letter says nothing.
+    assert topic_words(["permit", "level", "2", "s"], {"2": 1, "level": 2}) == ["permit", "level", "2"]
 
 
 @pytest.mark.slow

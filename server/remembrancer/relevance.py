@@ -152,12 +152,15 @@ _PERSON_WORDS = frozenset({"user"})
 
 def topic_words(words: Sequence[str], frequency: Mapping[str, int] | None = None) -> list[str]:
     """The query words that say what it is about: the user and single letters (the "s" of
-    "Caroline's") dropped, and time words unless the store's text holds them; all, if none are left."""
+    "Caroline's") dropped, and time words unless the store's text holds them ("Level 2" does);
+    all, if none are left."""
     held = frequency or {}
     kept = [
         w
         for w in words
-        if len(w) > 1 and w not in _PERSON_WORDS and (not is_time_word(w) or held.get(w, 0) > 0)
+        if (len(w) > 1 or w.isdigit())
+        and w not in _PERSON_WORDS
+        and (not is_time_word(w) or held.get(w, 0) > 0)
     ]
     return kept or list(words)
 
