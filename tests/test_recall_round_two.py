@@ -116,6 +116,8 @@ def test_a_question_that_asks_when(question: str, asks: bool) -> None:
         ("married on 3 May 2015", True),
         ("the 3rd was busy", True),
         ("every morning", True),
+        ("unit tests run on every push", True),
+        ("backups run nightly", True),
         ("I may go", False),
         ("I have 2 dogs and ran the 5K", False),
         ("Tom loves Lyon", False),

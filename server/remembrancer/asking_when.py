@@ -19,7 +19,9 @@ _SAYS_WHEN = re.compile(
     r"\b(?:january|february|march|april|june|july|august|september|october|november|december"
     r"|monday|tuesday|wednesday|thursday|friday|saturday|sunday|mondays|tuesdays|wednesdays"
     r"|thursdays|fridays|saturdays|sundays|yesterday|today|tomorrow|tonight|weekend|weekends"
-    r"|week|weeks|month|months|year|years|ago|recently|morning|evening|afternoon|night"
+    r"|week|weeks|month|months|year|years|ago|recently|morning|evening|afternoon|night|noon|midnight"
+    r"|daily|weekly|fortnightly|monthly|yearly|annually|nightly|hourly|every|each|whenever"
+    r"|spring|summer|autumn|winter"
     r"|(?:19|20)\d\d|[0-3]?\d(?:st|nd|rd|th)|[0-2]?\d(?::[0-5]\d| ?[ap]\.?m\b\.?))\b"
     r"|\bmay (?:[0-3]?\d|(?:19|20)\d\d)\b|\b[0-3]?\d(?:st|nd|rd|th)? may\b|\bin may\b",
     re.IGNORECASE,
