@@ -126,6 +126,13 @@ PAIRS = [
     ("We hired Lena in 2021.", "We promoted Lena in 2021.", "distinct"),
     # An acronym is a name, not the pronoun ("US" / "us").
     ("Our EU servers run in Frankfurt.", "Our US servers run in Virginia.", "distinct"),
+    # A subject naming something else, with its value swapped too, is another subject's fact.
+    (
+        "The iOS app's bundle ID is com.acme.shop.",
+        "The Android app's package name is com.acme.shopapp.",
+        "distinct",
+    ),
+    ("My manager is Gregor Novak.", "My manager is now Amara Mensah.", "changed"),
     # A change told: "replaced A with B", "B instead of A" with a word telling of a change.
     ("We keep backups on tape.", "We replaced tape with cloud storage for backups.", "changed"),
     ("We plan sprints in Jira.", "We plan sprints in Linear instead of Jira now.", "changed"),
@@ -416,6 +423,10 @@ def test_the_command_line_shows_what_changed(tmp_path: Path) -> None:
     run("remember", "I bought the car in 2019")
     sold = run("remember", "I sold the car in 2019")
     assert sold.startswith("added") and "replacing" not in sold, sold
+    # Another app's identifier is another fact, not the iOS one changed.
+    run("remember", "The iOS app's bundle ID is com.acme.shop")
+    android = run("remember", "The Android app's package name is com.acme.shopapp")
+    assert android.startswith("added") and "replacing" not in android, android
     # A date with the day and the month the other way round repeats it.
     run("remember", "Our anniversary is on 14 February")
     assert run("remember", "Our anniversary is February 14th").startswith("known as m_")

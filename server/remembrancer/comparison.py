@@ -119,7 +119,10 @@ def compare_readings(new: Reading, old: Reading) -> Comparison:
     if _parallel(new, old):
         return _compare_alike(new, old, old_only)
     # Reworded: only values and stance can be compared; the caller asks for close meaning besides.
-    if not _values_swapped(new, old) and _about_another_subject(new, old, _slots(new, old)):
+    slots = _slots(new, old)
+    if _about_another_subject(new, old, slots) and (
+        not _values_swapped(new, old) or _another_named_subject(new, old, slots)
+    ):
         return Comparison("distinct", new_information=True)
     if not shared:
         return Comparison("distinct", new_information=bool(new_values))  # nothing in common to change
@@ -263,6 +266,19 @@ def _about_another_subject(new: Reading, old: Reading, slots: list[tuple[list[Wo
         if not before and any(_possessed(word, new) and word.index in new.key for word in after):
             return True
     return False
+
+
+def _another_named_subject(new: Reading, old: Reading, slots: list[tuple[list[Word], list[Word]]]) -> bool:
+    """A subject that names someone or something else ("The iOS app's ID" / "The Android app's
+    ID"): with its value swapped too, that is another subject's fact, where a subject said in other
+    words ("My manager is ..." / "My boss is ...") is the same one's changed value."""
+    return any(
+        before
+        and after
+        and any(word.index in old.key for word in before)
+        and any(word.index in new.key and word.name for word in after)
+        for before, after in slots
+    )
 
 
 def _roles_traded(new: Reading, old: Reading) -> bool:
