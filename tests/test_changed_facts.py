@@ -126,6 +126,23 @@ PAIRS = [
     ("We hired Lena in 2021.", "We promoted Lena in 2021.", "distinct"),
     # An acronym is a name, not the pronoun ("US" / "us").
     ("Our EU servers run in Frankfurt.", "Our US servers run in Virginia.", "distinct"),
+    # A change told moves a day and a time together; untold, a figure and its month are two.
+    (
+        "The weekly team sync is on Tuesdays at 10:00.",
+        "The weekly team sync moved to Wednesdays at 14:30.",
+        "changed",
+    ),
+    (
+        "Monthly active users were 48,000 in January.",
+        "Monthly active users were 52,000 in February.",
+        "distinct",
+    ),
+    # "now" asks no close meaning, so a day alone in common links nothing.
+    (
+        "I play the cello in an orchestra on Thursday evenings.",
+        "Our team sync is now on Thursdays at 9:00.",
+        "distinct",
+    ),
     # A subject naming something else, with its value swapped too, is another subject's fact.
     (
         "The iOS app's bundle ID is com.acme.shop.",
@@ -423,6 +440,17 @@ def test_the_command_line_shows_what_changed(tmp_path: Path) -> None:
     run("remember", "I bought the car in 2019")
     sold = run("remember", "I sold the car in 2019")
     assert sold.startswith("added") and "replacing" not in sold, sold
+    # A meeting moved to another day and time changes it; a hobby on the new day stays true
+    # (found by a newcomer's trial: the cello was marked outdated by the team sync).
+    run("remember", "I play the cello in a community orchestra on Thursday evenings")
+    run("remember", "The weekly team sync is on Tuesdays at 10:00")
+    moved = run("remember", "The weekly team sync moved to Wednesdays at 14:30")
+    assert "replacing m_" in moved and "Tuesdays 10:00 → Wednesdays 14:30" in moved, moved
+    now = run("remember", "Our weekly team sync is now on Thursdays at 9:00")
+    assert "replacing m_" in now and "evenings" not in now, now
+    instrument = json.loads(run("recall", "Do I play any instrument?", "--json"))["hits"]
+    cello = next(hit for hit in instrument if "cello" in hit["content"])
+    assert cello.get("replaced_by") is None, cello
     # Another app's identifier is another fact, not the iOS one changed.
     run("remember", "The iOS app's bundle ID is com.acme.shop")
     android = run("remember", "The Android app's package name is com.acme.shopapp")

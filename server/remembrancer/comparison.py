@@ -20,12 +20,14 @@ its values and its stance alone, and the caller asks for a high cosine similarit
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 from itertools import pairwise
 from typing import Literal
 
 from remembrancer import lexicon as lx
+from remembrancer.quantities import amount_or_time
 from remembrancer.related_words import related
 from remembrancer.statements import INFORMATIVE, Reading, Word, read, tells_a_change
 from remembrancer.told_changes import set_to_new_value, told_swap
@@ -124,8 +126,11 @@ def compare_readings(new: Reading, old: Reading) -> Comparison:
         not _values_swapped(new, old) or _another_named_subject(new, old, slots)
     ):
         return Comparison("distinct", new_information=True)
-    if not shared:
-        return Comparison("distinct", new_information=bool(new_values))  # nothing in common to change
+    times = {word.norm for word in new_words if word.kind == "value" and amount_or_time(word.norm)}
+    if not shared or (new.reports_change and not shared - times):
+        # Nothing in common to change. A change told ("now") asks no close meaning, so a time or an
+        # amount alone in common ("on Thursdays") is not enough: it names no subject.
+        return Comparison("distinct", new_information=bool(new_values))
     guard = tuple(dict.fromkeys(word.norm for word in old_values if not word.text.isupper()))
     # The stored statement's own words, less those the new one says in other words ("heart" /
     # "pulse"): a query naming them asks about the older wording only if the new one lacks them.
@@ -204,6 +209,8 @@ def _compare_alike(new: Reading, old: Reading, old_only: list[Word]) -> Comparis
         new_only = [word for _, after in slots for word in after]
         return Comparison("changed", _negation_change(new_only, old_only, new.stance), guard, True)
     swaps = [(before, after) for before, after in slots if before]
+    if new.reports_change:  # told as a change, values side by side are one: "moved to Wednesdays at 14:30"
+        swaps = _one_value_phrase(swaps, new, old)
     added = [word for before, after in slots if not before for word in after if word.kind != "verb"]
     if len(swaps) >= 2:
         return Comparison("distinct", new_information=True)  # several things differ: another fact
@@ -224,6 +231,38 @@ def _compare_alike(new: Reading, old: Reading, old_only: list[Word]) -> Comparis
     before, after = swaps[0]
     kind = "value changed" if any(word.kind == "value" for word in before + after) else "changed"
     return Comparison("changed", f"{kind}: {_phrase(before)} → {_phrase(after)}", guard, True)
+
+
+def _one_value_phrase(
+    swaps: list[tuple[list[Word], list[Word]]], new: Reading, old: Reading
+) -> list[tuple[list[Word], list[Word]]]:
+    """Values swapped side by side, with only small words between them in both statements, are
+    one value said otherwise: "on Tuesdays at 10:00" / "moved to Wednesdays at 14:30" is one time
+    (a verb telling the change, "moved", is no part of it). Only for a change told: untold, "3.1%
+    in May" / "2.4% in April" are two differences, another month's figure."""
+
+    def telling(word: Word) -> bool:
+        return word.kind in ("function", "cue") or word.text.lower() in lx.CHANGE_VERBS
+
+    befores = [before for before, _ in swaps]
+    afters = [[w for w in after if not telling(w)] for _, after in swaps]
+    if (
+        len(swaps) < 2
+        or any(w.kind != "value" for words in befores + afters for w in words)
+        or not all(afters)
+    ):
+        return swaps
+
+    def side_by_side(words: Sequence[Word], sides: list[list[Word]]) -> bool:
+        for earlier, later in pairwise(sides):
+            gap = words[max(w.index for w in earlier) + 1 : min(w.index for w in later)]
+            if not all(telling(w) for w in gap):
+                return False
+        return True
+
+    if side_by_side(old.words, befores) and side_by_side(new.words, afters):
+        return [([w for words in befores for w in words], [w for words in afters for w in words])]
+    return swaps
 
 
 def _skeleton(reading: Reading) -> list[str]:
