@@ -202,6 +202,34 @@ def test_on_a_small_store_a_question_in_other_words_finds_its_fact_and_others_fi
         assert hits(question) == [], question
 
 
+def test_a_question_naming_only_a_period_gets_what_happened_then(tmp_path: Path) -> None:
+    """ "What did I do yesterday?" names nothing to look for but the day: the memories that
+    happened then answer it, and only they."""
+    db = str(tmp_path / "memory.db")
+    assert (
+        run_cli(
+            tmp_path,
+            "remember",
+            "Had dinner with Tom at the Thai place",
+            "--occurred-at",
+            "yesterday",
+            "--db",
+            db,
+        ).returncode
+        == 0
+    )
+    _remember_each(tmp_path, db, ["My favourite editor is Neovim", "I have a cat called Pixel"])
+
+    def hits(question: str) -> list[str]:
+        found = json.loads(run_cli(tmp_path, "recall", question, "--json", "--db", db).stdout)
+        return [hit["content"] for hit in found["hits"]]
+
+    assert hits("What did I do yesterday?") == ["Had dinner with Tom at the Thai place"]
+    assert hits("What happened yesterday?") == ["Had dinner with Tom at the Thai place"]
+    assert hits("What did I do last year?") == []  # nothing happened then
+    assert hits("What is my passport number?") == []
+
+
 def test_a_question_asking_when_puts_the_memory_that_says_when_first(tmp_path: Path) -> None:
     """Both memories hold the question's words; the one naming a time answers "when". The lift
     orders, it does not pass the floor: a question about something never stored gets nothing."""

@@ -28,6 +28,7 @@ from remembrancer.relevance import (
     calibrate,
     continues,
     is_question,
+    is_time_word,
     query_held,
     related_shares,
     relevance,
@@ -77,6 +78,10 @@ DATE_LIFT = 0.2
 DATED_CANDIDATES = 30
 #: Lift for a memory whose text names a time when the query asks when (asking_when.py).
 WHEN_LIFT = 0.2
+#: A query naming a period and nothing else to look for ("What did I do yesterday?") asks what
+#: happened then: each memory of the period is this relevant before the period's lift.
+PERIOD_ONLY_RELEVANCE = 0.5
+_HAPPENING = frozenset(["happen", "happens", "happened", "happening", "going", "events", "event"])
 
 
 @dataclass(frozen=True)
@@ -135,6 +140,8 @@ def rank(store: Storage, submit: Submit, asked: Asked, depth: int) -> tuple[list
         search = store.searcher(row_filter.scopes, depth)
     vector_job = submit(_vector_side, asked.embed, search)
     words = query_words(asked.text)
+    only_period = bool(periods) and all(is_time_word(word) or word in _HAPPENING for word in words)
+    in_period: set[int] = set()
     frequency = store.word_frequencies(words) if mode != "vector" else {}
     topics = topic_words(words, frequency)
     by_text = store.full_text(topics, row_filter, depth, frequency) if frequency else []
@@ -173,7 +180,11 @@ def rank(store: Storage, submit: Submit, asked: Asked, depth: int) -> tuple[list
             rowid: relevance(shares.get(rowid, 0.0) if weights is not None else None, cosine.get(rowid))
             for rowid in rowids
         }
-        return _lift_dated(store, scores, periods) if periods else scores
+        if not periods:
+            return scores
+        dated = _lift_dated(store, scores, periods, PERIOD_ONLY_RELEVANCE if only_period else 0.0)
+        in_period.update(dated)
+        return scores
 
     dated = _happened_in(store, vector, periods, row_filter) if periods and mode == "hybrid" else []
     own = score(list(dict.fromkeys([*(r for r, _ in by_vector), *(r for r, _ in by_text), *dated])))
@@ -190,7 +201,9 @@ def rank(store: Storage, submit: Submit, asked: Asked, depth: int) -> tuple[list
     admitted = store.admitted([item.rowid for item in ranked], row_filter)
     ranked = [item for item in ranked if item.rowid in admitted]
     closest = max((cosine.get(item.rowid, 0.0) for item in ranked), default=0.0)
-    ranked = calibrate(ranked, query_held(word_share.coverage(), closest))
+    # Asked only about a period, the store holds the question when it holds what happened then.
+    held = 1.0 if only_period and in_period else query_held(word_share.coverage(), closest)
+    ranked = calibrate(ranked, held)
     # A neighbour passes on its own score and on the support of the memory beside it, both.
     return [item for item in ranked if min(item.score, item.support) >= asked.floor], cosine
 
@@ -226,9 +239,15 @@ def _happened_in(
     return found
 
 
-def _lift_dated(store: Storage, scores: dict[int, float], periods: Sequence[Period]) -> dict[int, float]:
+def _lift_dated(
+    store: Storage, scores: dict[int, float], periods: Sequence[Period], at_least: float
+) -> set[int]:
+    """Lift the memories that happened in a period the query names (each first raised to
+    ``at_least``); the ones lifted."""
+    lifted = set()
     for rowid, at in store.event_times(list(scores)).items():
         moment = datetime.fromisoformat(at)
         if any(period.holds(moment) for period in periods):
-            scores[rowid] = min(1.0, scores[rowid] + DATE_LIFT)
-    return scores
+            scores[rowid] = min(1.0, max(scores[rowid], at_least) + DATE_LIFT)
+            lifted.add(rowid)
+    return lifted
