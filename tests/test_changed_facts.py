@@ -512,6 +512,7 @@ def test_a_wrong_link_is_undone_and_the_older_fact_is_current_again(tmp_path: Pa
     assert not hits[older].get("replaced_by") and not hits[newer].get("replaces")
     assert "already undone" in run("undo", str(added[0]["id"]), code=2)
     assert f"reverted   {newer} by cli; undid event {added[0]['id']}" in run("history", newer)
+    assert run("history", newer[:10]) == run("history", newer)  # the short id a recall shows
 
 
 # -- over MCP, as an assistant meets it --------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -11,7 +12,7 @@ import pytest
 
 from conftest import FakeEmbedder
 from remembrancer import transfer
-from remembrancer.cli import main
+from remembrancer.cli import build_parser, main
 from remembrancer.config import Settings
 from remembrancer.errors import InvalidInput
 from remembrancer.models import ExportRecord
@@ -147,3 +148,15 @@ def test_doctor_reports_each_part(tmp_path: Path, capsys: pytest.CaptureFixture[
     bad.write_bytes(b"garbage" * 100)
     code, out, _ = _run(capsys, "doctor", "--db", str(bad))
     assert code == 1 and "[FAIL] database:" in out
+
+
+def test_every_option_of_every_command_says_what_it_is() -> None:
+    """`remembrancer CMD --help` describes each option (a newcomer's trial found several bare)."""
+    commands = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    bare = [
+        f"{name} {action.dest}"
+        for name, parser in commands.choices.items()
+        for action in parser._actions
+        if not action.help and not isinstance(action, argparse._HelpAction)
+    ]
+    assert bare == []

@@ -211,7 +211,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", parents=[common], help="run the MCP server (stdio by default)")
-    serve.add_argument("--transport", choices=sorted(TRANSPORTS), default="stdio")
+    serve.add_argument("--transport", choices=sorted(TRANSPORTS), default="stdio", help="default: stdio")
     serve.add_argument("--host", help="HTTP address (env REMEMBRANCER_HOST, default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="HTTP port (env REMEMBRANCER_PORT, default 8765)")
     serve.add_argument("--scope", help="default scope (env REMEMBRANCER_SCOPE)")
@@ -234,9 +234,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     remember = sub.add_parser("remember", parents=[common], help="store a memory")
     remember.add_argument("content", help="the fact to store; - reads it from standard input")
-    remember.add_argument("--tag", action="append", default=[])
+    remember.add_argument("--tag", action="append", default=[], help="a tag (repeatable)")
     remember.add_argument("--metadata", help="a JSON object")
-    remember.add_argument("--scope")
+    remember.add_argument("--scope", help="where to keep it (default: the default scope)")
     remember.add_argument(
         "--occurred-at",
         help='when it happened, if not now: ISO 8601 (local time unless a zone is given) or "yesterday"',
@@ -244,27 +244,33 @@ def build_parser() -> argparse.ArgumentParser:
     remember.set_defaults(run=cmd_remember)
 
     recall = sub.add_parser("recall", parents=[common, filters], help="find relevant memories")
-    recall.add_argument("query")
-    recall.add_argument("--limit", type=int, default=5)
+    recall.add_argument("query", help="a question or a few words")
+    recall.add_argument("--limit", type=int, default=5, help="at most this many hits, 1-50 (default 5)")
     recall.add_argument("--scope", action="append", default=[], help="scope to search (repeatable)")
-    recall.add_argument("--max-tokens", type=positive, help="only the best hits that fit in N tokens of text")
+    recall.add_argument(
+        "--max-tokens",
+        type=positive,
+        help="only the best hits that fit in N tokens of the text an MCP client receives (one line a hit)",
+    )
     recall.add_argument(
         "--min-score", type=float, help="leave out hits scoring below this, 0-1 (default 0.23; 0: all)"
     )
     recall.set_defaults(run=cmd_recall)
 
     forget = sub.add_parser("forget", parents=[common], help="remove memories by id")
-    forget.add_argument("ids", nargs="+")
+    forget.add_argument("ids", nargs="+", help="memory ids, whole or as recall shows them")
     forget.set_defaults(run=cmd_forget)
 
     listing = sub.add_parser("list", parents=[common, filters], help="list memories, newest first")
-    listing.add_argument("--scope", action="append", default=[])
-    listing.add_argument("--limit", type=int, default=50)
+    listing.add_argument(
+        "--scope", action="append", default=[], help="scope to list (repeatable; default: the default scope)"
+    )
+    listing.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
     listing.set_defaults(run=cmd_list)
 
     history = sub.add_parser("history", parents=[common], help="show the history of changes")
-    history.add_argument("id", nargs="?", help="one memory's id; omit for the latest events")
-    history.add_argument("--limit", type=int, default=100)
+    history.add_argument("id", nargs="?", help="one memory's id (whole or short); omit for the latest events")
+    history.add_argument("--limit", type=int, default=100, help="at most this many events (default 100)")
     history.set_defaults(run=cmd_history)
 
     undo = sub.add_parser("undo", parents=[common], help="revert one update or supersede")
