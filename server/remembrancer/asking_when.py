@@ -7,6 +7,7 @@ or how often; its event time is not its text, so it does not count here."""
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 _ASKS_WHEN = re.compile(
     r"^\W*when\b"
@@ -15,17 +16,21 @@ _ASKS_WHEN = re.compile(
     r"|\bhow (?:long|often)\b|\bsince when\b",
     re.IGNORECASE,
 )
-_SAYS_WHEN = re.compile(
-    r"\b(?:january|february|march|april|june|july|august|september|october|november|december"
-    r"|monday|tuesday|wednesday|thursday|friday|saturday|sunday|mondays|tuesdays|wednesdays"
-    r"|thursdays|fridays|saturdays|sundays|yesterday|today|tomorrow|tonight|weekend|weekends"
-    r"|week|weeks|month|months|year|years|ago|recently|morning|evening|afternoon|night|noon|midnight"
-    r"|daily|weekly|fortnightly|monthly|yearly|annually|nightly|hourly|every|each|whenever"
-    r"|spring|summer|autumn|winter"
-    r"|(?:19|20)\d\d|[0-3]?\d(?:st|nd|rd|th)|[0-2]?\d(?::[0-5]\d| ?[ap]\.?m\b\.?))\b"
-    r"|\bmay (?:[0-3]?\d|(?:19|20)\d\d)\b|\b[0-3]?\d(?:st|nd|rd|th)? may\b|\bin may\b",
-    re.IGNORECASE,
+_WORD = re.compile(r"\w+")
+_TIME_WORDS = frozenset(
+    """
+    january february march april june july august september october november december
+    monday tuesday wednesday thursday friday saturday sunday
+    mondays tuesdays wednesdays thursdays fridays saturdays sundays
+    yesterday today tomorrow tonight weekend weekends week weeks month months year years ago recently
+    morning evening afternoon night noon midnight spring summer autumn winter
+    daily weekly fortnightly monthly yearly annually nightly hourly every each whenever
+    """.split()  # noqa: SIM905
 )
+# A year, a day of the month ("3rd"), a clock time ("9:30", "3pm", "3 p.m.").
+_DIGITS = re.compile(r"\b(?:(?:19|20)\d\d|[0-3]?\d(?:st|nd|rd|th)|[0-2]?\d(?::[0-5]\d| ?[ap]\.?m))\b")
+# "may" is a month only beside a day or a year, or after "in".
+_MAY = re.compile(r"\bmay (?:[0-3]?\d|(?:19|20)\d\d)\b|\b[0-3]?\d(?:st|nd|rd|th)? may\b|\bin may\b")
 
 
 def asks_when(question: str) -> bool:
@@ -34,7 +39,22 @@ def asks_when(question: str) -> bool:
     return _ASKS_WHEN.search(question) is not None
 
 
+#: Texts up to this long keep their answer between recalls: a store's memories recur.
+CACHED_TEXT_CHARS = 600
+
+
 def says_when(text: str) -> bool:
-    """Whether the text names a time ("last week", "on Friday", "in 2019", "at 9:30", "3pm"); "may"
-    counts only beside a day or year, or after "in"."""
-    return _SAYS_WHEN.search(text) is not None
+    """Whether the text names a time ("last week", "on Friday", "in 2019", "at 9:30", "3pm",
+    "every morning")."""
+    return _cached_says_when(text) if len(text) <= CACHED_TEXT_CHARS else _says_when(text)
+
+
+def _says_when(text: str) -> bool:
+    lower = text.casefold()
+    words = set(_WORD.findall(lower))
+    if not words.isdisjoint(_TIME_WORDS) or _DIGITS.search(lower):
+        return True
+    return "may" in words and _MAY.search(lower) is not None
+
+
+_cached_says_when = lru_cache(maxsize=4096)(_says_when)
