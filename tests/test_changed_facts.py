@@ -137,6 +137,11 @@ PAIRS = [
         "Monthly active users were 52,000 in February.",
         "distinct",
     ),
+    ("Yoga is on Mondays at 6pm.", "Yoga moved to Tuesdays at 7pm.", "changed"),
+    # Told or not, only a day and its time are one value: another flat's rent, another month's rate.
+    ("The rent for flat 4 is 900 EUR.", "The rent for flat 5 is now 950 EUR.", "distinct"),
+    ("The rate was 3.1% in May.", "The rate changed to 2.4% in June.", "distinct"),
+    ("Flight LH123 is at 10:00.", "Flight LH456 is now at 11:00.", "distinct"),
     # "now" asks no close meaning, so a day alone in common links nothing.
     (
         "I play the cello in an orchestra on Thursday evenings.",

@@ -20,6 +20,7 @@ its values and its stance alone, and the caller asks for a high cosine similarit
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from difflib import SequenceMatcher
@@ -236,33 +237,43 @@ def _compare_alike(new: Reading, old: Reading, old_only: list[Word]) -> Comparis
 def _one_value_phrase(
     swaps: list[tuple[list[Word], list[Word]]], new: Reading, old: Reading
 ) -> list[tuple[list[Word], list[Word]]]:
-    """Values swapped side by side, with only small words between them in both statements, are
-    one value said otherwise: "on Tuesdays at 10:00" / "moved to Wednesdays at 14:30" is one time
-    (a verb telling the change, "moved", is no part of it). Only for a change told: untold, "3.1%
-    in May" / "2.4% in April" are two differences, another month's figure."""
+    """A day and a clock time swapped side by side, with only a preposition between them, are one
+    time said otherwise: "on Tuesdays at 10:00" / "moved to Wednesdays at 14:30" (a verb telling the
+    change, "moved", is no part of it). Only days, dates and clock times: "flat 4 is 900 EUR" /
+    "flat 5 is now 950 EUR" and "3.1% in May" / "2.4% in June" are two differences, another fact."""
 
     def telling(word: Word) -> bool:
-        return word.kind in ("function", "cue") or word.text.lower() in lx.CHANGE_VERBS
+        return word.text.lower() in lx.CHANGE_VERBS or word.kind == "cue"
 
     befores = [before for before, _ in swaps]
     afters = [[w for w in after if not telling(w)] for _, after in swaps]
-    if (
-        len(swaps) < 2
-        or any(w.kind != "value" for words in befores + afters for w in words)
-        or not all(afters)
-    ):
+    if len(swaps) < 2 or not all(afters) or not all(map(_schedule, befores + afters)):
         return swaps
 
     def side_by_side(words: Sequence[Word], sides: list[list[Word]]) -> bool:
         for earlier, later in pairwise(sides):
             gap = words[max(w.index for w in earlier) + 1 : min(w.index for w in later)]
-            if not all(telling(w) for w in gap):
+            if not all(telling(w) or w.norm in _SCHEDULE_LINKS for w in gap):
                 return False
         return True
 
     if side_by_side(old.words, befores) and side_by_side(new.words, afters):
         return [([w for words in befores for w in words], [w for words in afters for w in words])]
     return swaps
+
+
+#: What may stand between a day and its time in one schedule: "Tuesdays at 10:00", "May 3, 9am".
+_SCHEDULE_LINKS = frozenset({"at", "on", "from", "by", ","})
+_CLOCK_TEXT = re.compile(r"\d{1,2}(?::\d\d|\s?[ap]\.?m\.?)|\d{1,2}(?:st|nd|rd|th)", re.IGNORECASE)
+
+
+def _schedule(words: list[Word]) -> bool:
+    """Days, dates and clock times only ("Tuesdays", "3rd", "10:00", "9am")."""
+    return all(
+        word.kind == "value"
+        and (word.norm in lx.CALENDAR_WORDS.values() or _CLOCK_TEXT.fullmatch(word.text) is not None)
+        for word in words
+    )
 
 
 def _skeleton(reading: Reading) -> list[str]:
@@ -309,8 +320,8 @@ def _about_another_subject(new: Reading, old: Reading, slots: list[tuple[list[Wo
 
 def _another_named_subject(new: Reading, old: Reading, slots: list[tuple[list[Word], list[Word]]]) -> bool:
     """A subject that names someone or something else ("The iOS app's ID" / "The Android app's
-    ID"): with its value swapped too, that is another subject's fact, where a subject said in other
-    words ("My manager is ..." / "My boss is ...") is the same one's changed value."""
+    ID"): with its value swapped too, that is another subject's fact. A subject that names nothing
+    ("The rent", "My manager") may change its value."""
     return any(
         before
         and after
