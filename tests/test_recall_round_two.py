@@ -282,6 +282,9 @@ def test_a_single_digit_tells_look_alikes_apart(tmp_path: Path) -> None:
     ]:
         found = json.loads(run_cli(tmp_path, "recall", question, "--json", "--db", db).stdout)
         assert found["hits"][0]["content"] == answer, (question, found["hits"])
+    # A digit alone is no topic: "my 2 cats" finds nothing in the permits.
+    found = json.loads(run_cli(tmp_path, "recall", "What are my 2 cats called?", "--json", "--db", db).stdout)
+    assert found["hits"] == []
 
 
 def test_in_a_conversation_a_turn_that_thanks_someone_or_asks_ranks_below_one_that_tells(

@@ -281,6 +281,8 @@ def test_a_word_close_in_meaning_counts_for_part_of_the_query_word() -> None:
 
 def test_a_common_abbreviation_stems_as_its_word() -> None:
     assert stem("prod") == stem("production") and stem("db") == stem("database")
+    assert stem("repos") == stem("repo") == stem("repositories") and stem("docs") == stem("doc")
+    assert stem("st") != stem("street")  # St Mary's is no street
     share = WordShare({stem("production"): 1.0, stem("kafka"): 1.0})
     assert share(Evidence("The prod Kafka cluster has 9 brokers", "", "")) == 1.0
     assert share(Evidence("The dev Kafka cluster has 3 brokers", "", "")) == 0.5

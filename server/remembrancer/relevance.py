@@ -123,8 +123,12 @@ def is_time_word(word: str) -> bool:
 @lru_cache(maxsize=65536)
 def stem(word: str) -> str:
     """A light English stem: enough to match "lives", "lived" and "living" with "live", and
-    "running" with "run"; a common abbreviation stands for its word ("prod": "production")."""
-    word = ABBREVIATIONS.get(word, word)
+    "running" with "run"; a common abbreviation stands for its word ("prod": "production", "repos":
+    "repository")."""
+    return _ABBREVIATED.get(word) or _plain_stem(word)
+
+
+def _plain_stem(word: str) -> str:
     for suffix in _SUFFIXES:
         if word.endswith(suffix) and len(word) - len(suffix) >= 3 and not word.endswith("ss"):
             word = word[: -len(suffix)] + ("y" if suffix in ("ies", "ied") else "")
@@ -133,6 +137,15 @@ def stem(word: str) -> str:
             break
     return word[:-1] if word.endswith("e") and len(word) > 3 else word
 
+
+# An abbreviation and its plural, by the stem of their word. Not "st" (a saint as often as a
+# street), "rd", or "docs" (whose singular, "doc", is a doctor as often as a document).
+_ABBREVIATED = {
+    form: _plain_stem(word)
+    for short, word in ABBREVIATIONS.items()
+    if short not in ("st", "rd", "docs")
+    for form in (short, f"{short}s")
+}
 
 _RARE_SHARE = 1 / 30_000
 
@@ -263,6 +276,7 @@ class WordShare:
             word_stems(evidence.context),
         )
         found = related = 0.0
+        matched: list[str] = []  # the query words the memory holds in its text or tags
         told: frozenset[str] = frozenset()
         read = False  # the names a memory speaks to are read once it holds a query word
         for word, weight in self._weights.items():
@@ -271,19 +285,22 @@ class WordShare:
                 told, read = told_stems(evidence.content, own), True
             if held and word in told:
                 found += weight
-                self._found.add(word)
+                matched.append(word)
             elif word in tags:
                 found += TAG_WEIGHT * weight
-                self._found.add(word)
+                matched.append(word)
             elif held:  # only as the name of someone the memory speaks to
                 found += SPOKEN_TO_WEIGHT * weight
-                self._found.add(word)
+                matched.append(word)
             elif word in context:
                 found += CONTEXT_WEIGHT * weight
             elif word in self._related:
                 shares = self._related[word]
                 related += weight * max((shares[other] for other in own & shares.keys()), default=0.0)
-        if found > 0:
+        if matched and all(len(word) == 1 for word in matched):
+            found = 0.0  # a lone digit ("Level 2") completes a match, it makes none ("my 2 cats")
+        elif found > 0:
+            self._found.update(matched)
             return (found + related) / self._total
         # Alone, a related word makes a match only beside close meaning ("chess" is not "the
         # guitar", "pets" may be "a cat").
