@@ -10,9 +10,10 @@
   close to it in meaning ("children": "kids", "daughter"; related_words.py): 0.35 of it at cosine
   0.5, rising to 0.7 at 0.8, when the memory holds one of the query's words itself (a related
   word completes a match), or when its meaning is close to the query's (cosine 0.45 or more:
-  "Do I have any pets?" / "I have a cat called Pixel"); such a word also counts, for its part,
-  as a query word the store holds (``held`` below). Stop words and words about time ("June",
-  "2023", "last week") are left out: a memory's time is its event time, not its text.
+  "Do I have any pets?" / "I have a cat called Pixel"); the share such a memory gets also counts
+  as how much of the query the store holds, when it is more (``held`` below). Stop words and words
+  about time ("June", "2023", "last week") are left out: a memory's time is its event time, not
+  its text.
 - ``meaning``: the cosine similarity of the two embeddings, rescaled so that 0.3 (what unrelated
   sentences reach with the bundled model) is 0 and 0.7 (a paraphrase) is 1. The second term, the
   memory's ``restatement`` of the query, lets a close restatement that shares no word pass on

@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Literal
 
@@ -81,7 +81,7 @@ WHEN_LIFT = 0.2
 #: A query naming a period and nothing else to look for ("What did I do yesterday?") asks what
 #: happened then: each memory of the period is this relevant before the period's lift.
 PERIOD_ONLY_RELEVANCE = 0.5
-_HAPPENING = frozenset(["happen", "happens", "happened", "happening", "going", "events", "event"])
+_HAPPENING = frozenset(["happen", "happens", "happened", "happening", "going", "events", "event", "user"])
 
 
 @dataclass(frozen=True)
@@ -140,7 +140,7 @@ def rank(store: Storage, submit: Submit, asked: Asked, depth: int) -> tuple[list
         search = store.searcher(row_filter.scopes, depth)
     vector_job = submit(_vector_side, asked.embed, search)
     words = query_words(asked.text)
-    only_period = bool(periods) and all(is_time_word(word) or word in _HAPPENING for word in words)
+    only_period = _only_past_periods(words, periods)
     in_period: set[int] = set()
     frequency = store.word_frequencies(words) if mode != "vector" else {}
     topics = topic_words(words, frequency)
@@ -202,10 +202,25 @@ def rank(store: Storage, submit: Submit, asked: Asked, depth: int) -> tuple[list
     ranked = [item for item in ranked if item.rowid in admitted]
     closest = max((cosine.get(item.rowid, 0.0) for item in ranked), default=0.0)
     # Asked only about a period, the store holds the question when it holds what happened then.
-    held = 1.0 if only_period and in_period else query_held(word_share.coverage(), closest)
+    admitted_in_period = in_period & admitted
+    held = 1.0 if only_period and admitted_in_period else query_held(word_share.coverage(), closest)
     ranked = calibrate(ranked, held)
     # A neighbour passes on its own score and on the support of the memory beside it, both.
     return [item for item in ranked if min(item.score, item.support) >= asked.floor], cosine
+
+
+def _only_past_periods(words: Sequence[str], periods: Sequence[Period]) -> bool:
+    """The query names periods that are over and nothing else to look for. A period still going
+    on ("today", "this week") is left out: a fact told today without a time (an editor, a cat)
+    happened then too, as far as the store knows."""
+    if not periods or not all(is_time_word(word) or word in _HAPPENING for word in words):
+        return False
+    now = datetime.now(UTC)
+    for period in periods:
+        bounds = period.bounds()
+        if (bounds[1] > now) if bounds is not None else period.holds(now):
+            return False
+    return True
 
 
 def _lift_saying_when(ranked: list[Ranked], saying_when: set[int]) -> list[Ranked]:

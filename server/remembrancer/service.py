@@ -350,7 +350,7 @@ class MemoryService:
         check.check_limit(limit, 1, MAX_HISTORY)
         if memory_id is not None:
             check.check_lookup_id(memory_id)
-            memory_id = whole_ids(self.store, [memory_id])[0]  # a short id, as recall shows it
+            memory_id = whole_ids(self.store, [memory_id], undone="no history is shown")[0]
         events = [
             HistoryEvent.model_validate({**row._asdict(), "details": json.loads(row.details)})
             for row in self.store.history(memory_id, limit)

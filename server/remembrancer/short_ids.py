@@ -3,8 +3,9 @@ as git shows a commit. Sixteen hex digits cost a tokenizer about 14 tokens, eigh
 line of a short fact, that is a fifth of what the line costs an assistant's context window.
 The structured result keeps whole ids; ids of another form (imported ones) are shown whole.
 
-``forget`` takes a short id where no memory has it as its whole id, when exactly one memory's
-id starts with it; when several do, it names them and forgets nothing.
+``forget`` and ``history`` take a short id where no memory has it as its whole id, when exactly
+one memory's id starts with it; when several do, they name them and do nothing. A forgotten
+memory's history needs its whole id: no memory's id starts with the short one any more.
 """
 
 from __future__ import annotations
@@ -24,7 +25,12 @@ def short_id(memory_id: str) -> str:
     return memory_id[: 2 + SHOWN_DIGITS] if _GENERATED.fullmatch(memory_id) else memory_id
 
 
-def whole_ids(store: Storage, ids: Sequence[str], scopes: Sequence[str] | None = None) -> list[str]:
+def whole_ids(
+    store: Storage,
+    ids: Sequence[str],
+    scopes: Sequence[str] | None = None,
+    undone: str = "nothing was forgotten",
+) -> list[str]:
     """Each id as given, or the one whole id its short form stands for among the memories of
     ``scopes`` (a caller kept to some scopes learns of no id outside them)."""
     looks_short = {memory_id for memory_id in ids if _SHORT.fullmatch(memory_id)}
@@ -41,7 +47,7 @@ def whole_ids(store: Storage, ids: Sequence[str], scopes: Sequence[str] | None =
         if len(found) > 1:
             raise InvalidInput(
                 f"id {memory_id!r} is the start of several memories' ids ({', '.join(found[:2])}"
-                f"{', ...' if len(found) > 2 else ''}); nothing was forgotten. Pass the whole id."
+                f"{', ...' if len(found) > 2 else ''}); {undone}. Pass the whole id."
             )
         whole.append(found[0] if found else memory_id)
     return whole
