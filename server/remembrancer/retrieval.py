@@ -159,6 +159,8 @@ def rank(store: Storage, submit: Submit, asked: Asked, depth: int) -> tuple[list
                     continuing.add(rowid)
                 else:
                     context = ""  # its words are another matter's
+                # The text side's rows are read before the query's vector is known (not close):
+                # they hold a query word, so a related word alone is not what they need.
                 close = cosine.get(rowid, 0.0) >= RELATED_ALONE_COSINE
                 shares[rowid] = word_share(Evidence(content, tags, context), close)
                 if is_question(content):
