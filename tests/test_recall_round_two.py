@@ -132,6 +132,12 @@ def test_a_text_that_says_when(text: str, says: bool) -> None:
     assert says_when(text) is says
 
 
+def _recalled(tmp_path: Path, db: str, question: str) -> list[str]:
+    """The hits' texts of a recall through the console script, best first."""
+    found = json.loads(run_cli(tmp_path, "recall", question, "--json", "--db", db).stdout)
+    return [hit["content"] for hit in found["hits"]]
+
+
 def _remember_each(tmp_path: Path, db: str, texts: list[str]) -> None:
     """Each text through the console script, one remember after another (one sitting)."""
     for text in texts:
@@ -195,16 +201,12 @@ def test_on_a_small_store_a_question_in_other_words_finds_its_fact_and_others_fi
     ]
     _remember_each(tmp_path, db, facts)
 
-    def hits(question: str) -> list[str]:
-        found = json.loads(run_cli(tmp_path, "recall", question, "--json", "--db", db).stdout)
-        return [hit["content"] for hit in found["hits"]]
-
-    assert hits("Do I have any pets?")[:1] == [facts[0]]
-    assert hits("Who is my doctor?")[:1] == [facts[1]]
-    assert hits("Which vehicle do I own?")[:1] == [facts[2]]
+    assert _recalled(tmp_path, db, "Do I have any pets?")[:1] == [facts[0]]
+    assert _recalled(tmp_path, db, "Who is my doctor?")[:1] == [facts[1]]
+    assert _recalled(tmp_path, db, "Which vehicle do I own?")[:1] == [facts[2]]
     never_stored = ["What is my passport number?", "Which gym am I a member of?", "Who is my accountant?"]
     for question in never_stored:
-        assert hits(question) == [], question
+        assert _recalled(tmp_path, db, question) == [], question
 
 
 def test_a_question_naming_only_a_period_gets_what_happened_then(tmp_path: Path) -> None:
@@ -225,17 +227,15 @@ def test_a_question_naming_only_a_period_gets_what_happened_then(tmp_path: Path)
     )
     _remember_each(tmp_path, db, ["My favourite editor is Neovim", "I have a cat called Pixel"])
 
-    def hits(question: str) -> list[str]:
-        found = json.loads(run_cli(tmp_path, "recall", question, "--json", "--db", db).stdout)
-        return [hit["content"] for hit in found["hits"]]
-
-    assert hits("What did I do yesterday?") == ["Had dinner with Tom at the Thai place"]
-    assert hits("What happened yesterday?") == ["Had dinner with Tom at the Thai place"]
-    assert hits("What did the user do yesterday?") == ["Had dinner with Tom at the Thai place"]
-    assert hits("What did I do last year?") == []  # nothing happened then
+    assert _recalled(tmp_path, db, "What did I do yesterday?") == ["Had dinner with Tom at the Thai place"]
+    assert _recalled(tmp_path, db, "What happened yesterday?") == ["Had dinner with Tom at the Thai place"]
+    assert _recalled(tmp_path, db, "What did the user do yesterday?") == [
+        "Had dinner with Tom at the Thai place"
+    ]
+    assert _recalled(tmp_path, db, "What did I do last year?") == []  # nothing happened then
     # Today is not over: the facts told today without a time did not "happen" today.
-    assert hits("What did I do today?") == []
-    assert hits("What is my passport number?") == []
+    assert _recalled(tmp_path, db, "What did I do today?") == []
+    assert _recalled(tmp_path, db, "What is my passport number?") == []
 
 
 def test_a_question_asking_when_puts_the_memory_that_says_when_first(tmp_path: Path) -> None:
@@ -253,13 +253,12 @@ def test_a_question_asking_when_puts_the_memory_that_says_when_first(tmp_path: P
     ]
     _remember_each(tmp_path, db, facts)
 
-    def hits(question: str) -> list[str]:
-        found = json.loads(run_cli(tmp_path, "recall", question, "--json", "--db", db).stdout)
-        return [hit["content"] for hit in found["hits"]]
-
-    assert hits("When was the roof fixed?")[:2] == [facts[5], facts[4]]
-    assert set(hits("How was the roof fixed?")[:2]) == {facts[4], facts[5]}  # no lift: they tie
-    assert hits("When did I last renew my passport?") == []
+    assert _recalled(tmp_path, db, "When was the roof fixed?")[:2] == [facts[5], facts[4]]
+    assert set(_recalled(tmp_path, db, "How was the roof fixed?")[:2]) == {
+        facts[4],
+        facts[5],
+    }  # no lift: they tie
+    assert _recalled(tmp_path, db, "When did I last renew my passport?") == []
 
 
 def test_recall_reads_a_common_abbreviation_as_its_word(tmp_path: Path) -> None:
@@ -276,8 +275,7 @@ def test_recall_reads_a_common_abbreviation_as_its_word(tmp_path: Path) -> None:
         ("How many brokers does production Kafka have?", facts[1]),
         ("What is our main database?", facts[2]),
     ]:
-        found = json.loads(run_cli(tmp_path, "recall", question, "--json", "--db", db).stdout)
-        assert found["hits"][0]["content"] == answer, (question, found["hits"])
+        assert _recalled(tmp_path, db, question)[:1] == [answer], question
 
 
 def test_a_single_digit_tells_look_alikes_apart(tmp_path: Path) -> None:
@@ -288,11 +286,9 @@ def test_a_single_digit_tells_look_alikes_apart(tmp_path: Path) -> None:
         ("Which colour permit do you need for Level 2?", facts[1]),
         ("Which colour permit do you need for Level 1?", facts[0]),
     ]:
-        found = json.loads(run_cli(tmp_path, "recall", question, "--json", "--db", db).stdout)
-        assert found["hits"][0]["content"] == answer, (question, found["hits"])
+        assert _recalled(tmp_path, db, question)[:1] == [answer], question
     # A digit alone is no topic: "my 2 cats" finds nothing in the permits.
-    found = json.loads(run_cli(tmp_path, "recall", "What are my 2 cats called?", "--json", "--db", db).stdout)
-    assert found["hits"] == []
+    assert _recalled(tmp_path, db, "What are my 2 cats called?") == []
 
 
 def test_in_a_conversation_a_turn_that_thanks_someone_or_asks_ranks_below_one_that_tells(
