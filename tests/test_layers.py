@@ -41,6 +41,7 @@ LAYERS = {
         "retrieval",
         "query_dates",
         "asking_when",
+        "word_forms",
         "moments",
         "recall_lines",
         "short_ids",

@@ -23,17 +23,14 @@ from remembrancer.relevance import (
     Ranked,
     WordShare,
     calibrate,
-    is_time_word,
     query_held,
     related_shares,
-    stem,
-    told_stems,
     topic_words,
     with_neighbours,
-    word_stems,
     word_weights,
 )
 from remembrancer.storage.rows import Beside
+from remembrancer.word_forms import is_time_word, stem, told_stems, word_stems
 from servers import run_cli, stdio_params, stdio_session, tool_data, tool_text
 
 PROJECT = ["Use 4 spaces for indentation, never tabs", "The project uses pytest for its tests"]

@@ -26,9 +26,10 @@ sys.path.insert(0, str(ROOT / "server"))
 
 from remembrancer.embeddings import FastEmbedder  # noqa: E402
 from remembrancer.related_words import TABLE  # noqa: E402
-from remembrancer.relevance import RELATED_COSINE, stem  # noqa: E402
+from remembrancer.relevance import RELATED_COSINE  # noqa: E402
 from remembrancer.retrieval import STOP_WORDS  # noqa: E402
 from remembrancer.tokens import FIRST_WORD_ID, vocabulary  # noqa: E402
+from remembrancer.word_forms import stem  # noqa: E402
 
 NEIGHBOURS = 20
 FLOOR = RELATED_COSINE

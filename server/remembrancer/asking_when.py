@@ -10,6 +10,7 @@ import re
 from functools import lru_cache
 
 from remembrancer import lexicon as lx
+from remembrancer.word_forms import CACHED_TEXT_CHARS
 
 _ASKS_WHEN = re.compile(
     # "When did ...", not a clause ("When I travel, which airline ...?")
@@ -45,10 +46,6 @@ def asks_when(question: str) -> bool:
     """Whether the question asks for a time: "When ...", "What time ...", "Which year ...", "How
     long ...", "How often ...", "How many years ..."."""
     return _ASKS_WHEN.search(question) is not None
-
-
-#: Texts up to this long keep their answer between recalls: a store's memories recur.
-CACHED_TEXT_CHARS = 600
 
 
 def says_when(text: str) -> bool:

@@ -51,18 +51,13 @@ measurements behind each constant.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import NamedTuple
 
-from remembrancer.addressing import without_names_spoken_to
-from remembrancer.lexicon import ABBREVIATIONS
-from remembrancer.query_dates import MONTHS
 from remembrancer.related_words import related
 from remembrancer.storage.rows import Beside
-from remembrancer.tokens import FIRST_WORD_ID, vocabulary
+from remembrancer.word_forms import english_share, is_time_word, stem, told_stems, word_stems
 
 WORDS_WEIGHT = 0.7
 UNRELATED_COSINE = 0.3
@@ -102,62 +97,6 @@ UNFOUND_PENALTY = 0.8
 #: A memory holding none of the query's words counts the words it holds close in meaning to them
 #: when it is this close to the query as a whole ("Do I have any pets?" / "I have a cat").
 RELATED_ALONE_COSINE = 0.45
-
-_TIME_WORDS = frozenset(
-    f"{' '.join(MONTHS)} monday tuesday wednesday thursday friday saturday sunday yesterday today tomorrow "
-    "tonight weekend week weeks month months year years ago last next".split()
-)
-_ORDINAL = re.compile(r"\d{1,2}(?:st|nd|rd|th)")
-_WORD = re.compile(r"\w+")
-_DOUBLING = ("ing", "ings", "ed")  # suffixes before which a consonant doubles
-_DOUBLED = frozenset("bgmnprt")
-_SUFFIXES = ("ingly", "edly", "ings", "ing", "ies", "ied", "ers", "ed", "er", "ly", "s")
-
-
-def is_time_word(word: str) -> bool:
-    """A month, weekday, year, day of the month or relative time word."""
-    if word in _TIME_WORDS or _ORDINAL.fullmatch(word):
-        return True
-    return word.isdigit() and (len(word) <= 2 or (len(word) == 4 and word[:2] in ("19", "20")))
-
-
-@lru_cache(maxsize=65536)
-def stem(word: str) -> str:
-    """A light English stem: enough to match "lives", "lived" and "living" with "live", and
-    "running" with "run"; a common abbreviation stands for its word ("prod": "production", "repos":
-    "repository")."""
-    return _ABBREVIATED.get(word) or _plain_stem(word)
-
-
-def _plain_stem(word: str) -> str:
-    for suffix in _SUFFIXES:
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3 and not word.endswith("ss"):
-            word = word[: -len(suffix)] + ("y" if suffix in ("ies", "ied") else "")
-            if suffix in _DOUBLING and word[-1] == word[-2] and word[-1] in _DOUBLED:
-                word = word[:-1]  # "running", "planned"
-            break
-    return word[:-1] if word.endswith("e") and len(word) > 3 else word
-
-
-# An abbreviation and its plural, by the stem of their word. Not "st" (a saint as often as a
-# street), "rd", or "docs" (whose singular, "doc", is a doctor as often as a document).
-_ABBREVIATED = {
-    form: _plain_stem(word)
-    for short, word in ABBREVIATIONS.items()
-    if short not in ("st", "rd", "docs")
-    for form in (short, f"{short}s")
-}
-
-_RARE_SHARE = 1 / 30_000
-
-
-def english_share(word: str) -> float:
-    """About how common the word is in English: 1/rank in the tokenizer's vocabulary."""
-    position = vocabulary().get(word)
-    if position is None or position < FIRST_WORD_ID:
-        return _RARE_SHARE
-    return 1.0 / (position - FIRST_WORD_ID + 1)
-
 
 #: Words for the person a memory is about, which an assistant's query names and a first-person
 #: memory ("I live in Berlin") does not: "where does the user live" asks about living.
@@ -214,43 +153,6 @@ class Evidence:
     content: str
     tags: str
     context: str
-
-
-#: Texts up to this long keep their stems between recalls (4,096 of them, about 2 KB each).
-CACHED_TEXT_CHARS = 600
-#: Texts up to this long may be a turn of a conversation, read for the names they speak to.
-TURN_CHARS = 600
-
-
-def word_stems(text: str) -> frozenset[str]:
-    """The stems of a text's words. A store's memories recur from recall to recall, and reading
-    them afresh each time took longer than the rest of the word side."""
-    return _cached_stems(text) if len(text) <= CACHED_TEXT_CHARS else _stems(text)
-
-
-def _stems(text: str) -> frozenset[str]:
-    return frozenset(map(stem, _WORD.findall(text.casefold())))
-
-
-_cached_stems = lru_cache(maxsize=4096)(_stems)
-
-
-def told_stems(text: str, stems: frozenset[str] | None = None) -> frozenset[str]:
-    """The stems of a text's words but where it names someone it speaks to ("Thanks, Melanie!",
-    addressing.py). A text longer than a turn of a conversation (``TURN_CHARS``) is a document:
-    all its words are told (``stems``, its word_stems, when the caller has them)."""
-    if len(text) > TURN_CHARS:
-        return word_stems(text) if stems is None else stems
-    return _cached_told(text)
-
-
-def _told(text: str) -> frozenset[str]:
-    told = without_names_spoken_to(text)
-    # Most texts speak to no one: their stems are the ones already read, not a second copy.
-    return word_stems(text) if told == text else _stems(told)
-
-
-_cached_told = lru_cache(maxsize=4096)(_told)
 
 
 class WordShare:

@@ -28,7 +28,6 @@ from remembrancer.relevance import (
     calibrate,
     continues,
     is_question,
-    is_time_word,
     query_held,
     related_shares,
     relevance,
@@ -39,6 +38,7 @@ from remembrancer.relevance import (
 from remembrancer.storage import Storage
 from remembrancer.storage.rows import RowFilter
 from remembrancer.validation import timestamp
+from remembrancer.word_forms import is_time_word
 
 # Words that carry no topic. Dropped from the full-text side only; the vector side sees all.
 STOP_WORDS = frozenset(
@@ -81,7 +81,10 @@ WHEN_LIFT = 0.2
 #: A query naming a period and nothing else to look for ("What did I do yesterday?") asks what
 #: happened then: each memory of the period is this relevant before the period's lift.
 PERIOD_ONLY_RELEVANCE = 0.5
-_HAPPENING = frozenset(["happen", "happens", "happened", "happening", "going", "events", "event", "user"])
+#: Words beside a period that ask for nothing in particular: "What happened ...", "the user".
+_NOTHING_TO_LOOK_FOR = frozenset(
+    ["happen", "happens", "happened", "happening", "going", "events", "event", "user"]
+)
 
 
 @dataclass(frozen=True)
@@ -215,7 +218,7 @@ def _only_past_periods(words: Sequence[str], periods: Sequence[Period]) -> bool:
     """The query names periods that are over and nothing else to look for. A period still going
     on ("today", "this week") is left out: a fact told today without a time (an editor, a cat)
     happened then too, as far as the store knows."""
-    if not periods or not all(is_time_word(word) or word in _HAPPENING for word in words):
+    if not periods or not all(is_time_word(word) or word in _NOTHING_TO_LOOK_FOR for word in words):
         return False
     now = datetime.now(UTC)
     for period in periods:
